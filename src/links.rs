@@ -1,0 +1,125 @@
+//! Where things live on the web: the site the event pages are on and the place the
+//! feeds are served from. Every URL that leaves eventfeed is made absolute here.
+
+use crate::model::{Event, EventKey};
+use ammonia::Url;
+
+/// What an item's `link` points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemLink {
+    /// The event's page on the site: its canonical path with `.md` mapped.
+    Page,
+    /// The event's first source article (its page when it has none).
+    Source,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Links {
+    site: Url,
+    feeds: Url,
+    /// What replaces `.md` at the end of an event page path (`.html` by default).
+    page_suffix: String,
+    item_link: ItemLink,
+}
+
+impl Links {
+    /// Both URLs must be absolute; a missing trailing slash is added so that joining
+    /// keeps their last path segment.
+    pub fn new(site: &str, feeds: &str, page_suffix: &str, item_link: ItemLink) -> Result<Self, String> {
+        Ok(Self {
+            site: base_url(site)?,
+            feeds: base_url(feeds)?,
+            page_suffix: page_suffix.to_owned(),
+            item_link,
+        })
+    }
+
+    /// The public URL of a file in the output directory.
+    pub fn feed_url(&self, rel: &str) -> String {
+        format!("{}{rel}", self.feeds)
+    }
+
+    pub fn feeds_root(&self) -> &str {
+        self.feeds.as_str()
+    }
+
+    pub fn site_root(&self) -> &str {
+        self.site.as_str()
+    }
+
+    /// The host part, for `tag:` ids.
+    pub fn host(&self) -> &str {
+        self.feeds.host_str().unwrap_or("localhost")
+    }
+
+    /// The page of an event, from its canonical key.
+    pub fn page_url(&self, key: &EventKey) -> String {
+        let path = key.strip_prefix('/').unwrap_or(key);
+        let path = path.strip_suffix(".md").map_or_else(
+            || path.to_owned(),
+            |stem| format!("{stem}{}", self.page_suffix),
+        );
+        format!("{}{path}", self.site)
+    }
+
+    /// The `link` of an event's items.
+    pub fn item_url(&self, event: &Event) -> String {
+        match (self.item_link, event.sources.first()) {
+            (ItemLink::Source, Some(source)) => source.url.to_string(),
+            _ => self.page_url(&event.key),
+        }
+    }
+
+    /// Makes a link found in an event absolute: news-tree links map to event pages,
+    /// other relative links are joined to the site. `None` for what is not a usable
+    /// http(s) or mailto URL.
+    pub fn resolve(&self, href: &str) -> Option<String> {
+        let href = href.trim();
+        if let Some(key) = crate::model::parse_news_path(href.split(['?', '#']).next().unwrap_or(href)) {
+            if !href.contains("://") {
+                return Some(self.page_url(&key));
+            }
+        }
+        let url = self.site.join(href).ok()?;
+        matches!(url.scheme(), "http" | "https" | "mailto").then(|| url.to_string())
+    }
+}
+
+fn base_url(s: &str) -> Result<Url, String> {
+    let mut url = Url::parse(s).map_err(|e| format!("`{s}` is not an absolute URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("`{s}` must be an http or https URL"));
+    }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+pub(crate) fn example() -> Links {
+    Links::new("https://example.org/", "https://example.org/feeds", ".html", ItemLink::Page).unwrap()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_links() {
+        let links = example();
+        let cases = [
+            ("/news/2017/07/4/x.md", Some("https://example.org/news/2017/7/4/x.html")),
+            ("https://a.example/b?c=1&d=2", Some("https://a.example/b?c=1&d=2")),
+            ("/about", Some("https://example.org/about")),
+            ("javascript:alert(1)", None),
+            ("mailto:a@b.example", Some("mailto:a@b.example")),
+        ];
+        for (href, url) in cases {
+            assert_eq!(links.resolve(href).as_deref(), url, "{href}");
+        }
+        assert_eq!(links.feed_url("all/rss.xml"), "https://example.org/feeds/all/rss.xml");
+    }
+}
