@@ -7,6 +7,7 @@
 //! turns file-system events into change sets, and [`cli`] ties them to commands.
 
 pub mod diag;
+pub mod index;
 pub mod links;
 pub mod model;
 pub mod parse;

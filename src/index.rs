@@ -1,0 +1,334 @@
+//! The index: every valid event, by file, by canonical key, by day and by context,
+//! kept sorted the way feeds list them. [`Index::apply`] takes a change set and says
+//! what it touched, so that only those feeds are rendered again.
+//!
+//! Everything here is a function of the set of files alone, never of the order the
+//! changes came in: that is what makes the daemon's output equal a fresh build.
+
+use crate::model::{Context, Event, EventKey};
+use crate::slug::{context_slug_base, short_hash, stable_hash};
+use chrono::{DateTime, NaiveDate, Utc};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// How feeds order items: newest first, ties broken by key.
+pub type ItemKey = (Reverse<i64>, EventKey);
+
+/// One change to the input tree, with the file's new contents already parsed.
+#[derive(Debug, Clone)]
+pub enum Change {
+    Upsert(PathBuf, Arc<Event>),
+    Remove(PathBuf),
+}
+
+/// What a change set touched: the feeds whose content may differ now.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Touched {
+    pub days: BTreeSet<NaiveDate>,
+    pub contexts: BTreeSet<Context>,
+    /// Context slugs no longer in use, whose feeds must go.
+    pub freed_slugs: BTreeSet<Arc<str>>,
+}
+
+impl Touched {
+    pub fn is_empty(&self) -> bool {
+        self.days.is_empty() && self.contexts.is_empty() && self.freed_slugs.is_empty()
+    }
+}
+
+/// The event a key stands for, and its place in the sorted sets.
+#[derive(Debug)]
+pub struct Entry {
+    pub event: Arc<Event>,
+    /// The item timestamp (seconds since the epoch), see [`Index::assign_times`].
+    pub ts: i64,
+    /// The timestamp under which the event is in `all` and its contexts' sets.
+    placed: Option<i64>,
+}
+
+#[derive(Debug, Default)]
+pub struct ContextEntry {
+    pub items: BTreeSet<ItemKey>,
+    pub slug: Arc<str>,
+}
+
+#[derive(Debug, Default)]
+pub struct Index {
+    files: HashMap<PathBuf, Arc<Event>>,
+    /// The files claiming each key: copies of one event. The first path wins.
+    claims: HashMap<EventKey, BTreeSet<PathBuf>>,
+    events: HashMap<EventKey, Entry>,
+    days: BTreeMap<NaiveDate, BTreeSet<EventKey>>,
+    contexts: HashMap<Context, ContextEntry>,
+    all: BTreeSet<ItemKey>,
+    /// Contexts by slug base, to give colliding names distinct slugs.
+    slug_groups: HashMap<Arc<str>, BTreeSet<Context>>,
+    /// Which context owns each slug.
+    by_slug: HashMap<Arc<str>, Context>,
+    /// Shared names, so each context string is stored once.
+    names: BTreeSet<Context>,
+}
+
+impl Index {
+    pub fn event_count(&self) -> usize {
+        self.events.len()
+    }
+
+    pub fn file_count(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn event(&self, key: &str) -> Option<&Entry> {
+        self.events.get(key)
+    }
+
+    /// The file an effective event comes from.
+    pub fn source_of(&self, key: &str) -> Option<&PathBuf> {
+        self.claims.get(key).and_then(|c| c.first())
+    }
+
+    /// The event a file currently contributes (also when another file wins its key).
+    pub fn file(&self, path: &std::path::Path) -> Option<&Arc<Event>> {
+        self.files.get(path)
+    }
+
+    pub fn paths(&self) -> impl Iterator<Item = &PathBuf> {
+        self.files.keys()
+    }
+
+    pub fn all(&self) -> &BTreeSet<ItemKey> {
+        &self.all
+    }
+
+    pub fn days(&self) -> &BTreeMap<NaiveDate, BTreeSet<EventKey>> {
+        &self.days
+    }
+
+    pub fn contexts(&self) -> &HashMap<Context, ContextEntry> {
+        &self.contexts
+    }
+
+    pub fn context(&self, name: &str) -> Option<&ContextEntry> {
+        self.contexts.get(name)
+    }
+
+    /// The nearest non-empty days before and after `day`.
+    pub fn neighbours(&self, day: NaiveDate) -> (Option<NaiveDate>, Option<NaiveDate>) {
+        let prev = self.days.range(..day).next_back().map(|(d, _)| *d);
+        let next = self.days.range(day.succ_opt().unwrap_or(day)..).next().map(|(d, _)| *d);
+        (prev, next)
+    }
+
+    /// Applies a change set; says which days and contexts it touched.
+    pub fn apply(&mut self, changes: impl IntoIterator<Item = Change>) -> Touched {
+        let mut touched = Touched::default();
+        let mut keys = BTreeSet::new();
+        for change in changes {
+            let (path, new) = match change {
+                Change::Upsert(path, event) => (path, Some(self.intern(event))),
+                Change::Remove(path) => (path, None),
+            };
+            let old = match &new {
+                Some(event) => self.files.insert(path.clone(), event.clone()),
+                None => self.files.remove(&path),
+            };
+            if let Some(old) = old {
+                let claims = self.claims.get_mut(&old.key).expect("claimed");
+                claims.remove(&path);
+                if claims.is_empty() {
+                    self.claims.remove(&old.key);
+                }
+                keys.insert(old.key.clone());
+            }
+            if let Some(new) = new {
+                self.claims.entry(new.key.clone()).or_default().insert(path);
+                keys.insert(new.key.clone());
+            }
+        }
+        for key in keys {
+            self.settle(&key, &mut touched);
+        }
+        for day in touched.days.clone() {
+            self.assign_times(day, &mut touched);
+        }
+        self.assign_slugs(&mut touched);
+        touched
+    }
+
+    /// Shares context names between events.
+    fn intern(&mut self, event: Arc<Event>) -> Arc<Event> {
+        let shared: Box<[Context]> = event
+            .contexts
+            .iter()
+            .map(|c| match self.names.get(c) {
+                Some(s) => s.clone(),
+                None => {
+                    self.names.insert(c.clone());
+                    c.clone()
+                }
+            })
+            .collect();
+        if shared.iter().zip(event.contexts.iter()).all(|(a, b)| Arc::ptr_eq(a, b)) {
+            return event;
+        }
+        let mut event = Arc::unwrap_or_clone(event);
+        event.contexts = shared;
+        Arc::new(event)
+    }
+
+    /// Makes `events[key]` the event of the first file claiming `key`.
+    fn settle(&mut self, key: &EventKey, touched: &mut Touched) {
+        let winner = self.source_of(key).map(|p| self.files[p].clone());
+        let current = self.events.get(key).map(|e| e.event.clone());
+        if let (Some(w), Some(c)) = (&winner, &current) {
+            if Arc::ptr_eq(w, c) || w == c {
+                return;
+            }
+        }
+        if let Some(entry) = self.events.remove(key) {
+            self.unplace(key, &entry);
+            touched.days.insert(entry.event.date);
+            touched.contexts.extend(entry.event.contexts.iter().cloned());
+            let day = self.days.get_mut(&entry.event.date).expect("indexed day");
+            day.remove(key);
+            if day.is_empty() {
+                self.days.remove(&entry.event.date);
+            }
+        }
+        if let Some(event) = winner {
+            touched.days.insert(event.date);
+            touched.contexts.extend(event.contexts.iter().cloned());
+            self.days.entry(event.date).or_default().insert(key.clone());
+            self.events.insert(key.clone(), Entry { event, ts: 0, placed: None });
+        }
+    }
+
+    fn unplace(&mut self, key: &EventKey, entry: &Entry) {
+        let Some(ts) = entry.placed else { return };
+        let item = (Reverse(ts), key.clone());
+        self.all.remove(&item);
+        for c in entry.event.contexts.iter() {
+            if let Some(ctx) = self.contexts.get_mut(c) {
+                ctx.items.remove(&item);
+            }
+        }
+    }
+
+    /// Gives every event of a day its item timestamp, and files it under it.
+    ///
+    /// Events carry a day, not a time, yet Atom wants `updated` unique within a feed
+    /// and readers sort by it. An event without an explicit time is dated at noon UTC
+    /// (so it shows on its own day in every time zone from UTC-11 to UTC+12) plus
+    /// a second offset under an hour taken from a hash of its key: stable when other
+    /// events come and go, distinct within the day (collisions probe to the next
+    /// free second, in key order, so the result depends only on the day's set).
+    fn assign_times(&mut self, day: NaiveDate, touched: &mut Touched) {
+        let Some(keys) = self.days.get(&day) else { return };
+        let noon = day.and_hms_opt(12, 0, 0).expect("valid").and_utc().timestamp();
+        let mut taken = [false; 3600];
+        let mut times = Vec::with_capacity(keys.len());
+        for key in keys {
+            let entry = &self.events[key];
+            let ts = match entry.event.time {
+                Some(t) => t.timestamp(),
+                None => {
+                    let mut slot = (stable_hash(key.as_bytes()) % 3600) as usize;
+                    while taken[slot] {
+                        slot = (slot + 1) % 3600;
+                    }
+                    taken[slot] = true;
+                    noon + slot as i64
+                }
+            };
+            if entry.placed != Some(ts) {
+                times.push((key.clone(), ts));
+            }
+        }
+        for (key, ts) in times {
+            let entry = self.events.get_mut(&key).expect("indexed");
+            entry.ts = ts;
+            let old = entry.placed.replace(ts);
+            let event = entry.event.clone();
+            if let Some(old) = old {
+                let old_item = (Reverse(old), key.clone());
+                self.all.remove(&old_item);
+                for c in event.contexts.iter() {
+                    self.contexts.get_mut(c).expect("placed").items.remove(&old_item);
+                }
+            }
+            let item = (Reverse(ts), key.clone());
+            self.all.insert(item.clone());
+            for c in event.contexts.iter() {
+                self.contexts.entry(c.clone()).or_default().items.insert(item.clone());
+                touched.contexts.insert(c.clone());
+            }
+        }
+    }
+
+    /// Gives each touched context a slug, unique among all contexts, that depends
+    /// only on the set of contexts: names whose slugs collide (`Café`, `Cafe`) are
+    /// ranked by their oldest event (then by name), so the context that existed
+    /// first keeps the plain slug and a newcomer gets a hash suffix.
+    fn assign_slugs(&mut self, touched: &mut Touched) {
+        let mut groups = BTreeSet::new();
+        for name in touched.contexts.clone() {
+            let name = &name;
+            let base: Arc<str> = context_slug_base(name).unwrap_or_default().into();
+            let group = self.slug_groups.entry(base.clone()).or_default();
+            if self.contexts.get(name).is_some_and(|c| !c.items.is_empty()) {
+                group.insert(name.clone());
+            } else {
+                group.remove(name);
+                if let Some(c) = self.contexts.remove(name) {
+                    self.release_slug(&c.slug, name, touched);
+                }
+                self.names.remove(name);
+            }
+            groups.insert(base);
+        }
+        for base in groups {
+            let members = &self.slug_groups[&base];
+            let ranked: Option<&Context> = members.iter().min_by_key(|name| {
+                let oldest = self.contexts[*name].items.last().map(|(Reverse(ts), _)| *ts);
+                (oldest, *name)
+            });
+            let ranked = ranked.cloned();
+            let members: Vec<Context> = members.iter().cloned().collect();
+            if members.is_empty() {
+                self.slug_groups.remove(&base);
+            }
+            for name in members {
+                let slug: Arc<str> = match (&*base, Some(&name) == ranked.as_ref()) {
+                    ("", _) => format!("context-{}", short_hash(&name)).into(),
+                    (_, true) => base.clone(),
+                    (_, false) => format!("{base}-{}", short_hash(&name)).into(),
+                };
+                let old = std::mem::replace(&mut self.contexts.get_mut(&name).expect("member").slug, slug.clone());
+                if old != slug {
+                    self.release_slug(&old, &name, touched);
+                    self.by_slug.insert(slug, name.clone());
+                    touched.contexts.insert(name);
+                }
+            }
+        }
+        // A slug freed by one context may have been taken by another in this batch.
+        touched.freed_slugs.retain(|s| !self.by_slug.contains_key(s));
+    }
+
+    fn release_slug(&mut self, slug: &Arc<str>, name: &Context, touched: &mut Touched) {
+        if !slug.is_empty() && self.by_slug.get(slug) == Some(name) {
+            self.by_slug.remove(slug);
+            touched.freed_slugs.insert(slug.clone());
+        }
+    }
+}
+
+/// An item timestamp as a UTC time.
+pub fn utc(ts: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(ts, 0).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests;
