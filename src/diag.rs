@@ -30,9 +30,21 @@ impl Diagnostic {
         Self::new(Severity::Warning, line, col, message, snippet)
     }
 
-    fn new(severity: Severity, line: usize, col: usize, message: impl Into<String>, snippet: &str) -> Self {
+    fn new(
+        severity: Severity,
+        line: usize,
+        col: usize,
+        message: impl Into<String>,
+        snippet: &str,
+    ) -> Self {
         let snippet: String = snippet.chars().take(200).collect();
-        Self { severity, line, col, message: message.into(), snippet }
+        Self {
+            severity,
+            line,
+            col,
+            message: message.into(),
+            snippet,
+        }
     }
 
     /// The compiler-style form, with the path the user knows the file by.
@@ -53,7 +65,11 @@ impl fmt::Display for Display<'_> {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        write!(f, "{}:{}:{}: {level}: {}", self.path, d.line, d.col, d.message)?;
+        write!(
+            f,
+            "{}:{}:{}: {level}: {}",
+            self.path, d.line, d.col, d.message
+        )?;
         if !d.snippet.is_empty() {
             let gutter = d.line.to_string().len();
             let pad = " ".repeat(gutter);

@@ -94,6 +94,11 @@ impl Index {
         self.files.get(path)
     }
 
+    /// Keys claimed by more than one file, with the files (the first one wins).
+    pub fn duplicates(&self) -> impl Iterator<Item = (&EventKey, &BTreeSet<PathBuf>)> {
+        self.claims.iter().filter(|(_, paths)| paths.len() > 1)
+    }
+
     pub fn paths(&self) -> impl Iterator<Item = &PathBuf> {
         self.files.keys()
     }
@@ -117,7 +122,11 @@ impl Index {
     /// The nearest non-empty days before and after `day`.
     pub fn neighbours(&self, day: NaiveDate) -> (Option<NaiveDate>, Option<NaiveDate>) {
         let prev = self.days.range(..day).next_back().map(|(d, _)| *d);
-        let next = self.days.range(day.succ_opt().unwrap_or(day)..).next().map(|(d, _)| *d);
+        let next = self
+            .days
+            .range(day.succ_opt().unwrap_or(day)..)
+            .next()
+            .map(|(d, _)| *d);
         (prev, next)
     }
 
@@ -170,7 +179,11 @@ impl Index {
                 }
             })
             .collect();
-        if shared.iter().zip(event.contexts.iter()).all(|(a, b)| Arc::ptr_eq(a, b)) {
+        if shared
+            .iter()
+            .zip(event.contexts.iter())
+            .all(|(a, b)| Arc::ptr_eq(a, b))
+        {
             return event;
         }
         let mut event = Arc::unwrap_or_clone(event);
@@ -190,7 +203,9 @@ impl Index {
         if let Some(entry) = self.events.remove(key) {
             self.unplace(key, &entry);
             touched.days.insert(entry.event.date);
-            touched.contexts.extend(entry.event.contexts.iter().cloned());
+            touched
+                .contexts
+                .extend(entry.event.contexts.iter().cloned());
             let day = self.days.get_mut(&entry.event.date).expect("indexed day");
             day.remove(key);
             if day.is_empty() {
@@ -201,7 +216,14 @@ impl Index {
             touched.days.insert(event.date);
             touched.contexts.extend(event.contexts.iter().cloned());
             self.days.entry(event.date).or_default().insert(key.clone());
-            self.events.insert(key.clone(), Entry { event, ts: 0, placed: None });
+            self.events.insert(
+                key.clone(),
+                Entry {
+                    event,
+                    ts: 0,
+                    placed: None,
+                },
+            );
         }
     }
 
@@ -225,8 +247,14 @@ impl Index {
     /// events come and go, distinct within the day (collisions probe to the next
     /// free second, in key order, so the result depends only on the day's set).
     fn assign_times(&mut self, day: NaiveDate, touched: &mut Touched) {
-        let Some(keys) = self.days.get(&day) else { return };
-        let noon = day.and_hms_opt(12, 0, 0).expect("valid").and_utc().timestamp();
+        let Some(keys) = self.days.get(&day) else {
+            return;
+        };
+        let noon = day
+            .and_hms_opt(12, 0, 0)
+            .expect("valid")
+            .and_utc()
+            .timestamp();
         let mut taken = [false; 3600];
         let mut times = Vec::with_capacity(keys.len());
         for key in keys {
@@ -255,13 +283,21 @@ impl Index {
                 let old_item = (Reverse(old), key.clone());
                 self.all.remove(&old_item);
                 for c in event.contexts.iter() {
-                    self.contexts.get_mut(c).expect("placed").items.remove(&old_item);
+                    self.contexts
+                        .get_mut(c)
+                        .expect("placed")
+                        .items
+                        .remove(&old_item);
                 }
             }
             let item = (Reverse(ts), key.clone());
             self.all.insert(item.clone());
             for c in event.contexts.iter() {
-                self.contexts.entry(c.clone()).or_default().items.insert(item.clone());
+                self.contexts
+                    .entry(c.clone())
+                    .or_default()
+                    .items
+                    .insert(item.clone());
                 touched.contexts.insert(c.clone());
             }
         }
@@ -291,7 +327,10 @@ impl Index {
         for base in groups {
             let members = &self.slug_groups[&base];
             let ranked: Option<&Context> = members.iter().min_by_key(|name| {
-                let oldest = self.contexts[*name].items.last().map(|(Reverse(ts), _)| *ts);
+                let oldest = self.contexts[*name]
+                    .items
+                    .last()
+                    .map(|(Reverse(ts), _)| *ts);
                 (oldest, *name)
             });
             let ranked = ranked.cloned();
@@ -305,7 +344,10 @@ impl Index {
                     (_, true) => base.clone(),
                     (_, false) => format!("{base}-{}", short_hash(&name)).into(),
                 };
-                let old = std::mem::replace(&mut self.contexts.get_mut(&name).expect("member").slug, slug.clone());
+                let old = std::mem::replace(
+                    &mut self.contexts.get_mut(&name).expect("member").slug,
+                    slug.clone(),
+                );
                 if old != slug {
                     self.release_slug(&old, &name, touched);
                     self.by_slug.insert(slug, name.clone());
@@ -314,7 +356,9 @@ impl Index {
             }
         }
         // A slug freed by one context may have been taken by another in this batch.
-        touched.freed_slugs.retain(|s| !self.by_slug.contains_key(s));
+        touched
+            .freed_slugs
+            .retain(|s| !self.by_slug.contains_key(s));
     }
 
     fn release_slug(&mut self, slug: &Arc<str>, name: &Context, touched: &mut Touched) {

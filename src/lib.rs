@@ -2,14 +2,33 @@
 //!
 //! The core is pure and runs in data-flow order: [`parse`] (bytes -> [`model::Event`])
 //! -> [`index`] (every event, by day and context) -> [`plan`] (which feeds a change
-//! touches) -> [`render`] (feeds as bytes). The shells around it do the I/O:
-//! [`source`] reads the input tree, [`sink`] writes the output atomically, [`watch`]
-//! turns file-system events into change sets, and [`cli`] ties them to commands.
+//! touches) -> [`render`] (feeds as bytes), driven by the [`engine`]. The shells
+//! around it do the I/O: [`source`] and [`reader`] read the input tree, [`sink`]
+//! writes the output atomically, [`watch`] turns file-system events into change
+//! sets, and [`cli`] and [`commands`] tie them to the command line.
 
+// core
 pub mod diag;
+pub mod engine;
 pub mod index;
 pub mod links;
 pub mod model;
 pub mod parse;
+pub mod plan;
+pub mod render;
 pub mod slug;
 pub mod text;
+
+// shells
+pub mod cli;
+pub mod commands;
+pub mod config;
+mod failure;
+pub mod lock;
+mod logging;
+pub mod reader;
+pub mod sink;
+pub mod source;
+pub mod watch;
+
+pub use failure::Failure;

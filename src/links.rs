@@ -26,7 +26,12 @@ pub struct Links {
 impl Links {
     /// Both URLs must be absolute; a missing trailing slash is added so that joining
     /// keeps their last path segment.
-    pub fn new(site: &str, feeds: &str, page_suffix: &str, item_link: ItemLink) -> Result<Self, String> {
+    pub fn new(
+        site: &str,
+        feeds: &str,
+        page_suffix: &str,
+        item_link: ItemLink,
+    ) -> Result<Self, String> {
         Ok(Self {
             site: base_url(site)?,
             feeds: base_url(feeds)?,
@@ -76,7 +81,9 @@ impl Links {
     /// http(s) or mailto URL.
     pub fn resolve(&self, href: &str) -> Option<String> {
         let href = href.trim();
-        if let Some(key) = crate::model::parse_news_path(href.split(['?', '#']).next().unwrap_or(href)) {
+        if let Some(key) =
+            crate::model::parse_news_path(href.split(['?', '#']).next().unwrap_or(href))
+        {
             if !href.contains("://") {
                 return Some(self.page_url(&key));
             }
@@ -100,7 +107,13 @@ fn base_url(s: &str) -> Result<Url, String> {
 
 #[cfg(test)]
 pub(crate) fn example() -> Links {
-    Links::new("https://example.org/", "https://example.org/feeds", ".html", ItemLink::Page).unwrap()
+    Links::new(
+        "https://example.org/",
+        "https://example.org/feeds",
+        ".html",
+        ItemLink::Page,
+    )
+    .unwrap()
 }
 
 #[cfg(test)]
@@ -111,8 +124,14 @@ mod tests {
     fn resolves_links() {
         let links = example();
         let cases = [
-            ("/news/2017/07/4/x.md", Some("https://example.org/news/2017/7/4/x.html")),
-            ("https://a.example/b?c=1&d=2", Some("https://a.example/b?c=1&d=2")),
+            (
+                "/news/2017/07/4/x.md",
+                Some("https://example.org/news/2017/7/4/x.html"),
+            ),
+            (
+                "https://a.example/b?c=1&d=2",
+                Some("https://a.example/b?c=1&d=2"),
+            ),
             ("/about", Some("https://example.org/about")),
             ("javascript:alert(1)", None),
             ("mailto:a@b.example", Some("mailto:a@b.example")),
@@ -120,6 +139,9 @@ mod tests {
         for (href, url) in cases {
             assert_eq!(links.resolve(href).as_deref(), url, "{href}");
         }
-        assert_eq!(links.feed_url("all/rss.xml"), "https://example.org/feeds/all/rss.xml");
+        assert_eq!(
+            links.feed_url("all/rss.xml"),
+            "https://example.org/feeds/all/rss.xml"
+        );
     }
 }

@@ -49,13 +49,22 @@ pub struct Related {
 /// Builds the canonical key of an event from its day and slug.
 pub fn event_key(date: NaiveDate, slug: &str) -> EventKey {
     use chrono::Datelike;
-    format!("/news/{}/{}/{}/{slug}.md", date.year(), date.month(), date.day()).into()
+    format!(
+        "/news/{}/{}/{}/{slug}.md",
+        date.year(),
+        date.month(),
+        date.day()
+    )
+    .into()
 }
 
 /// Parses a news-tree link (`/news/2017/07/4/slug.md`, padded or not, with or
 /// without the leading slash) into its canonical key.
 pub fn parse_news_path(path: &str) -> Option<EventKey> {
-    let rest = path.strip_prefix('/').unwrap_or(path).strip_prefix("news/")?;
+    let rest = path
+        .strip_prefix('/')
+        .unwrap_or(path)
+        .strip_prefix("news/")?;
     let mut parts = rest.split('/');
     let (y, m, d, file) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() {

@@ -24,7 +24,9 @@ pub fn context_slug_base(name: &str) -> Option<String> {
     let ascii = deunicode::deunicode_with_tofu(name, "-");
     let mut slug = trim_dashes(dash_runs(ascii.chars().map(|c| c.to_ascii_lowercase())));
     if slug.len() > CONTEXT_SLUG_MAX {
-        let cut = slug[..=CONTEXT_SLUG_MAX].rfind('-').unwrap_or(CONTEXT_SLUG_MAX);
+        let cut = slug[..=CONTEXT_SLUG_MAX]
+            .rfind('-')
+            .unwrap_or(CONTEXT_SLUG_MAX);
         slug.truncate(cut);
         slug = trim_dashes(slug);
     }

@@ -45,7 +45,10 @@ const CP1252_HIGH: [char; 32] = [
 fn cp1252_byte(c: char) -> Option<u8> {
     match c as u32 {
         0xa0..=0xff => Some(c as u32 as u8),
-        _ => CP1252_HIGH.iter().position(|&h| h == c).map(|i| 0x80 + i as u8),
+        _ => CP1252_HIGH
+            .iter()
+            .position(|&h| h == c)
+            .map(|i| 0x80 + i as u8),
     }
 }
 
@@ -179,7 +182,15 @@ mod tests {
 
     #[test]
     fn leaves_genuine_text_alone() {
-        for s in ["Café", "Zürich", "東京", "naïve façade", "ÂÃ", "€ 5", "plain"] {
+        for s in [
+            "Café",
+            "Zürich",
+            "東京",
+            "naïve façade",
+            "ÂÃ",
+            "€ 5",
+            "plain",
+        ] {
             assert_eq!(repair_mojibake(s), s, "{s}");
         }
     }
@@ -202,7 +213,10 @@ mod tests {
 
     #[test]
     fn strips_xml_forbidden_controls() {
-        assert_eq!(strip_forbidden("a\u{0}b\u{1b}c\td\ne\rf\u{fffe}"), "abc\td\ne\rf");
+        assert_eq!(
+            strip_forbidden("a\u{0}b\u{1b}c\td\ne\rf\u{fffe}"),
+            "abc\td\ne\rf"
+        );
         assert!(matches!(strip_forbidden("clean"), Cow::Borrowed(_)));
     }
 

@@ -22,17 +22,33 @@ fn up(path: &str, e: Arc<Event>) -> Change {
 }
 
 fn slugs(index: &Index) -> BTreeMap<String, String> {
-    index.contexts().iter().map(|(n, c)| (n.to_string(), c.slug.to_string())).collect()
+    index
+        .contexts()
+        .iter()
+        .map(|(n, c)| (n.to_string(), c.slug.to_string()))
+        .collect()
 }
 
 #[test]
 fn times_are_unique_within_a_day_and_stable() {
     let mut index = Index::default();
-    let changes: Vec<Change> = (0..200).map(|i| up(&format!("{i}.md"), event((2017, 11, 2), &format!("e{i}"), &[]))).collect();
+    let changes: Vec<Change> = (0..200)
+        .map(|i| {
+            up(
+                &format!("{i}.md"),
+                event((2017, 11, 2), &format!("e{i}"), &[]),
+            )
+        })
+        .collect();
     index.apply(changes);
     let times: BTreeSet<i64> = index.all().iter().map(|(Reverse(t), _)| *t).collect();
     assert_eq!(times.len(), 200);
-    let noon = NaiveDate::from_ymd_opt(2017, 11, 2).unwrap().and_hms_opt(12, 0, 0).unwrap().and_utc().timestamp();
+    let noon = NaiveDate::from_ymd_opt(2017, 11, 2)
+        .unwrap()
+        .and_hms_opt(12, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp();
     assert!(times.iter().all(|t| (noon..noon + 3600).contains(t)));
     let before = index.event("/news/2017/11/2/e5.md").unwrap().ts;
     index.apply([up("x.md", event((2017, 11, 2), "zz-new", &[]))]);
@@ -43,7 +59,10 @@ fn times_are_unique_within_a_day_and_stable() {
 fn colliding_slugs_are_distinct_and_order_independent() {
     let a = up("a.md", event((2017, 1, 1), "a", &["Cafe"]));
     let b = up("b.md", event((2017, 1, 2), "b", &["Café", "CAFE"]));
-    let c = up("c.md", event((2017, 1, 3), "c", &["../../etc", "etc", ".."]));
+    let c = up(
+        "c.md",
+        event((2017, 1, 3), "c", &["../../etc", "etc", ".."]),
+    );
     let mut one = Index::default();
     one.apply([a.clone(), b.clone(), c.clone()]);
     let mut two = Index::default();
@@ -61,9 +80,15 @@ fn colliding_slugs_are_distinct_and_order_independent() {
 #[test]
 fn removal_frees_feeds_and_promotes_copies() {
     let mut index = Index::default();
-    index.apply([up("a.md", event((2017, 1, 1), "same", &["X"])), up("b.md", event((2017, 1, 1), "same", &["Y"]))]);
+    index.apply([
+        up("a.md", event((2017, 1, 1), "same", &["X"])),
+        up("b.md", event((2017, 1, 1), "same", &["Y"])),
+    ]);
     assert_eq!(index.event_count(), 1);
-    assert_eq!(index.source_of("/news/2017/1/1/same.md").unwrap(), &PathBuf::from("a.md"));
+    assert_eq!(
+        index.source_of("/news/2017/1/1/same.md").unwrap(),
+        &PathBuf::from("a.md")
+    );
     assert!(index.context("X").is_some() && index.context("Y").is_none());
     let t = index.apply([Change::Remove("a.md".into())]);
     assert!(index.context("X").is_none() && index.context("Y").is_some());
@@ -81,7 +106,10 @@ fn moving_an_event_touches_old_and_new_feeds() {
     let t = index.apply([up("a.md", event((2017, 2, 1), "a", &["New"]))]);
     let days: Vec<String> = t.days.iter().map(|d| d.to_string()).collect();
     assert_eq!(days, ["2017-01-01", "2017-02-01"]);
-    assert_eq!(t.contexts.iter().map(|c| c.to_string()).collect::<Vec<_>>(), ["New", "Old"]);
+    assert_eq!(
+        t.contexts.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+        ["New", "Old"]
+    );
     assert!(index.context("Old").is_none());
 }
 
@@ -89,5 +117,7 @@ fn moving_an_event_touches_old_and_new_feeds() {
 fn an_unchanged_upsert_touches_nothing() {
     let mut index = Index::default();
     index.apply([up("a.md", event((2017, 1, 1), "a", &["X"]))]);
-    assert!(index.apply([up("a.md", event((2017, 1, 1), "a", &["X"]))]).is_empty());
+    assert!(index
+        .apply([up("a.md", event((2017, 1, 1), "a", &["X"]))])
+        .is_empty());
 }

@@ -26,35 +26,86 @@ pub fn parse(format: Format, text: &str, first_line: usize) -> Result<FrontMatte
         Format::Toml => toml::from_str::<toml::Table>(text)
             .map_err(|e| {
                 let (line, col) = e.span().map_or((0, 0), |s| line_col(text, s.start));
-                at(text, first_line, line, col, format!("invalid TOML front matter: {}", e.message()))
+                at(
+                    text,
+                    first_line,
+                    line,
+                    col,
+                    format!("invalid TOML front matter: {}", e.message()),
+                )
             })
             .and_then(|t| to_json(&t, first_line))?,
         Format::Yaml => {
             let v: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
-                let (line, col) = e.location().map_or((0, 0), |l| (l.line() - 1, l.column() - 1));
-                at(text, first_line, line, col, format!("invalid YAML front matter: {e}"))
+                let (line, col) = e
+                    .location()
+                    .map_or((0, 0), |l| (l.line() - 1, l.column() - 1));
+                at(
+                    text,
+                    first_line,
+                    line,
+                    col,
+                    format!("invalid YAML front matter: {e}"),
+                )
             })?;
             if v.is_null() {
                 serde_json::Value::Object(Default::default())
             } else {
-                serde_json::to_value(&v).map_err(|e| at(text, first_line, 0, 0, format!("invalid YAML front matter: {e}")))?
+                serde_json::to_value(&v).map_err(|e| {
+                    at(
+                        text,
+                        first_line,
+                        0,
+                        0,
+                        format!("invalid YAML front matter: {e}"),
+                    )
+                })?
             }
         }
     };
     let serde_json::Value::Object(map) = value else {
-        return Err(at(text, first_line, 0, 0, "front matter must be a table of keys".into()));
+        return Err(at(
+            text,
+            first_line,
+            0,
+            0,
+            "front matter must be a table of keys".into(),
+        ));
     };
     let mut fm = FrontMatter::default();
     let wrong = |key: &str, want: &str| {
-        let line = text.lines().position(|l| l.trim_start().starts_with(key)).unwrap_or(0);
-        at(text, first_line, line, 0, format!("front matter `{key}` must be {want}"))
+        let line = text
+            .lines()
+            .position(|l| l.trim_start().starts_with(key))
+            .unwrap_or(0);
+        at(
+            text,
+            first_line,
+            line,
+            0,
+            format!("front matter `{key}` must be {want}"),
+        )
     };
     for (key, v) in &map {
         match key.as_str() {
-            "title" => fm.title = Some(v.as_str().ok_or_else(|| wrong("title", "a string"))?.to_owned()),
-            "id" => fm.id = Some(v.as_str().ok_or_else(|| wrong("id", "a string"))?.to_owned()),
+            "title" => {
+                fm.title = Some(
+                    v.as_str()
+                        .ok_or_else(|| wrong("title", "a string"))?
+                        .to_owned(),
+                )
+            }
+            "id" => {
+                fm.id = Some(
+                    v.as_str()
+                        .ok_or_else(|| wrong("id", "a string"))?
+                        .to_owned(),
+                )
+            }
             "contexts" => {
-                let list = v.as_array().ok_or_else(|| wrong("contexts", "a list of strings"))?;
+                let list = v
+                    .as_array()
+                    .ok_or_else(|| wrong("contexts", "a list of strings"))?;
                 let names = list
                     .iter()
                     .map(|c| c.as_str().map(str::to_owned))
@@ -63,7 +114,9 @@ pub fn parse(format: Format, text: &str, first_line: usize) -> Result<FrontMatte
                 fm.contexts = Some(names);
             }
             "date" => {
-                let s = v.as_str().ok_or_else(|| wrong("date", "a date like 2017-11-02"))?;
+                let s = v
+                    .as_str()
+                    .ok_or_else(|| wrong("date", "a date like 2017-11-02"))?;
                 if let Ok(t) = DateTime::parse_from_rfc3339(s) {
                     fm.date = Some(t.date_naive());
                     fm.time = Some(t);
@@ -85,8 +138,9 @@ fn to_json(table: &toml::Table, first_line: usize) -> Result<serde_json::Value, 
     for (k, v) in table {
         let v = match v {
             toml::Value::Datetime(d) => serde_json::Value::String(d.to_string()),
-            other => serde_json::to_value(other)
-                .map_err(|e| Diagnostic::error(first_line, 1, format!("invalid TOML front matter: {e}"), ""))?,
+            other => serde_json::to_value(other).map_err(|e| {
+                Diagnostic::error(first_line, 1, format!("invalid TOML front matter: {e}"), "")
+            })?,
         };
         map.insert(k.clone(), v);
     }

@@ -24,8 +24,29 @@ pub struct Sanitizer {
 impl Sanitizer {
     pub fn new(links: &Links) -> Self {
         let tags: HashSet<&str> = [
-            "a", "abbr", "b", "blockquote", "br", "cite", "code", "del", "em", "h3", "h4", "i",
-            "img", "li", "ol", "p", "pre", "q", "s", "strong", "sub", "sup", "ul",
+            "a",
+            "abbr",
+            "b",
+            "blockquote",
+            "br",
+            "cite",
+            "code",
+            "del",
+            "em",
+            "h3",
+            "h4",
+            "i",
+            "img",
+            "li",
+            "ol",
+            "p",
+            "pre",
+            "q",
+            "s",
+            "strong",
+            "sub",
+            "sup",
+            "ul",
         ]
         .into();
         let links = links.clone();
@@ -41,7 +62,10 @@ impl Sanitizer {
     /// Renders summary markdown to sanitized HTML.
     pub fn markdown(&self, markdown: &str) -> String {
         let mut raw = String::with_capacity(markdown.len() * 3 / 2);
-        html::push_html(&mut raw, Parser::new_ext(markdown, Options::ENABLE_STRIKETHROUGH));
+        html::push_html(
+            &mut raw,
+            Parser::new_ext(markdown, Options::ENABLE_STRIKETHROUGH),
+        );
         self.html(&raw)
     }
 

@@ -16,7 +16,7 @@ use crate::model::{event_key, Context, Event, Related, Source};
 use crate::slug::{headline_slug, short_hash};
 use crate::text;
 use chrono::NaiveDate;
-use front_matter::{FrontMatter, Format};
+use front_matter::{Format, FrontMatter};
 
 /// What parsing needs to know beyond the bytes.
 pub struct ParseOptions {
@@ -28,7 +28,11 @@ pub struct ParseOptions {
 impl ParseOptions {
     pub fn new(max_bytes: u64, links: Links) -> Self {
         let sanitizer = Sanitizer::new(&links);
-        Self { max_bytes, links, sanitizer }
+        Self {
+            max_bytes,
+            links,
+            sanitizer,
+        }
     }
 }
 
@@ -57,7 +61,12 @@ pub fn parse(bytes: &[u8], opts: &ParseOptions) -> Result<Parsed, Diagnostic> {
     if let Some(at) = bad_at {
         let (line, col) = position(&decoded, bytes, at);
         let snippet = decoded.lines().nth(line - 1).unwrap_or("");
-        warnings.push(Diagnostic::warning(line, col, "invalid UTF-8 replaced with U+FFFD", snippet));
+        warnings.push(Diagnostic::warning(
+            line,
+            col,
+            "invalid UTF-8 replaced with U+FFFD",
+            snippet,
+        ));
     }
     let clean = text::strip_forbidden(&decoded);
     let clean = text::repair_mojibake(&clean);
@@ -69,17 +78,31 @@ pub fn parse(bytes: &[u8], opts: &ParseOptions) -> Result<Parsed, Diagnostic> {
             "",
         ));
     }
-    let mut p = LineParser { lines: clean.lines().collect(), at: 0, opts, warnings };
+    let mut p = LineParser {
+        lines: clean.lines().collect(),
+        at: 0,
+        opts,
+        warnings,
+    };
     let event = p.event()?;
-    Ok(Parsed { event, warnings: p.warnings })
+    Ok(Parsed {
+        event,
+        warnings: p.warnings,
+    })
 }
 
 /// Line and column (1-based, in characters) of a byte offset of the raw input.
 fn position(decoded: &str, raw: &[u8], at: usize) -> (usize, usize) {
     let before = &raw[..at];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    let col = String::from_utf8_lossy(&raw[line_start..at]).chars().count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let col = String::from_utf8_lossy(&raw[line_start..at])
+        .chars()
+        .count()
+        + 1;
     let _ = decoded;
     (line, col)
 }
@@ -115,7 +138,12 @@ impl<'a> LineParser<'a> {
                 None => unreachable!("summary() stops at a section heading"),
             };
             if section == Section::Other {
-                self.warn(n, 1, "unknown section, ignored (expected `### Sources:` or `### Related:`)", line);
+                self.warn(
+                    n,
+                    1,
+                    "unknown section, ignored (expected `### Sources:` or `### Related:`)",
+                    line,
+                );
             }
             while let Some(&next) = self.lines.get(self.at) {
                 if section_of(next).is_some() {
@@ -127,7 +155,12 @@ impl<'a> LineParser<'a> {
                     continue;
                 }
                 let Some(item) = list_link(next) else {
-                    self.warn(n, 1, "ignored: not a list item of the form `1. [name](url)`", next);
+                    self.warn(
+                        n,
+                        1,
+                        "ignored: not a list item of the form `1. [name](url)`",
+                        next,
+                    );
                     continue;
                 };
                 let name = text::plain_text(item.text);
@@ -135,30 +168,50 @@ impl<'a> LineParser<'a> {
                 match section {
                     Section::Sources => {
                         let Some(url) = self.opts.links.resolve(&href) else {
-                            self.warn(n, item.href_col, "source URL is not a usable http(s) link, ignored", next);
+                            self.warn(
+                                n,
+                                item.href_col,
+                                "source URL is not a usable http(s) link, ignored",
+                                next,
+                            );
                             continue;
                         };
                         if name.eq_ignore_ascii_case("cover image") {
                             image.get_or_insert(url.into());
                         } else {
-                            sources.push(Source { name: name.into(), url: url.into() });
+                            sources.push(Source {
+                                name: name.into(),
+                                url: url.into(),
+                            });
                         }
                     }
                     Section::Related => {
                         let key = crate::model::parse_news_path(&href);
                         let Some(url) = self.opts.links.resolve(&href) else {
-                            self.warn(n, item.href_col, "related link is not a usable link, ignored", next);
+                            self.warn(
+                                n,
+                                item.href_col,
+                                "related link is not a usable link, ignored",
+                                next,
+                            );
                             continue;
                         };
                         contexts.extend(context_list(item.rest).map(Context::from));
-                        related.push(Related { title: name.into(), key, url: url.into() });
+                        related.push(Related {
+                            title: name.into(),
+                            key,
+                            url: url.into(),
+                        });
                     }
                     Section::Other => {}
                 }
             }
         }
         if let Some(names) = fm.contexts {
-            contexts = names.iter().map(|c| Context::from(text::plain_text(c))).collect();
+            contexts = names
+                .iter()
+                .map(|c| Context::from(text::plain_text(c)))
+                .collect();
         }
         contexts.retain(|c| !c.is_empty());
         contexts.sort();
@@ -193,11 +246,15 @@ impl<'a> LineParser<'a> {
     }
 
     fn peek_line(&self) -> Option<&'a str> {
-        self.lines[self.at..].iter().find(|l| !l.trim().is_empty()).copied()
+        self.lines[self.at..]
+            .iter()
+            .find(|l| !l.trim().is_empty())
+            .copied()
     }
 
     fn warn(&mut self, line: usize, col: usize, message: &str, snippet: &str) {
-        self.warnings.push(Diagnostic::warning(line, col, message, snippet));
+        self.warnings
+            .push(Diagnostic::warning(line, col, message, snippet));
     }
 
     fn front_matter(&mut self) -> Result<FrontMatter, Diagnostic> {
@@ -210,7 +267,12 @@ impl<'a> LineParser<'a> {
             _ => return Ok(FrontMatter::default()),
         };
         let Some(end) = self.lines[1..].iter().position(|l| l.trim_end() == first) else {
-            return Err(Diagnostic::error(1, 1, format!("front matter opened here is never closed by `{first}`"), first));
+            return Err(Diagnostic::error(
+                1,
+                1,
+                format!("front matter opened here is never closed by `{first}`"),
+                first,
+            ));
         };
         let body = self.lines[1..=end].join("\n");
         self.at = end + 2;
@@ -218,8 +280,13 @@ impl<'a> LineParser<'a> {
     }
 
     /// `### [2017-11-2](/news/2017/11/2/index.md)`, or `### 2017-11-2`.
-    fn day_heading(&mut self, from_front_matter: Option<NaiveDate>) -> Result<NaiveDate, Diagnostic> {
-        let heading = self.peek_line().filter(|l| l.starts_with("### ") && section_of(l).is_none());
+    fn day_heading(
+        &mut self,
+        from_front_matter: Option<NaiveDate>,
+    ) -> Result<NaiveDate, Diagnostic> {
+        let heading = self
+            .peek_line()
+            .filter(|l| l.starts_with("### ") && section_of(l).is_none());
         let Some(line) = heading else {
             return from_front_matter.ok_or_else(|| {
                 let (n, line) = self.lines.iter().enumerate().find(|(_, l)| !l.trim().is_empty()).map_or((0, ""), |(i, l)| (i, *l));
@@ -238,18 +305,34 @@ impl<'a> LineParser<'a> {
     }
 
     fn headline(&mut self, from_front_matter: Option<&str>) -> Result<String, Diagnostic> {
-        let line = self.peek_line().filter(|l| l.starts_with("# ") || l.trim_end() == "#");
+        let line = self
+            .peek_line()
+            .filter(|l| l.starts_with("# ") || l.trim_end() == "#");
         let Some(line) = line else {
-            if let Some(title) = from_front_matter.map(text::plain_text).filter(|t| !t.is_empty()) {
+            if let Some(title) = from_front_matter
+                .map(text::plain_text)
+                .filter(|t| !t.is_empty())
+            {
                 return Ok(title);
             }
-            let n = self.lines[self.at..].iter().position(|l| !l.trim().is_empty()).map_or(self.lines.len() + 1, |i| self.at + i + 1);
+            let n = self.lines[self.at..]
+                .iter()
+                .position(|l| !l.trim().is_empty())
+                .map_or(self.lines.len() + 1, |i| self.at + i + 1);
             let snippet = self.lines.get(n.wrapping_sub(1)).copied().unwrap_or("");
-            return Err(Diagnostic::error(n.max(1), 1, "missing headline: expected a line `# <headline>` after the day heading", snippet));
+            return Err(Diagnostic::error(
+                n.max(1),
+                1,
+                "missing headline: expected a line `# <headline>` after the day heading",
+                snippet,
+            ));
         };
         let (n, _) = self.next_line().expect("peeked");
         let title = text::plain_text(&line[1..]);
-        if let Some(title) = from_front_matter.map(text::plain_text).filter(|t| !t.is_empty()) {
+        if let Some(title) = from_front_matter
+            .map(text::plain_text)
+            .filter(|t| !t.is_empty())
+        {
             return Ok(title);
         }
         if title.is_empty() {
@@ -261,7 +344,11 @@ impl<'a> LineParser<'a> {
     /// The lines up to the first section heading, as markdown.
     fn summary(&mut self) -> String {
         let start = self.at;
-        while self.lines.get(self.at).is_some_and(|l| section_of(l).is_none()) {
+        while self
+            .lines
+            .get(self.at)
+            .is_some_and(|l| section_of(l).is_none())
+        {
             self.at += 1;
         }
         self.lines[start..self.at].join("\n").trim().to_owned()
@@ -270,7 +357,11 @@ impl<'a> LineParser<'a> {
 
 /// Which section a `###` line opens; `None` for any other line.
 fn section_of(line: &str) -> Option<Section> {
-    let title = line.strip_prefix("### ")?.trim().trim_end_matches(':').trim();
+    let title = line
+        .strip_prefix("### ")?
+        .trim()
+        .trim_end_matches(':')
+        .trim();
     if title.starts_with('[') || parse_day(title).is_ok() {
         return None; // a day heading
     }
@@ -291,9 +382,12 @@ fn parse_day(s: &str) -> Result<NaiveDate, String> {
         _ => None,
     };
     let Some([y, m, d]) = nums.as_deref().map(|n| [n[0], n[1], n[2]]) else {
-        return Err(format!("invalid day heading date `{s}`: expected YYYY-M-D, like 2017-11-2"));
+        return Err(format!(
+            "invalid day heading date `{s}`: expected YYYY-M-D, like 2017-11-2"
+        ));
     };
-    NaiveDate::from_ymd_opt(y as i32, m, d).ok_or_else(|| format!("invalid date `{s}`: there is no such day"))
+    NaiveDate::from_ymd_opt(y as i32, m, d)
+        .ok_or_else(|| format!("invalid date `{s}`: there is no such day"))
 }
 
 struct ListLink<'a> {
@@ -313,7 +407,9 @@ fn list_link(line: &str) -> Option<ListLink<'_>> {
         r
     } else {
         let digits = t.find(|c: char| !c.is_ascii_digit())?;
-        t[digits..].strip_prefix(['.', ')']).filter(|_| digits > 0)?
+        t[digits..]
+            .strip_prefix(['.', ')'])
+            .filter(|_| digits > 0)?
     };
     let body = after_marker.trim_start().strip_prefix('[')?;
     let close = matching(body, '[', ']')?;
@@ -355,7 +451,10 @@ fn context_list(rest: &str) -> impl Iterator<Item = String> + '_ {
         Some(l) if l.starts_with("context:") => &t[8..],
         _ => "",
     };
-    names.split(',').map(text::plain_text).filter(|n| !n.is_empty())
+    names
+        .split(',')
+        .map(text::plain_text)
+        .filter(|n| !n.is_empty())
 }
 
 #[cfg(test)]

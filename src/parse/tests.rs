@@ -36,7 +36,8 @@ fn seed_parses_to_exact_values() {
         event.sources.as_ref(),
         [Source {
             name: "The Guardian".into(),
-            url: "https://www.theguardian.com/us-news/2017/nov/02/trump-twitter-account-offline".into()
+            url: "https://www.theguardian.com/us-news/2017/nov/02/trump-twitter-account-offline"
+                .into()
         }]
     );
     assert_eq!(
@@ -44,7 +45,10 @@ fn seed_parses_to_exact_values() {
         Some("https://i.guim.co.uk/img/media/cec7302328131f1a9a5554c96eb5d28e98ddb280/78_182_4272_2563/master/4272.jpg?w=1200&h=630&q=55&auto=format&usm=12&fit=crop&crop=faces%2Centropy&bm=normal&ba=bottom%2Cleft&blend64=aHR0cHM6Ly91cGxvYWRzLmd1aW0uY28udWsvMjAxNi8wNS8yNS9vdmVybGF5LWxvZ28tMTIwMC05MF9vcHQucG5n&s=c10add9a64c2477cfdd7d50ec9571ac3")
     );
     let contexts: Vec<&str> = event.contexts.iter().map(|c| &**c).collect();
-    assert_eq!(contexts, ["Donald Trump", "Donald Trump on social media", "Twitter"]);
+    assert_eq!(
+        contexts,
+        ["Donald Trump", "Donald Trump on social media", "Twitter"]
+    );
     assert_eq!(event.related.len(), 5);
     assert_eq!(
         event.related[0].key.as_deref(),
@@ -62,7 +66,9 @@ fn seed_parses_to_exact_values() {
 
 #[test]
 fn crlf_and_zero_padded_dates_parse_the_same() {
-    let crlf: Vec<u8> = String::from_utf8_lossy(SEED).replace('\n', "\r\n").into_bytes();
+    let crlf: Vec<u8> = String::from_utf8_lossy(SEED)
+        .replace('\n', "\r\n")
+        .into_bytes();
     let a = parse(SEED, &opts()).unwrap().event;
     let b = parse(&crlf, &opts()).unwrap().event;
     assert_eq!(a, b);
@@ -106,7 +112,9 @@ fn oversized_files_are_refused() {
 
 #[test]
 fn dirty_bytes_are_cleaned() {
-    let mut input = b"### [2017-11-2](/x)\n# Bad\x00 \x1b[31mbytes\xff here\n\nText\x0c with \xe2\x80 cut\n".to_vec();
+    let mut input =
+        b"### [2017-11-2](/x)\n# Bad\x00 \x1b[31mbytes\xff here\n\nText\x0c with \xe2\x80 cut\n"
+            .to_vec();
     input.extend_from_slice("### Sources:\n1. [A](https://a.example/?x=1&amp;y=2)\n".as_bytes());
     let Parsed { event, warnings } = parse(&input, &opts()).unwrap();
     assert_eq!(&*event.title, "Bad [31mbytes\u{fffd} here");
@@ -122,7 +130,11 @@ fn html_in_headlines_is_stripped_and_script_never_survives() {
         .unwrap()
         .event;
     assert_eq!(&*e.title, "Bold & xmove");
-    assert!(!e.summary_html.contains("script") && !e.summary_html.contains("onerror"), "{}", e.summary_html);
+    assert!(
+        !e.summary_html.contains("script") && !e.summary_html.contains("onerror"),
+        "{}",
+        e.summary_html
+    );
 }
 
 #[test]
@@ -131,17 +143,26 @@ fn front_matter_wins() {
     let e = parse_str(input).unwrap().event;
     assert_eq!(&*e.title, "Front title");
     assert_eq!(e.date, NaiveDate::from_ymd_opt(2020, 1, 5).unwrap());
-    assert_eq!(e.contexts.iter().map(|c| &**c).collect::<Vec<_>>(), ["C++", "Zürich"]);
+    assert_eq!(
+        e.contexts.iter().map(|c| &**c).collect::<Vec<_>>(),
+        ["C++", "Zürich"]
+    );
     assert_eq!(e.id.as_deref(), Some("urn:uuid:1"));
     assert_eq!(&*e.key, "/news/2020/1/5/front-title.md");
-    let bare = parse_str("---\ntitle: Only front\ndate: \"2021-03-04\"\n---\nSome *text*.\n").unwrap().event;
+    let bare = parse_str("---\ntitle: Only front\ndate: \"2021-03-04\"\n---\nSome *text*.\n")
+        .unwrap()
+        .event;
     assert_eq!(&*bare.title, "Only front");
     assert_eq!(&*bare.summary_html, "<p>Some <em>text</em>.</p>\n");
 }
 
 #[test]
 fn events_without_related_have_no_contexts() {
-    let e = parse_str("### [2017-11-2](/x)\n# Lonely\n\nText\n\n### Sources:\n\n1. [A](https://a.example)\n").unwrap().event;
+    let e = parse_str(
+        "### [2017-11-2](/x)\n# Lonely\n\nText\n\n### Sources:\n\n1. [A](https://a.example)\n",
+    )
+    .unwrap()
+    .event;
     assert!(e.contexts.is_empty() && e.related.is_empty());
 }
 
@@ -149,7 +170,10 @@ fn events_without_related_have_no_contexts() {
 fn odd_list_lines_warn_and_go_on() {
     let input = "### [2017-11-2](/x)\n# T\n\n### Sources:\n\nnot a list\n1. [Wiki](https://en.wikipedia.org/wiki/Foo_(bar))\n1. [Bad](javascript:alert(1))\n### Elsewhere:\n- stuff\n";
     let Parsed { event, warnings } = parse_str(input).unwrap();
-    assert_eq!(&*event.sources[0].url, "https://en.wikipedia.org/wiki/Foo_(bar)");
+    assert_eq!(
+        &*event.sources[0].url,
+        "https://en.wikipedia.org/wiki/Foo_(bar)"
+    );
     let lines: Vec<usize> = warnings.iter().map(|w| w.line).collect();
     assert_eq!(lines, [6, 8, 9]);
 }

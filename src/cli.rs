@@ -1,0 +1,83 @@
+//! The command line: arguments parsed by clap, checked into settings, dispatched to
+//! a command, and every error printed once with its chain of causes.
+
+use crate::config::{self, Overrides, Settings};
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Keeps RSS, Atom and JSON feeds of a tree of markdown news events.
+#[derive(Parser)]
+#[command(version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build every feed from scratch, write what changed, remove what is gone, exit.
+    Build(Common),
+    /// Lint the input tree like a compiler; exit 1 if any file is invalid.
+    Check(Common),
+    /// Build, then keep the feeds current as files change (the daemon).
+    Watch(Common),
+}
+
+#[derive(Args, Clone)]
+struct Common {
+    /// Configuration file (TOML); every key has a default.
+    #[arg(short, long, env = "EVENTFEED_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Input tree of event files (overrides `input`).
+    #[arg(long, env = "EVENTFEED_INPUT", value_name = "DIR")]
+    input: Option<PathBuf>,
+    /// Output directory for the feeds (overrides `output`).
+    #[arg(long, env = "EVENTFEED_OUTPUT", value_name = "DIR")]
+    output: Option<PathBuf>,
+    /// Public URL the output directory is served at (overrides `base_url`).
+    #[arg(long, env = "EVENTFEED_BASE_URL", value_name = "URL")]
+    base_url: Option<String>,
+}
+
+impl Common {
+    fn settings(&self) -> Result<Settings, crate::Failure> {
+        let overrides = Overrides {
+            input: self.input.clone(),
+            output: self.output.clone(),
+            base_url: self.base_url.clone(),
+        };
+        config::load(self.config.as_deref(), &overrides).map_err(crate::Failure::Config)
+    }
+}
+
+/// Exit statuses, after sysexits.h, so that systemd and scripts can tell them apart.
+pub mod status {
+    /// Invalid input (`check` found errors).
+    pub const INVALID: u8 = 1;
+    /// Another instance holds the output directory.
+    pub const LOCKED: u8 = 75;
+    /// The configuration is invalid.
+    pub const CONFIG: u8 = 78;
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    crate::logging::init();
+    let result = match &cli.command {
+        Command::Build(c) => c
+            .settings()
+            .and_then(|s| crate::commands::build(&s).map_err(Into::into)),
+        Command::Check(c) => c
+            .settings()
+            .and_then(|s| crate::commands::check(&s).map_err(Into::into)),
+        Command::Watch(c) => c
+            .settings()
+            .and_then(|s| crate::watch::run(s, || c.settings())),
+    };
+    match result {
+        Ok(code) => code,
+        Err(failure) => failure.report(),
+    }
+}

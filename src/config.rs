@@ -1,0 +1,243 @@
+//! Configuration: the TOML file, overridden by command-line flags, validated into
+//! [`Settings`] before anything runs. Relative paths in the file are relative to the
+//! file's own folder, so a config works from any working directory.
+
+use crate::links::{ItemLink, Links};
+use crate::render::Site;
+use anyhow::{bail, Context as _, Result};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The file as written. Every key has a default (see `config/eventfeed.toml`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct File {
+    pub input: Option<PathBuf>,
+    pub output: Option<PathBuf>,
+    pub state_dir: Option<PathBuf>,
+    pub base_url: Option<String>,
+    pub site_url: Option<String>,
+    pub title: String,
+    pub description: String,
+    pub language: String,
+    pub author: String,
+    pub items_per_feed: usize,
+    pub item_link: ItemLink,
+    pub page_suffix: String,
+    pub max_file_bytes: u64,
+    pub extensions: Vec<String>,
+    pub watch: Watch,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Watch {
+    pub debounce_ms: u64,
+    pub max_delay_ms: u64,
+    pub reconcile_secs: u64,
+}
+
+impl Default for File {
+    fn default() -> Self {
+        Self {
+            input: None,
+            output: None,
+            state_dir: None,
+            base_url: None,
+            site_url: None,
+            title: "News".into(),
+            description: String::new(),
+            language: "en".into(),
+            author: String::new(),
+            items_per_feed: 50,
+            item_link: ItemLink::Page,
+            page_suffix: ".html".into(),
+            max_file_bytes: 1 << 20,
+            extensions: vec!["md".into(), "markdown".into(), "txt".into()],
+            watch: Watch::default(),
+        }
+    }
+}
+
+impl Default for Watch {
+    fn default() -> Self {
+        Self {
+            debounce_ms: 10,
+            max_delay_ms: 500,
+            reconcile_secs: 3600,
+        }
+    }
+}
+
+/// Command-line values that override the file.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub input: Option<PathBuf>,
+    pub output: Option<PathBuf>,
+    pub base_url: Option<String>,
+}
+
+/// Everything checked and resolved.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub input: PathBuf,
+    pub output: PathBuf,
+    pub state_dir: PathBuf,
+    pub site: Site,
+    pub max_file_bytes: u64,
+    pub extensions: Vec<String>,
+    pub debounce: Duration,
+    pub max_delay: Duration,
+    pub reconcile: Duration,
+}
+
+/// Reads and validates the configuration. A missing `path` means defaults only.
+pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Settings> {
+    let (file, dir) = match path {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read config {}", path.display()))?;
+            let file: File = toml::from_str(&text)
+                .with_context(|| format!("invalid config {}", path.display()))?;
+            (file, path.parent().unwrap_or(Path::new(".")).to_owned())
+        }
+        None => (File::default(), PathBuf::from(".")),
+    };
+    validate(file, &dir, overrides)
+}
+
+fn validate(file: File, dir: &Path, o: &Overrides) -> Result<Settings> {
+    let rel = |p: PathBuf| if p.is_absolute() { p } else { dir.join(p) };
+    let input = o
+        .input
+        .clone()
+        .or(file.input.map(rel))
+        .context("no input directory: set `input` in the config or pass --input")?;
+    let output = o
+        .output
+        .clone()
+        .or(file.output.map(rel))
+        .context("no output directory: set `output` in the config or pass --output")?;
+    let input = std::path::absolute(&input)?;
+    let output = std::path::absolute(&output)?;
+    if !input.is_dir() {
+        bail!("input directory {} does not exist", input.display());
+    }
+    let canonical_input = input.canonicalize()?;
+    let canonical_output = canonical_parent(&output)?;
+    if canonical_output.starts_with(&canonical_input) {
+        bail!("output directory {} is inside the input directory {}: the feeds would be read back as input", output.display(), input.display());
+    }
+    if canonical_input.starts_with(&canonical_output) {
+        bail!(
+            "input directory {} is inside the output directory {}",
+            input.display(),
+            output.display()
+        );
+    }
+    let base_url = o.base_url.clone().or(file.base_url).context(
+        "no base URL: set `base_url` (where the output directory is served) or pass --base-url",
+    )?;
+    let site_url = file.site_url.unwrap_or_else(|| base_url.clone());
+    let links = Links::new(&site_url, &base_url, &file.page_suffix, file.item_link)
+        .map_err(anyhow::Error::msg)?;
+    if file.items_per_feed == 0 {
+        bail!("`items_per_feed` must be at least 1");
+    }
+    if file.language.is_empty()
+        || !file
+            .language
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        bail!("`language` must be a language tag like `en` or `de-CH`");
+    }
+    let clean = |s: String| crate::text::strip_forbidden(&s).trim().to_owned();
+    let title = clean(file.title);
+    let site = Site {
+        description: Some(clean(file.description))
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| format!("Events from {title}")),
+        author: Some(clean(file.author))
+            .filter(|a| !a.is_empty())
+            .unwrap_or_else(|| title.clone()),
+        title,
+        language: file.language,
+        items_per_feed: file.items_per_feed,
+        links,
+    };
+    let state_dir = match file.state_dir.map(rel) {
+        Some(dir) => dir,
+        None => default_state_dir(&canonical_output),
+    };
+    Ok(Settings {
+        input,
+        output,
+        state_dir,
+        site,
+        max_file_bytes: file.max_file_bytes,
+        extensions: file
+            .extensions
+            .into_iter()
+            .map(|e| e.trim_start_matches('.').to_ascii_lowercase())
+            .collect(),
+        debounce: Duration::from_millis(file.watch.debounce_ms),
+        max_delay: Duration::from_millis(file.watch.max_delay_ms.max(file.watch.debounce_ms)),
+        reconcile: Duration::from_secs(file.watch.reconcile_secs),
+    })
+}
+
+/// The canonical form of a path that may not exist yet.
+fn canonical_parent(path: &Path) -> Result<PathBuf> {
+    let mut missing = Vec::new();
+    let mut p = path;
+    loop {
+        if let Ok(c) = p.canonicalize() {
+            return Ok(missing.iter().rev().fold(c, |acc, part| acc.join(part)));
+        }
+        missing.push(p.file_name().context("bad output path")?.to_owned());
+        p = p.parent().context("bad output path")?;
+    }
+}
+
+/// systemd's `$STATE_DIRECTORY`, else the XDG state home, with one folder per
+/// output directory.
+fn default_state_dir(output: &Path) -> PathBuf {
+    if let Some(dir) = std::env::var_os("STATE_DIRECTORY").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .unwrap_or_else(std::env::temp_dir);
+    let tag = crate::slug::short_hash(&output.to_string_lossy());
+    base.join("eventfeed").join(tag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_parses_and_validates() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/eventfeed.toml");
+        let settings = load(Some(&path), &Overrides::default()).unwrap();
+        assert!(settings.input.ends_with("examples/news"));
+        assert_eq!(settings.site.items_per_feed, 50);
+    }
+
+    #[test]
+    fn unknown_keys_and_nested_output_are_refused() {
+        let e = toml::from_str::<File>("inptu = \"x\"").unwrap_err();
+        assert!(e.to_string().contains("unknown field"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let o = Overrides {
+            input: Some(dir.path().to_owned()),
+            output: Some(dir.path().join("public")),
+            base_url: Some("https://example.org/".into()),
+        };
+        let e = validate(File::default(), dir.path(), &o).unwrap_err();
+        assert!(e.to_string().contains("inside the input"), "{e}");
+    }
+}

@@ -1,0 +1,98 @@
+//! The one engine behind `build` and `watch`: it holds the index, applies change
+//! sets to it, and renders the feeds a plan names. It never touches the file system:
+//! the caller hands it parsed contents and a place to put bytes.
+
+use crate::index::{Change, Index};
+use crate::plan::{self, Plan};
+use crate::render::{self, pages, FeedId, Site};
+use rayon::prelude::*;
+
+pub struct Engine {
+    index: Index,
+    site: Site,
+}
+
+impl Engine {
+    pub fn new(site: Site) -> Self {
+        Self {
+            index: Index::default(),
+            site,
+        }
+    }
+
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    pub fn site(&self) -> &Site {
+        &self.site
+    }
+
+    /// Applies a change set and says which feeds it touched.
+    pub fn apply(&mut self, changes: impl IntoIterator<Item = Change>) -> Plan {
+        let touched = self.index.apply(changes);
+        plan::changed(&self.index, &touched)
+    }
+
+    /// A plan naming every feed (a full build or a reconcile).
+    pub fn everything(&self) -> Plan {
+        plan::everything(&self.index)
+    }
+
+    /// Renders every file of a plan and hands each one to `emit`, in parallel. Files
+    /// go out as they are rendered, so a full build never holds all of its output.
+    pub fn render<E>(&self, plan: &Plan, emit: E) -> Result<(), E::Error>
+    where
+        E: Emit,
+    {
+        let feeds: Vec<&FeedId> = plan.feeds.iter().collect();
+        feeds.par_iter().with_min_len(8).try_for_each(|id| {
+            let Some(doc) = render::feed(&self.index, &self.site, id) else {
+                return Ok(());
+            };
+            for (path, bytes) in render::render(&doc, &self.site) {
+                emit.emit(&path, &bytes)?;
+            }
+            Ok(())
+        })?;
+        if plan.pages {
+            emit.emit("index.html", &pages::index_html(&self.index, &self.site))?;
+            emit.emit("feeds.opml", &pages::opml(&self.index, &self.site))?;
+        }
+        Ok(())
+    }
+
+    /// Renders a plan into memory: for tests and small trees.
+    pub fn render_to_vec(&self, plan: &Plan) -> Vec<(String, Vec<u8>)> {
+        let out = std::sync::Mutex::new(Vec::new());
+        let collect = |path: &str, bytes: &[u8]| -> Result<(), std::convert::Infallible> {
+            out.lock()
+                .expect("not poisoned")
+                .push((path.to_owned(), bytes.to_vec()));
+            Ok(())
+        };
+        let Ok(()) = self.render(plan, FnEmit(collect));
+        let mut files = out.into_inner().expect("not poisoned");
+        files.sort();
+        files
+    }
+}
+
+/// Where rendered files go.
+pub trait Emit: Sync {
+    type Error: Send;
+    fn emit(&self, path: &str, bytes: &[u8]) -> Result<(), Self::Error>;
+}
+
+/// Any closure can take rendered files.
+pub struct FnEmit<F>(pub F);
+
+impl<F, E: Send> Emit for FnEmit<F>
+where
+    F: Fn(&str, &[u8]) -> Result<(), E> + Sync,
+{
+    type Error = E;
+    fn emit(&self, path: &str, bytes: &[u8]) -> Result<(), E> {
+        (self.0)(path, bytes)
+    }
+}

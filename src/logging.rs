@@ -1,0 +1,22 @@
+//! Logs go to stderr through `tracing`, filtered by `EVENTFEED_LOG` (default
+//! `info`). Under journald (`JOURNAL_STREAM` set) they are plain: no colours and no
+//! timestamps, since the journal adds its own.
+
+use tracing_subscriber::EnvFilter;
+
+pub fn init() {
+    let filter =
+        EnvFilter::try_from_env("EVENTFEED_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let journald = std::env::var_os("JOURNAL_STREAM").is_some();
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let _ = if journald {
+        builder.without_time().with_ansi(false).try_init()
+    } else {
+        builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init()
+    };
+}

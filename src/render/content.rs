@@ -1,0 +1,41 @@
+//! The HTML body of an item: the summary, the cover image, the sources and the
+//! related events, every link absolute. A pure function of the event, so an item
+//! reads the same in every feed it is in.
+
+use crate::model::Event;
+use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
+use std::fmt::Write;
+
+pub fn html(event: &Event) -> String {
+    let mut out = String::with_capacity(event.summary_html.len() + 512);
+    if let Some(image) = &event.image {
+        let _ = write!(out, "<p><img src=\"{}\" alt=\"\"></p>", attr(image));
+    }
+    out.push_str(&event.summary_html);
+    if !event.sources.is_empty() {
+        out.push_str("<p>Sources: ");
+        for (i, s) in event.sources.iter().enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            let _ = write!(
+                out,
+                "{sep}<a href=\"{}\">{}</a>",
+                attr(&s.url),
+                text(&s.name)
+            );
+        }
+        out.push_str("</p>");
+    }
+    if !event.related.is_empty() {
+        out.push_str("<p>Related:</p><ul>");
+        for r in event.related.iter() {
+            let _ = write!(
+                out,
+                "<li><a href=\"{}\">{}</a></li>",
+                attr(&r.url),
+                text(&r.title)
+            );
+        }
+        out.push_str("</ul>");
+    }
+    out
+}

@@ -1,0 +1,70 @@
+//! JSON Feed 1.1. Day archives chain through `next_url`, which JSON Feed defines as
+//! the next, older page of items: the same walk RFC 5005 gives the XML feeds.
+
+use super::{FeedDoc, Site};
+use crate::index::utc;
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct Feed<'a> {
+    version: &'static str,
+    title: &'a str,
+    home_page_url: &'a str,
+    feed_url: String,
+    description: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_url: Option<String>,
+    language: &'a str,
+    authors: [Author<'a>; 1],
+    items: Vec<Item<'a>>,
+}
+
+#[derive(Serialize)]
+struct Author<'a> {
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct Item<'a> {
+    id: &'a str,
+    url: &'a str,
+    title: &'a str,
+    content_html: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<&'a str>,
+    date_published: String,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    tags: Vec<&'a str>,
+}
+
+pub fn render(doc: &FeedDoc, site: &Site) -> Vec<u8> {
+    let feed = Feed {
+        version: "https://jsonfeed.org/version/1.1",
+        title: &doc.title,
+        home_page_url: &doc.alternate,
+        feed_url: doc.url(site, "feed.json"),
+        description: &doc.description,
+        next_url: doc
+            .prev_archive
+            .as_ref()
+            .map(|d| site.links.feed_url(&format!("{d}/feed.json"))),
+        language: &site.language,
+        authors: [Author { name: &site.author }],
+        items: doc
+            .items
+            .iter()
+            .map(|it| Item {
+                id: &it.id,
+                url: &it.link,
+                title: &it.event.title,
+                content_html: &it.content,
+                image: it.event.image.as_deref(),
+                date_published: utc(it.ts).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                tags: it.event.contexts.iter().map(|c| &**c).collect(),
+            })
+            .collect(),
+    };
+    let mut out = serde_json::to_vec_pretty(&feed).expect("serializable");
+    out.push(b'\n');
+    out
+}

@@ -1,0 +1,211 @@
+//! Feeds as bytes. A [`FeedDoc`] gathers what a feed says (title, links, items in
+//! order) from the index once; the three writers turn it into RSS 2.0, Atom 1.0 and
+//! JSON Feed 1.1. Everything is derived from the index, never from the clock, so the
+//! same input gives the same bytes.
+
+mod atom;
+mod content;
+mod json;
+pub mod pages;
+mod rss;
+
+use crate::index::{utc, Index};
+use crate::links::Links;
+use crate::model::{Context, Event};
+use chrono::{Datelike, NaiveDate};
+use std::cmp::Reverse;
+
+pub const GENERATOR: &str = concat!("eventfeed ", env!("CARGO_PKG_VERSION"));
+/// The names of a feed's three files, in its directory.
+pub const FORMATS: [&str; 3] = ["rss.xml", "atom.xml", "feed.json"];
+
+/// Site-wide settings of every feed.
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub title: String,
+    pub description: String,
+    pub language: String,
+    pub author: String,
+    pub items_per_feed: usize,
+    pub links: Links,
+}
+
+/// Which feed.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FeedId {
+    All,
+    Context(Context),
+    Day(NaiveDate),
+}
+
+/// The output directory of a day feed.
+pub fn day_dir(day: NaiveDate) -> String {
+    format!("days/{:04}/{:02}/{:02}", day.year(), day.month(), day.day())
+}
+
+/// The output directory of a context feed.
+pub fn context_dir(slug: &str) -> String {
+    format!("contexts/{slug}")
+}
+
+/// One item, with what every format needs precomputed.
+pub struct Item<'a> {
+    pub event: &'a Event,
+    pub ts: i64,
+    pub id: String,
+    pub link: String,
+    pub content: String,
+}
+
+/// What one feed says, in every format.
+pub struct FeedDoc<'a> {
+    pub dir: String,
+    pub title: String,
+    pub description: String,
+    /// The HTML page the feed stands for.
+    pub alternate: String,
+    pub items: Vec<Item<'a>>,
+    /// Newest item time; the epoch for an empty feed (never the clock).
+    pub updated: i64,
+    /// RFC 5005: the directories of the older and newer archive documents.
+    pub prev_archive: Option<String>,
+    pub next_archive: Option<String>,
+    /// Whether the feed is an archive document (a day with a later day after it).
+    pub archive: bool,
+    /// Whether to link the subscription document (`all`) as `current`.
+    pub current: bool,
+}
+
+impl FeedDoc<'_> {
+    pub fn url(&self, site: &Site, file: &str) -> String {
+        site.links.feed_url(&format!("{}/{file}", self.dir))
+    }
+}
+
+/// Gathers a feed from the index; `None` when the feed has no reason to exist.
+pub fn feed<'a>(index: &'a Index, site: &Site, id: &FeedId) -> Option<FeedDoc<'a>> {
+    let items = |keys: &mut dyn Iterator<Item = &'a crate::model::EventKey>| -> Vec<Item<'a>> {
+        keys.map(|k| item(index, site, k)).collect()
+    };
+    let newest_day = index.days().keys().next_back().copied();
+    let doc = match id {
+        FeedId::All => FeedDoc {
+            dir: "all".into(),
+            title: format!("{}: all events", site.title),
+            description: format!("The newest events of {}", site.title),
+            alternate: site.links.site_root().to_owned(),
+            items: items(&mut index.all().iter().take(site.items_per_feed).map(|(_, k)| k)),
+            updated: 0,
+            prev_archive: newest_day.map(day_dir),
+            next_archive: None,
+            archive: false,
+            current: false,
+        },
+        FeedId::Context(name) => {
+            let ctx = index.context(name)?;
+            FeedDoc {
+                dir: context_dir(&ctx.slug),
+                title: format!("{}: {name}", site.title),
+                description: format!("The newest events about {name}, from {}", site.title),
+                alternate: format!(
+                    "{}index.html#{}",
+                    site.links.feeds_root(),
+                    context_dir(&ctx.slug).replace('/', "-")
+                ),
+                items: items(&mut ctx.items.iter().take(site.items_per_feed).map(|(_, k)| k)),
+                updated: 0,
+                prev_archive: None,
+                next_archive: None,
+                archive: false,
+                current: false,
+            }
+        }
+        FeedId::Day(day) => {
+            let keys = index.days().get(day)?;
+            let mut sorted: Vec<_> = keys
+                .iter()
+                .map(|k| (Reverse(index.event(k).expect("indexed").ts), k))
+                .collect();
+            sorted.sort();
+            let (prev, next) = index.neighbours(*day);
+            FeedDoc {
+                dir: day_dir(*day),
+                title: format!("{}: events of {}", site.title, day.format("%-d %B %Y")),
+                description: format!(
+                    "Every event of {} in {}",
+                    day.format("%-d %B %Y"),
+                    site.title
+                ),
+                alternate: site.links.page_url(
+                    &format!(
+                        "/news/{}/{}/{}/index.md",
+                        day.year(),
+                        day.month(),
+                        day.day()
+                    )
+                    .into(),
+                ),
+                items: items(&mut sorted.into_iter().map(|(_, k)| k)),
+                updated: 0,
+                prev_archive: prev.map(day_dir),
+                next_archive: next.map(day_dir),
+                archive: next.is_some(),
+                current: true,
+            }
+        }
+    };
+    let updated = doc.items.iter().map(|i| i.ts).max().unwrap_or(0);
+    Some(FeedDoc { updated, ..doc })
+}
+
+fn item<'a>(index: &'a Index, site: &Site, key: &crate::model::EventKey) -> Item<'a> {
+    let entry = index.event(key).expect("indexed");
+    let event = &*entry.event;
+    Item {
+        event,
+        ts: entry.ts,
+        id: item_id(event, &site.links),
+        link: site.links.item_url(event),
+        content: content::html(event),
+    }
+}
+
+/// The guid / Atom id of an event: its front-matter id, or a `tag:` URI (RFC 4151)
+/// built from the canonical key, which survives rebuilds, restarts and file renames.
+pub fn item_id(event: &Event, links: &Links) -> String {
+    if let Some(id) = &event.id {
+        return id.to_string();
+    }
+    let path = event.key.strip_suffix(".md").unwrap_or(&event.key);
+    format!(
+        "tag:{},{}:{path}",
+        links.host(),
+        event.date.format("%Y-%m-%d")
+    )
+}
+
+/// The three files of a feed, as (path relative to the output root, bytes).
+pub fn render(doc: &FeedDoc, site: &Site) -> [(String, Vec<u8>); 3] {
+    [
+        (
+            format!("{}/{}", doc.dir, FORMATS[0]),
+            rss::render(doc, site),
+        ),
+        (
+            format!("{}/{}", doc.dir, FORMATS[1]),
+            atom::render(doc, site),
+        ),
+        (
+            format!("{}/{}", doc.dir, FORMATS[2]),
+            json::render(doc, site),
+        ),
+    ]
+}
+
+/// RFC 822 dates as the validator wants them: `Thu, 02 Nov 2017 12:00:00 +0000`.
+fn rfc822(ts: i64) -> String {
+    utc(ts).format("%a, %d %b %Y %H:%M:%S +0000").to_string()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,116 @@
+//! RSS 2.0, with the Atom namespace for `rel="self"` and RFC 5005 links, Media RSS
+//! for the cover image and `fh:archive` for archived days.
+
+use super::{rfc822, FeedDoc, Site, GENERATOR};
+use atom_syndication::Link;
+use rss::extension::atom::AtomExtension;
+use rss::extension::{Extension, ExtensionMap};
+use rss::{Category, Channel, Guid, Item};
+use std::collections::BTreeMap;
+
+pub fn render(doc: &FeedDoc, site: &Site) -> Vec<u8> {
+    let mut links = vec![link(doc.url(site, "rss.xml"), "self")];
+    archive_links(doc, site, "rss.xml", &mut links);
+    let mut extensions = ExtensionMap::new();
+    if doc.archive {
+        extensions.insert("fh".into(), element("fh:archive", BTreeMap::new()));
+    }
+    let channel = Channel {
+        title: doc.title.clone(),
+        link: doc.alternate.clone(),
+        description: doc.description.clone(),
+        language: Some(site.language.clone()),
+        pub_date: Some(rfc822(doc.updated)),
+        last_build_date: Some(rfc822(doc.updated)),
+        generator: Some(GENERATOR.into()),
+        docs: Some("https://www.rssboard.org/rss-specification".into()),
+        items: doc.items.iter().map(item).collect(),
+        atom_ext: Some(AtomExtension { links }),
+        extensions,
+        namespaces: [
+            ("atom", "http://www.w3.org/2005/Atom"),
+            ("fh", "http://purl.org/syndication/history/1.0"),
+            ("media", "http://search.yahoo.com/mrss/"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect(),
+        ..Channel::default()
+    };
+    let mut out = Vec::with_capacity(1024 + doc.items.len() * 1024);
+    channel
+        .pretty_write_to(&mut out, b' ', 2)
+        .expect("writing to memory");
+    out.push(b'\n');
+    out
+}
+
+fn item(it: &super::Item) -> Item {
+    let e = it.event;
+    let mut extensions = ExtensionMap::new();
+    if let Some(image) = &e.image {
+        let attrs = [("url", &**image), ("medium", "image")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        extensions.insert("media".into(), element("media:content", attrs));
+    }
+    Item {
+        title: Some(e.title.to_string()),
+        link: Some(it.link.clone()),
+        description: Some(it.content.clone()),
+        guid: Some(Guid {
+            value: it.id.clone(),
+            permalink: false,
+        }),
+        pub_date: Some(rfc822(it.ts)),
+        categories: e
+            .contexts
+            .iter()
+            .map(|c| Category {
+                name: c.to_string(),
+                domain: None,
+            })
+            .collect(),
+        extensions,
+        ..Item::default()
+    }
+}
+
+pub(super) fn link(href: String, rel: &str) -> Link {
+    Link {
+        href,
+        rel: rel.into(),
+        ..Link::default()
+    }
+}
+
+/// RFC 5005 links, to the same format of the neighbouring documents.
+pub(super) fn archive_links(doc: &FeedDoc, site: &Site, file: &str, links: &mut Vec<Link>) {
+    if doc.current {
+        links.push(link(site.links.feed_url(&format!("all/{file}")), "current"));
+    }
+    if let Some(dir) = &doc.prev_archive {
+        links.push(link(
+            site.links.feed_url(&format!("{dir}/{file}")),
+            "prev-archive",
+        ));
+    }
+    if let Some(dir) = &doc.next_archive {
+        links.push(link(
+            site.links.feed_url(&format!("{dir}/{file}")),
+            "next-archive",
+        ));
+    }
+}
+
+fn element(name: &str, attrs: BTreeMap<String, String>) -> BTreeMap<String, Vec<Extension>> {
+    let local = name.split(':').nth(1).unwrap_or(name).to_owned();
+    let ext = Extension {
+        name: name.into(),
+        value: None,
+        attrs,
+        children: BTreeMap::new(),
+    };
+    [(local, vec![ext])].into()
+}

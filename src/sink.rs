@@ -1,0 +1,252 @@
+//! Writing the output directory. Every file is written to a temp file in its own
+//! directory and renamed over the target, so a reader or web server never sees half
+//! a feed, even if the process dies mid-write. A file whose bytes are unchanged is
+//! left alone (its mtime too, so HTTP caches and conditional GETs stay valid).
+//! Durability comes from one `syncfs` per batch, not an fsync per file.
+
+use anyhow::{Context as _, Result};
+use std::collections::HashSet;
+use std::fs;
+use std::io::{self, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+/// Prefix of our temp files, so that a restart can clean up after a crash.
+const TEMP_PREFIX: &str = ".eventfeed-";
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// The top-level entries of the output directory that eventfeed owns.
+pub const OWNED: [&str; 5] = ["all", "contexts", "days", "index.html", "feeds.opml"];
+
+#[derive(Debug, Default)]
+pub struct Counts {
+    pub written: AtomicUsize,
+    pub unchanged: AtomicUsize,
+    pub removed: AtomicUsize,
+    pub bytes: AtomicUsize,
+}
+
+impl Counts {
+    pub fn take(&self) -> (usize, usize, usize) {
+        (
+            self.written.swap(0, Relaxed),
+            self.unchanged.swap(0, Relaxed),
+            self.removed.swap(0, Relaxed),
+        )
+    }
+}
+
+pub struct Sink {
+    root: PathBuf,
+    pub counts: Counts,
+}
+
+impl Sink {
+    /// Opens (creating) the output directory and removes temp files a killed run
+    /// left behind.
+    pub fn open(root: &Path) -> Result<Self> {
+        fs::create_dir_all(root)
+            .with_context(|| format!("cannot create output directory {}", root.display()))?;
+        let sink = Self {
+            root: root.to_owned(),
+            counts: Counts::default(),
+        };
+        sink.clean_temp(root)?;
+        Ok(sink)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn clean_temp(&self, dir: &Path) -> Result<()> {
+        for entry in read_dir(dir)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let kind = entry.file_type()?;
+            if kind.is_dir() && !name.starts_with('.') {
+                self.clean_temp(&entry.path())?;
+            } else if kind.is_file() && name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)
+            {
+                remove_file(&entry.path())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `bytes` to `rel` unless the file already holds exactly them.
+    pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<()> {
+        let target = self.root.join(rel);
+        if same_contents(&target, bytes) {
+            self.counts.unchanged.fetch_add(1, Relaxed);
+            return Ok(());
+        }
+        let dir = target.parent().expect("files live in the output directory");
+        let tmp = match temp_in(dir) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+                temp_in(dir)
+            }
+            other => other,
+        }
+        .with_context(|| format!("cannot create a temp file in {}", dir.display()))?;
+        let mut file = tmp.as_file();
+        file.write_all(bytes)
+            .and_then(|()| file.set_permissions(fs::Permissions::from_mode(0o644)))
+            .with_context(|| format!("cannot write {}", tmp.path().display()))?;
+        tmp.persist(&target)
+            .with_context(|| format!("cannot rename into {}", target.display()))?;
+        self.counts.written.fetch_add(1, Relaxed);
+        self.counts.bytes.fetch_add(bytes.len(), Relaxed);
+        Ok(())
+    }
+
+    /// Removes a feed directory (its files, then the directory and any parents it
+    /// leaves empty).
+    pub fn remove_dir(&self, rel: &str) -> Result<()> {
+        let dir = self.root.join(rel);
+        for file in crate::render::FORMATS {
+            match fs::remove_file(dir.join(file)) {
+                Ok(()) => {
+                    self.counts.removed.fetch_add(1, Relaxed);
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(e)
+                        .with_context(|| format!("cannot remove {}", dir.join(file).display()))
+                }
+            }
+        }
+        self.remove_empty_dirs(&dir);
+        Ok(())
+    }
+
+    fn remove_empty_dirs(&self, dir: &Path) {
+        let mut dir = Some(dir);
+        while let Some(d) = dir.filter(|d| *d != self.root && d.starts_with(&self.root)) {
+            if fs::remove_dir(d).is_err() {
+                break;
+            }
+            dir = d.parent();
+        }
+    }
+
+    /// After a full build: removes every file under the owned directories that the
+    /// build did not produce (feeds of contexts and days that no longer exist).
+    pub fn prune(&self, keep: &HashSet<String>) -> Result<()> {
+        for top in &OWNED[..3] {
+            self.prune_dir(&self.root.join(top), keep)?;
+        }
+        Ok(())
+    }
+
+    fn prune_dir(&self, dir: &Path, keep: &HashSet<String>) -> Result<()> {
+        let entries = match fs::read_dir(dir) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            other => other.with_context(|| format!("cannot list {}", dir.display()))?,
+        };
+        for entry in entries {
+            let entry = entry?;
+            let path = entry.path();
+            if entry.file_type()?.is_dir() {
+                self.prune_dir(&path, keep)?;
+                self.remove_empty_dirs(&path);
+            } else {
+                let rel = path
+                    .strip_prefix(&self.root)
+                    .expect("under root")
+                    .to_string_lossy();
+                if !keep.contains(rel.as_ref()) {
+                    remove_file(&path)?;
+                    self.counts.removed.fetch_add(1, Relaxed);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes everything written so far durable: one `syncfs` for the whole batch.
+    pub fn sync(&self) -> Result<()> {
+        let dir = fs::File::open(&self.root)
+            .with_context(|| format!("cannot open {}", self.root.display()))?;
+        syncfs(&dir)
+            .with_context(|| format!("cannot sync the file system of {}", self.root.display()))
+    }
+}
+
+#[allow(unsafe_code)] // the one libc call std does not wrap
+fn syncfs(dir: &fs::File) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: the descriptor is valid for the duration of the call.
+    if unsafe { libc::syncfs(dir.as_raw_fd()) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+fn temp_in(dir: &Path) -> io::Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .suffix(TEMP_SUFFIX)
+        .tempfile_in(dir)
+}
+
+fn same_contents(path: &Path, bytes: &[u8]) -> bool {
+    match fs::metadata(path) {
+        Ok(m) if m.len() == bytes.len() as u64 => fs::read(path).is_ok_and(|old| old == bytes),
+        _ => false,
+    }
+}
+
+fn read_dir(dir: &Path) -> Result<fs::ReadDir> {
+    fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))
+}
+
+fn remove_file(path: &Path) -> Result<()> {
+    fs::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn writes_atomically_and_skips_unchanged_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = Sink::open(dir.path()).unwrap();
+        sink.write("a/b/rss.xml", b"one").unwrap();
+        let path = dir.path().join("a/b/rss.xml");
+        let ino = fs::metadata(&path).unwrap().ino();
+        sink.write("a/b/rss.xml", b"one").unwrap();
+        assert_eq!(
+            fs::metadata(&path).unwrap().ino(),
+            ino,
+            "unchanged bytes are not rewritten"
+        );
+        sink.write("a/b/rss.xml", b"two").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, 0o644);
+        assert_eq!(sink.counts.take(), (2, 1, 0));
+        sink.remove_dir("a/b").unwrap();
+        assert!(!dir.path().join("a").exists(), "empty parents go too");
+    }
+
+    #[test]
+    fn cleans_stale_temp_files_and_prunes() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("days/2017")).unwrap();
+        fs::write(dir.path().join("days/2017/.eventfeed-abc.tmp"), b"half").unwrap();
+        fs::write(dir.path().join("days/2017/rss.xml"), b"old").unwrap();
+        fs::write(dir.path().join("keep.txt"), b"not ours").unwrap();
+        let sink = Sink::open(dir.path()).unwrap();
+        assert!(!dir.path().join("days/2017/.eventfeed-abc.tmp").exists());
+        sink.prune(&HashSet::new()).unwrap();
+        assert!(!dir.path().join("days").exists());
+        assert!(dir.path().join("keep.txt").exists());
+    }
+}

@@ -1,0 +1,137 @@
+//! Reading the input tree: which files are events, and their bytes. Editor and
+//! sync-tool temp files, hidden files, day pages and symlinks are not events.
+
+use anyhow::{Context as _, Result};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+pub struct Source {
+    root: PathBuf,
+    extensions: Vec<String>,
+}
+
+impl Source {
+    pub fn new(root: &Path, extensions: &[String]) -> Self {
+        Self {
+            root: root.to_owned(),
+            extensions: extensions.to_vec(),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Whether a path (relative to the root) names an event file: not hidden, not a
+    /// temp or backup file of an editor (`.x.swp`, `x~`, `#x#`, vim's `4913`), of
+    /// rsync (`.x.XXXXXX`) or of `sed -i` (`sedXXXXXX`), not a day page `index.md`,
+    /// and with one of the configured extensions.
+    pub fn is_event_path(&self, rel: &Path) -> bool {
+        let hidden = rel
+            .components()
+            .any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
+        let Some(name) = rel.file_name().map(|n| n.to_string_lossy()) else {
+            return false;
+        };
+        let temp = name.ends_with('~')
+            || name.starts_with('#')
+            || name == "4913"
+            || name.starts_with("sed") && !name.contains('.');
+        let ext = Path::new(name.as_ref())
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        let wanted = ext.is_some_and(|e| self.extensions.contains(&e));
+        !hidden && !temp && wanted && !name.eq_ignore_ascii_case("index.md")
+    }
+
+    /// Every event file under the root, relative, sorted. Unreadable folders are
+    /// reported and skipped, not fatal.
+    pub fn scan(&self) -> Result<(Vec<PathBuf>, Vec<String>)> {
+        let mut files = Vec::new();
+        let mut problems = Vec::new();
+        fs::metadata(&self.root)
+            .with_context(|| format!("cannot read input directory {}", self.root.display()))?;
+        self.walk(&self.root, &mut files, &mut problems);
+        files.sort();
+        Ok((files, problems))
+    }
+
+    /// The event files under one folder of the tree (a folder that just appeared).
+    pub fn scan_dir(&self, rel: &Path) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        self.walk(&self.root.join(rel), &mut files, &mut Vec::new());
+        files
+    }
+
+    fn walk(&self, dir: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<String>) {
+        let entries = match fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) => return problems.push(format!("{}: cannot list folder: {e}", dir.display())),
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            let rel = path.strip_prefix(&self.root).expect("under root");
+            if kind.is_dir() {
+                if !entry.file_name().to_string_lossy().starts_with('.') {
+                    self.walk(&path, files, problems);
+                }
+            } else if kind.is_file() && self.is_event_path(rel) {
+                files.push(rel.to_owned());
+            }
+        }
+    }
+
+    /// The bytes of an event file, or `None` when it is gone (a removal) or is no
+    /// longer a regular file.
+    pub fn read(&self, rel: &Path) -> io::Result<Option<Vec<u8>>> {
+        let path = self.root.join(rel);
+        match fs::symlink_metadata(&path) {
+            Ok(m) if m.is_file() => {}
+            Ok(_) => return Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        }
+        match fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tells_event_files_from_temp_files() {
+        let s = Source::new(Path::new("/in"), &["md".into(), "txt".into()]);
+        let yes = [
+            "news/2017/11/2/a.md",
+            "000_6b75227719e54f27.txt",
+            "x/Zürich.MD",
+        ];
+        let no = [
+            "news/2017/11/2/index.md",
+            ".a.md.swp",
+            "news/.a.md.AbC123",
+            "a.md~",
+            "#a.md#",
+            "4913",
+            "sedAbC123",
+            ".git/x.md",
+            "a.html",
+            "README",
+        ];
+        for p in yes {
+            assert!(s.is_event_path(Path::new(p)), "{p}");
+        }
+        for p in no {
+            assert!(!s.is_event_path(Path::new(p)), "{p}");
+        }
+    }
+}
