@@ -1,10 +1,376 @@
-//! The daemon (to come).
+//! The daemon: `eventfeed watch`. It takes the lock, starts watching, reconciles the
+//! output with the input, tells systemd it is ready, and from then on turns batches
+//! of file-system events into change sets for the same engine `build` uses.
+//!
+//! Watch events are hints; the file system is the truth. Each batch re-reads the
+//! paths it names (a path that is gone is a removal), and anything that may have
+//! lost events (queue overflow, a full channel, a watcher error) turns the next
+//! batch into a full rescan with a fresh watcher.
+
+use crate::commands::{full_build, print_reports};
 use crate::config::Settings;
+use crate::engine::{Engine, FnEmit};
+use crate::index::Change;
+use crate::parse::ParseOptions;
+use crate::reader;
+use crate::sink::Sink;
+use crate::source::Source;
+use anyhow::{Context as _, Result};
+use notify::event::{AccessKind, AccessMode, EventKind};
+use notify::{RecommendedWatcher, RecursiveMode, Watcher};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::{mpsc, Notify};
+
+/// Paths buffered between the watcher thread and the loop. When full, events are
+/// dropped and a rescan is due instead.
+const CHANNEL: usize = 16 * 1024;
 
 pub fn run(
     settings: Settings,
-    _reload: impl Fn() -> Result<Settings, crate::Failure>,
+    reload: impl Fn() -> Result<Settings, crate::Failure>,
 ) -> Result<ExitCode, crate::Failure> {
-    crate::commands::build(&settings)
+    let _lock = crate::lock::acquire(&settings.output)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    runtime.block_on(serve(settings, reload))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What the notify thread hands over: the paths of one event, or a note that
+/// events were lost.
+struct Hints {
+    tx: mpsc::Sender<Vec<PathBuf>>,
+    lost: AtomicBool,
+    wake: Notify,
+}
+
+async fn serve(
+    mut settings: Settings,
+    reload: impl Fn() -> Result<Settings, crate::Failure>,
+) -> Result<(), crate::Failure> {
+    let (tx, mut rx) = mpsc::channel(CHANNEL);
+    let hints = Arc::new(Hints {
+        tx,
+        lost: AtomicBool::new(false),
+        wake: Notify::new(),
+    });
+    // The watch comes before the first scan, so nothing written during it is missed.
+    let mut watcher = watch(&settings.input, &hints)?;
+    let mut daemon = Daemon::start(&settings)?;
+    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
+    let watchdog = watchdog_interval();
+    let mut watchdog_tick = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
+    let mut reconcile_tick = tokio::time::interval(settings.reconcile.max(Duration::from_secs(1)));
+    reconcile_tick.reset();
+    notify(&[sd_notify::NotifyState::Ready]);
+    daemon.status();
+    tracing::info!(events = daemon.engine.index().event_count(), input = %settings.input.display(), output = %settings.output.display(), "watching");
+    loop {
+        tokio::select! {
+            first = rx.recv() => {
+                let Some(first) = first else { break };
+                let paths = debounce(&mut rx, first, settings.debounce, settings.max_delay).await;
+                if hints.lost.swap(false, Ordering::SeqCst) {
+                    watcher = rewatch(watcher, &settings.input, &hints)?;
+                    daemon.reconcile("events were lost");
+                } else {
+                    daemon.batch(paths);
+                }
+            }
+            () = hints.wake.notified() => {
+                if hints.lost.swap(false, Ordering::SeqCst) {
+                    while rx.try_recv().is_ok() {}
+                    watcher = rewatch(watcher, &settings.input, &hints)?;
+                    daemon.reconcile("events were lost");
+                }
+            }
+            _ = reconcile_tick.tick() => daemon.reconcile("periodic reconcile"),
+            _ = watchdog_tick.tick(), if watchdog.is_some() => {
+                notify(&[sd_notify::NotifyState::Watchdog]);
+                daemon.status();
+            }
+            _ = hup.recv() => {
+                notify(&[sd_notify::NotifyState::Reloading]);
+                match reload() {
+                    Ok(new) => {
+                        if new.output != settings.output {
+                            tracing::warn!("a new output directory takes a restart, not a reload; keeping {}", settings.output.display());
+                        } else {
+                            if new.input != settings.input {
+                                watcher = watch(&new.input, &hints)?;
+                            }
+                            settings = new;
+                            daemon = Daemon::start(&settings)?;
+                            tracing::info!("configuration reloaded");
+                        }
+                    }
+                    Err(e) => tracing::error!("reload failed, keeping the running configuration: {e}"),
+                }
+                notify(&[sd_notify::NotifyState::Ready]);
+                daemon.status();
+            }
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+        }
+    }
+    notify(&[sd_notify::NotifyState::Stopping]);
+    tracing::info!("stopping");
+    drop(watcher);
+    Ok(())
+}
+
+/// Starts a recursive watch. The callback only hands the event on: a slow
+/// callback overflows the kernel queue.
+fn watch(input: &Path, hints: &Arc<Hints>) -> Result<RecommendedWatcher, crate::Failure> {
+    let h = hints.clone();
+    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        let lost = match res {
+            Ok(event) if event.need_rescan() => true,
+            Ok(event) if is_noise(&event.kind) => false,
+            // A full channel drops this event; the rescan makes up for it.
+            Ok(event) => h.tx.try_send(event.paths).is_err(),
+            Err(_) => true,
+        };
+        if lost {
+            h.lost.store(true, Ordering::SeqCst);
+            h.wake.notify_one();
+        }
+    })
+    .context("cannot start the file watcher")?;
+    watcher
+        .watch(input, RecursiveMode::Recursive)
+        .map_err(|e| watch_error(e, input))?;
+    Ok(watcher)
+}
+
+fn rewatch(
+    old: RecommendedWatcher,
+    input: &Path,
+    hints: &Arc<Hints>,
+) -> Result<RecommendedWatcher, crate::Failure> {
+    drop(old);
+    watch(input, hints)
+}
+
+/// Reads and opens are our own doing (and nobody else's business).
+fn is_noise(kind: &EventKind) -> bool {
+    matches!(kind, EventKind::Access(a) if *a != AccessKind::Close(AccessMode::Write))
+}
+
+fn watch_error(e: notify::Error, input: &Path) -> crate::Failure {
+    let hint = match &e.kind {
+        notify::ErrorKind::MaxFilesWatch => {
+            let dirs = count_dirs(input);
+            format!(
+                ": the inotify watch limit is reached; this tree has {dirs} folders, each needs one watch: raise it with `sysctl fs.inotify.max_user_watches={}` (and in /etc/sysctl.d/ to keep it)",
+                (dirs * 2).max(524_288)
+            )
+        }
+        _ => String::new(),
+    };
+    crate::Failure::Runtime(anyhow::anyhow!(
+        "cannot watch {}: {e}{hint}",
+        input.display()
+    ))
+}
+
+fn count_dirs(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        1 + entries
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .map(|e| count_dirs(&e.path()))
+            .sum::<usize>()
+    })
+}
+
+/// Collects a batch: everything that arrives until the tree has been quiet for
+/// `quiet`, or `max` has passed since the first event (so a steady stream of
+/// writes still gets its feeds out).
+async fn debounce(
+    rx: &mut mpsc::Receiver<Vec<PathBuf>>,
+    first: Vec<PathBuf>,
+    quiet: Duration,
+    max: Duration,
+) -> BTreeSet<PathBuf> {
+    let mut paths: BTreeSet<PathBuf> = first.into_iter().collect();
+    let deadline = tokio::time::Instant::now() + max;
+    loop {
+        let until = (tokio::time::Instant::now() + quiet).min(deadline);
+        match tokio::time::timeout_at(until, rx.recv()).await {
+            Ok(Some(more)) => paths.extend(more),
+            Ok(None) | Err(_) => return paths,
+        }
+    }
+}
+
+/// The engine with the I/O around it.
+struct Daemon {
+    settings: Settings,
+    engine: Engine,
+    sink: Sink,
+    source: Source,
+    opts: ParseOptions,
+    last_change: Option<Instant>,
+}
+
+impl Daemon {
+    fn start(settings: &Settings) -> Result<Self> {
+        let started = Instant::now();
+        let sink = Sink::open(&settings.output)?;
+        let mut engine = Engine::new(settings.site.clone());
+        let s = full_build(settings, &mut engine, &sink, false)?;
+        tracing::info!(
+            files = s.files,
+            events = s.events,
+            skipped = s.failed,
+            feeds = s.feeds,
+            written = s.written,
+            removed = s.removed,
+            ms = started.elapsed().as_millis() as u64,
+            "reconciled"
+        );
+        Ok(Self {
+            settings: settings.clone(),
+            engine,
+            sink,
+            source: Source::new(&settings.input, &settings.extensions),
+            opts: ParseOptions::new(settings.max_file_bytes, settings.site.links.clone()),
+            last_change: None,
+        })
+    }
+
+    /// One batch of hinted paths (absolute, from the watcher).
+    fn batch(&mut self, hinted: BTreeSet<PathBuf>) {
+        let started = Instant::now();
+        let mut paths = BTreeSet::new();
+        for abs in hinted {
+            let Ok(rel) = abs.strip_prefix(&self.settings.input) else {
+                continue;
+            };
+            if rel.as_os_str().is_empty() {
+                continue;
+            }
+            // A folder that appeared (files written right after mkdir have no
+            // events of their own), or one that went away or was renamed.
+            if abs.is_dir() {
+                paths.extend(self.source.scan_dir(rel));
+            }
+            paths.extend(
+                self.engine
+                    .index()
+                    .paths()
+                    .filter(|p| p.starts_with(rel) && p.as_path() != rel)
+                    .cloned(),
+            );
+            if self.source.is_event_path(rel) {
+                paths.insert(rel.to_owned());
+            }
+        }
+        if paths.is_empty() {
+            return;
+        }
+        let paths: Vec<PathBuf> = paths.into_iter().collect();
+        let read = reader::read(&self.source, &self.opts, &paths, &|| {});
+        print_reports(&self.settings, &read);
+        self.commit(read.changes, paths.len(), started);
+    }
+
+    /// A full rescan: every file re-read, compared with the index, and only what
+    /// differs applied.
+    fn reconcile(&mut self, why: &str) {
+        let started = Instant::now();
+        let (mut paths, problems) = match self.source.scan() {
+            Ok(found) => found,
+            Err(e) => return tracing::error!("rescan failed: {e:#}"),
+        };
+        for p in problems {
+            tracing::warn!("{p}");
+        }
+        let present: BTreeSet<&PathBuf> = paths.iter().collect();
+        let gone: Vec<PathBuf> = self
+            .engine
+            .index()
+            .paths()
+            .filter(|p| !present.contains(p))
+            .cloned()
+            .collect();
+        paths.extend(gone);
+        let read = reader::read(&self.source, &self.opts, &paths, &|| {});
+        print_reports(&self.settings, &read);
+        tracing::info!(reason = why, files = paths.len(), "rescanning");
+        self.commit(read.changes, paths.len(), started);
+    }
+
+    fn commit(&mut self, changes: Vec<Change>, files: usize, started: Instant) {
+        let plan = self.engine.apply(changes);
+        if plan.is_empty() {
+            return;
+        }
+        let result = self
+            .engine
+            .render(
+                &plan,
+                FnEmit(|path: &str, bytes: &[u8]| self.sink.write(path, bytes)),
+            )
+            .and_then(|()| {
+                plan.removed
+                    .iter()
+                    .try_for_each(|dir| self.sink.remove_dir(dir))
+            })
+            .and_then(|()| self.sink.sync());
+        let (written, unchanged, removed) = self.sink.counts.take();
+        match result {
+            Ok(()) => {
+                self.last_change = Some(Instant::now());
+                tracing::info!(
+                    files,
+                    feeds = plan.feeds.len(),
+                    written,
+                    unchanged,
+                    removed,
+                    ms = started.elapsed().as_millis() as u64,
+                    "batch"
+                );
+            }
+            // The output is behind the index now: the next reconcile repairs it.
+            Err(e) => {
+                tracing::error!("writing the feeds failed, will retry at the next reconcile: {e:#}")
+            }
+        }
+        self.status();
+    }
+
+    fn status(&self) {
+        let index = self.engine.index();
+        let ago = self.last_change.map_or("none yet".to_owned(), |t| {
+            format!("{} s ago", t.elapsed().as_secs())
+        });
+        let status = format!(
+            "{} events, {} feeds, last change {ago}",
+            index.event_count(),
+            index.days().len() + index.contexts().len() + 1
+        );
+        notify(&[sd_notify::NotifyState::Status(&status)]);
+    }
+}
+
+fn notify(state: &[sd_notify::NotifyState]) {
+    let _ = sd_notify::notify(false, state);
+}
+
+/// Half the watchdog timeout systemd asked for, if it asked.
+fn watchdog_interval() -> Option<Duration> {
+    let mut usec = 0;
+    sd_notify::watchdog_enabled(false, &mut usec).then(|| Duration::from_micros(usec / 2))
 }

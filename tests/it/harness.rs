@@ -1,0 +1,266 @@
+//! A small fixture harness: a temp input tree and output directory, event files in
+//! the archive's format, the real binary run on them, and the output read back.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BASE: &str = "https://example.org/feeds/";
+
+pub struct Tree {
+    _dir: tempfile::TempDir,
+    pub input: PathBuf,
+    pub output: PathBuf,
+    pub state: PathBuf,
+}
+
+impl Tree {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in");
+        let output = dir.path().join("out");
+        let state = dir.path().join("state");
+        fs::create_dir_all(&input).unwrap();
+        Self {
+            _dir: dir,
+            input,
+            output,
+            state,
+        }
+    }
+
+    /// Writes a file under the input tree, creating folders.
+    pub fn write(&self, rel: &str, contents: impl AsRef<[u8]>) -> &Self {
+        let path = self.input.join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, contents).unwrap();
+        self
+    }
+
+    pub fn remove(&self, rel: &str) -> &Self {
+        fs::remove_file(self.input.join(rel)).unwrap();
+        self
+    }
+
+    /// The binary, pointed at this tree.
+    pub fn cmd(&self, sub: &str) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_eventfeed"));
+        cmd.arg(sub)
+            .arg("--input")
+            .arg(&self.input)
+            .arg("--output")
+            .arg(&self.output)
+            .arg("--base-url")
+            .arg(BASE)
+            .env_remove("EVENTFEED_CONFIG")
+            .env("XDG_STATE_HOME", &self.state)
+            .env("EVENTFEED_LOG", "info");
+        cmd
+    }
+
+    pub fn build(&self) -> Output {
+        let out = self.cmd("build").output().unwrap();
+        assert!(
+            out.status.success(),
+            "build failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    pub fn check(&self) -> Output {
+        self.cmd("check").output().unwrap()
+    }
+
+    /// The output a fresh `build` of the current input gives, in a separate folder:
+    /// what the daemon's output must equal once it settles.
+    pub fn fresh_build(&self) -> BTreeMap<String, Vec<u8>> {
+        let out = tempfile::tempdir().unwrap();
+        let status = Command::new(env!("CARGO_BIN_EXE_eventfeed"))
+            .args(["build", "--base-url", BASE, "--input"])
+            .arg(&self.input)
+            .arg("--output")
+            .arg(out.path())
+            .env("XDG_STATE_HOME", out.path().join(".state"))
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let mut files = files_under(out.path());
+        files.retain(|k, _| !k.starts_with(".state"));
+        files
+    }
+
+    /// Every output file (but the lock), by relative path.
+    pub fn files(&self) -> BTreeMap<String, Vec<u8>> {
+        files_under(&self.output)
+    }
+
+    pub fn read(&self, rel: &str) -> Vec<u8> {
+        fs::read(self.output.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+
+    pub fn feed(&self, rel: &str) -> feed_rs::model::Feed {
+        feed_rs::parser::parse(&self.read(rel)[..]).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+
+    /// Starts the daemon and waits until it says it is watching.
+    pub fn watch(&self) -> Daemon {
+        let log = self.output.with_extension("log");
+        let child = self
+            .cmd("watch")
+            .stderr(fs::File::create(&log).unwrap())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let daemon = Daemon { child, log };
+        wait_for(
+            Duration::from_secs(60),
+            || daemon.log().contains("watching"),
+            || daemon.log(),
+        );
+        daemon
+    }
+}
+
+pub fn files_under(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else if !p.ends_with(".eventfeed.lock") {
+                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, fs::read(&p).unwrap_or_default());
+            }
+        }
+    }
+    walk(root, root, &mut out);
+    out
+}
+
+pub struct Daemon {
+    pub child: Child,
+    log: PathBuf,
+}
+
+impl Daemon {
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+
+    /// Waits for the process to exit; its status code.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("daemon did not exit; log:\n{}", self.log());
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `cond` until it holds; on timeout, panics with `context()`.
+pub fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool, context: impl Fn() -> String) {
+    let start = Instant::now();
+    while !cond() {
+        if start.elapsed() > timeout {
+            panic!("timed out after {timeout:?}:\n{}", context());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// An event file in the archive's format.
+pub struct Ev<'a> {
+    pub date: &'a str,
+    pub headline: &'a str,
+    pub summary: &'a str,
+    /// Related entries: (headline, path date, contexts).
+    pub related: Vec<(&'a str, &'a str, Vec<&'a str>)>,
+}
+
+impl<'a> Ev<'a> {
+    pub fn new(date: &'a str, headline: &'a str) -> Self {
+        Self {
+            date,
+            headline,
+            summary: "Something happened.",
+            related: Vec::new(),
+        }
+    }
+
+    pub fn contexts(mut self, contexts: &[&'a str]) -> Self {
+        self.related
+            .push(("An older related event", "2001/1/1", contexts.to_vec()));
+        self
+    }
+
+    pub fn text(&self) -> String {
+        let path = self.date.replace('-', "/");
+        let mut s = format!(
+            "### [{}](/news/{path}/index.md)\n\n# {} \n\n{}\n\n\n### Sources:\n\n1. [The Paper](https://paper.example/{})\n1. [Cover Image](https://img.example/a.jpg?w=1200&amp;h=630)\n",
+            self.date,
+            self.headline,
+            self.summary,
+            slug(self.headline)
+        );
+        if !self.related.is_empty() {
+            s.push_str("\n### Related:\n\n");
+            for (i, (title, date, contexts)) in self.related.iter().enumerate() {
+                s.push_str(&format!(
+                    "{}. [{title} ](/news/{date}/{}.md) _Context: {}_\n",
+                    i + 1,
+                    slug(title),
+                    contexts.join(", ")
+                ));
+            }
+        }
+        s
+    }
+}
+
+pub fn slug(headline: &str) -> String {
+    let cut: String = headline
+        .chars()
+        .take(140)
+        .collect::<String>()
+        .to_lowercase();
+    let mut out = String::new();
+    for c in cut.chars() {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}

@@ -1,0 +1,6 @@
+//! Integration tests: the real binary on real directories.
+
+mod harness;
+
+mod build;
+mod check;
