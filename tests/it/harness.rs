@@ -106,22 +106,53 @@ impl Tree {
         feed_rs::parser::parse(&self.read(rel)[..]).unwrap_or_else(|e| panic!("{rel}: {e}"))
     }
 
+    /// The binary with a configuration file and no flags (so that a reload sees
+    /// every key of the file).
+    pub fn cmd_config(&self, sub: &str, config: &Path) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_eventfeed"));
+        cmd.arg(sub)
+            .arg("--config")
+            .arg(config)
+            .env_remove("EVENTFEED_CONFIG")
+            .env_remove("EVENTFEED_INPUT")
+            .env_remove("EVENTFEED_OUTPUT")
+            .env_remove("EVENTFEED_BASE_URL")
+            .env("XDG_STATE_HOME", &self.state)
+            .env("EVENTFEED_LOG", "info");
+        cmd
+    }
+
     /// Starts the daemon and waits until it says it is watching.
     pub fn watch(&self) -> Daemon {
-        let log = self.output.with_extension("log");
-        let child = self
-            .cmd("watch")
-            .stderr(fs::File::create(&log).unwrap())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let daemon = Daemon { child, log };
+        self.watch_with(self.cmd("watch"))
+    }
+
+    /// Starts the daemon with a configuration file instead of flags, and waits
+    /// until it says it is watching.
+    pub fn watch_config(&self, config: &Path) -> Daemon {
+        self.watch_with(self.cmd_config("watch", config))
+    }
+
+    fn watch_with(&self, cmd: Command) -> Daemon {
+        let daemon = self.spawn(cmd, "log");
         wait_for(
             Duration::from_secs(60),
             || daemon.log().contains("watching"),
             || daemon.log(),
         );
         daemon
+    }
+
+    /// Starts `cmd` in the background, its stderr going to a log file beside the
+    /// output directory (`out.<log>`), without waiting for anything.
+    pub fn spawn(&self, mut cmd: Command, log: &str) -> Daemon {
+        let log = self.output.with_extension(log);
+        let child = cmd
+            .stderr(fs::File::create(&log).unwrap())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        Daemon { child, log }
     }
 }
 

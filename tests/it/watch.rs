@@ -1,0 +1,795 @@
+//! `eventfeed watch`: the real daemon on a temp tree, driven the way editors, copy
+//! and sync tools and git change files, and checked from the output side only. The
+//! central check: once the daemon settles, its output is byte-identical to what a
+//! fresh `eventfeed build` of the same input writes.
+
+use crate::harness::*;
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// How long the daemon gets to catch up: generous, CI machines are slow.
+const WAIT: Duration = Duration::from_secs(20);
+/// How long the output must stay equal to a fresh build, with nothing new in the
+/// daemon's log, before it counts as settled (so that a passing state on the way to
+/// a wrong one is not taken for the end).
+const QUIET: Duration = Duration::from_millis(300);
+
+type Files = BTreeMap<String, Vec<u8>>;
+
+/// Waits until the daemon's output equals a fresh build of the input as it is now.
+fn settles(t: &Tree, d: &Daemon) {
+    settles_within(t, d, WAIT);
+}
+
+fn settles_within(t: &Tree, d: &Daemon, timeout: Duration) {
+    let want = t.fresh_build();
+    let mut equal_since: Option<(Instant, usize)> = None;
+    wait_for(
+        timeout,
+        || {
+            if t.files() != want {
+                equal_since = None;
+                return false;
+            }
+            let log = d.log().len();
+            match equal_since {
+                Some((at, len)) if len == log => at.elapsed() >= QUIET,
+                _ => {
+                    equal_since = Some((Instant::now(), log));
+                    false
+                }
+            }
+        },
+        || {
+            format!(
+                "the daemon's output is not what a fresh build writes:\n{}\n--- daemon log (last lines):\n{}",
+                diff(&t.files(), &want),
+                tail(&d.log(), 40)
+            )
+        },
+    );
+}
+
+/// Which files differ between the daemon's output and a fresh build, and where the
+/// first differing one starts to differ.
+fn diff(got: &Files, want: &Files) -> String {
+    fn some<'a>(keys: &'a [&'a str]) -> &'a [&'a str] {
+        &keys[..keys.len().min(12)]
+    }
+    let missing: Vec<&str> = want
+        .keys()
+        .filter(|k| !got.contains_key(*k))
+        .map(String::as_str)
+        .collect();
+    let extra: Vec<&str> = got
+        .keys()
+        .filter(|k| !want.contains_key(*k))
+        .map(String::as_str)
+        .collect();
+    let differ: Vec<&str> = want
+        .iter()
+        .filter(|(k, v)| got.get(*k).is_some_and(|g| g != *v))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    let mut s = format!(
+        "{} missing from the daemon's output: {:?}\n{} extra in the daemon's output: {:?}\n{} with other bytes: {:?}\n",
+        missing.len(),
+        some(&missing),
+        extra.len(),
+        some(&extra),
+        differ.len(),
+        some(&differ)
+    );
+    if let Some(k) = differ.first() {
+        let (g, w) = (&got[*k], &want[*k]);
+        let at = g.iter().zip(w.iter()).take_while(|(a, b)| a == b).count();
+        let around = |b: &[u8]| {
+            let from = at.saturating_sub(120);
+            String::from_utf8_lossy(&b[from..(at + 120).min(b.len())]).into_owned()
+        };
+        s += &format!(
+            "{k} first differs at byte {at}:\n  daemon: …{}…\n  build:  …{}…\n",
+            around(g),
+            around(w)
+        );
+    }
+    s
+}
+
+fn tail(s: &str, n: usize) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// The item titles of a feed (none if the feed does not exist).
+fn titles(t: &Tree, feed: &str) -> Vec<String> {
+    if !t.output.join(feed).exists() {
+        return Vec::new();
+    }
+    t.feed(feed)
+        .entries
+        .iter()
+        .map(|e| e.title.as_ref().map(|t| t.content.clone()).unwrap_or_default())
+        .collect()
+}
+
+fn assert_listed(t: &Tree, feeds: &[&str], headline: &str) {
+    for feed in feeds {
+        let titles = titles(t, feed);
+        assert!(
+            titles.iter().any(|x| x == headline),
+            "{feed} should list {headline:?}: {titles:?}"
+        );
+    }
+}
+
+fn assert_not_listed(t: &Tree, feeds: &[&str], headline: &str) {
+    for feed in feeds {
+        let titles = titles(t, feed);
+        assert!(
+            !titles.iter().any(|x| x == headline),
+            "{feed} should not list {headline:?}: {titles:?}"
+        );
+    }
+}
+
+/// How many batches the daemon has logged.
+fn batches(log: &str) -> usize {
+    log.lines().filter(|l| l.contains(" batch ")).count()
+}
+
+/// A numbered event of a family `tag`: the headline is `<tag> event number <i>`,
+/// spread over 84 days and two contexts, one shared by every family.
+fn event(tag: &str, i: usize) -> String {
+    let date = format!("2018-{}-{}", 1 + i % 12, 1 + i % 28);
+    let headline = format!("{tag} event number {i}");
+    let shared = format!("Topic {}", i % 17);
+    let own = format!("{tag} topic {}", i % 5);
+    Ev::new(&date, &headline)
+        .contexts(&[&shared, &own])
+        .text()
+}
+
+/// A folder on the same file system as the tree, outside it (so that a rename from
+/// it is a rename, not a copy).
+fn staging(t: &Tree) -> tempfile::TempDir {
+    tempfile::tempdir_in(t.input.parent().unwrap()).unwrap()
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(out.status.success(), "{cmd:?}: {}", stderr(&out));
+}
+
+fn installed(tool: &str) -> bool {
+    Command::new(tool).arg("--version").output().is_ok()
+}
+
+/// Modification times of every output file.
+fn mtimes(t: &Tree) -> BTreeMap<String, (i64, i64)> {
+    t.files()
+        .into_keys()
+        .map(|k| {
+            let m = fs::metadata(t.output.join(&k)).unwrap();
+            (k, (m.mtime(), m.mtime_nsec()))
+        })
+        .collect()
+}
+
+#[test]
+fn a_file_written_elsewhere_and_renamed_in_appears_in_all_its_day_and_contexts() {
+    let t = Tree::new();
+    t.write(
+        "news/2017/11/2/first.md",
+        Ev::new("2017-11-2", "Renamed in: an event already there")
+            .contexts(&["Harbour"])
+            .text(),
+    );
+    let d = t.watch();
+    settles(&t, &d);
+
+    let staging = staging(&t);
+    let mut tmp = tempfile::NamedTempFile::new_in(staging.path()).unwrap();
+    tmp.write_all(
+        Ev::new("2017-11-3", "Renamed in: a new event")
+            .contexts(&["Harbour", "Tall Ships"])
+            .text()
+            .as_bytes(),
+    )
+    .unwrap();
+    tmp.persist(t.input.join("news/2017/11/2/arrived.md"))
+        .unwrap();
+    settles(&t, &d);
+    assert_listed(
+        &t,
+        &[
+            "all/rss.xml",
+            "days/2017/11/03/atom.xml",
+            "contexts/harbour/feed.json",
+            "contexts/tall-ships/rss.xml",
+        ],
+        "Renamed in: a new event",
+    );
+}
+
+#[test]
+fn vim_saves_by_backup_and_rename_and_by_rename_over_are_followed() {
+    let t = Tree::new();
+    let draft = |n: &str| {
+        Ev::new("2018-2-3", &format!("Vim: the {n} draft"))
+            .contexts(&["Editors"])
+            .text()
+    };
+    t.write("news/2018/2/3/vim.md", draft("first"));
+    t.write(
+        "news/2018/2/3/other.md",
+        Ev::new("2018-2-3", "Vim: an untouched neighbour")
+            .contexts(&["Editors"])
+            .text(),
+    );
+    let d = t.watch();
+    settles(&t, &d);
+
+    // `vim vim.md`, `:wq` (backupcopy=auto): the swap file, the probe for a
+    // writable folder, the original moved aside as a backup, a new file written,
+    // the backup and the swap file deleted.
+    let dir = t.input.join("news/2018/2/3");
+    let file = dir.join("vim.md");
+    let swap = dir.join(".vim.md.swp");
+    fs::write(&swap, b"b0VIM 9.0\0\0\0\0").unwrap();
+    fs::write(dir.join("4913"), b"").unwrap();
+    fs::remove_file(dir.join("4913")).unwrap();
+    fs::rename(&file, dir.join("vim.md~")).unwrap();
+    fs::write(&file, draft("second")).unwrap();
+    fs::remove_file(dir.join("vim.md~")).unwrap();
+    fs::remove_file(&swap).unwrap();
+    settles(&t, &d);
+    let feeds = ["all/rss.xml", "days/2018/02/03/rss.xml", "contexts/editors/atom.xml"];
+    assert_listed(&t, &feeds, "Vim: the second draft");
+    assert_not_listed(&t, &feeds, "Vim: the first draft");
+
+    // Editors that write a hidden temp file and rename it over the original.
+    let tmp = dir.join(".vim.md.tmp");
+    fs::write(&tmp, draft("third")).unwrap();
+    fs::rename(&tmp, &file).unwrap();
+    settles(&t, &d);
+    assert_listed(&t, &feeds, "Vim: the third draft");
+    assert_not_listed(&t, &feeds, "Vim: the second draft");
+    assert_listed(&t, &feeds, "Vim: an untouched neighbour");
+}
+
+#[test]
+fn cp_over_a_file_and_sed_in_place_are_followed() {
+    let t = Tree::new();
+    t.write(
+        "desk/cp.md",
+        Ev::new("2018-4-1", "Copy: the old text")
+            .contexts(&["Copying"])
+            .text(),
+    );
+    t.write(
+        "desk/sed.md",
+        Ev::new("2018-4-2", "Sed: the old headline")
+            .contexts(&["Streams"])
+            .text(),
+    );
+    let d = t.watch();
+    settles(&t, &d);
+
+    let staging = staging(&t);
+    let src = staging.path().join("new.md");
+    fs::write(
+        &src,
+        Ev::new("2018-4-1", "Copy: the new text")
+            .contexts(&["Copying", "Pasting"])
+            .text(),
+    )
+    .unwrap();
+    let target = t.input.join("desk/cp.md");
+    let inode = fs::metadata(&target).unwrap().ino();
+    run(Command::new("cp").arg(&src).arg(&target));
+    assert_eq!(
+        fs::metadata(&target).unwrap().ino(),
+        inode,
+        "cp truncates and writes in place"
+    );
+    settles(&t, &d);
+    assert_listed(
+        &t,
+        &["all/rss.xml", "contexts/copying/rss.xml", "contexts/pasting/rss.xml"],
+        "Copy: the new text",
+    );
+    assert_not_listed(&t, &["all/rss.xml"], "Copy: the old text");
+
+    let target = t.input.join("desk/sed.md");
+    let inode = fs::metadata(&target).unwrap().ino();
+    run(Command::new("sed")
+        .arg("-i")
+        .arg("s/the old headline/the new headline/")
+        .arg(&target));
+    assert_ne!(
+        fs::metadata(&target).unwrap().ino(),
+        inode,
+        "sed -i renames a new file over the old one"
+    );
+    settles(&t, &d);
+    assert_listed(
+        &t,
+        &["all/rss.xml", "contexts/streams/rss.xml"],
+        "Sed: the new headline",
+    );
+    assert_not_listed(&t, &["all/rss.xml"], "Sed: the old headline");
+}
+
+#[test]
+fn rsync_temp_files_and_renames_are_followed() {
+    if !installed("rsync") {
+        eprintln!("skipped: rsync is not installed");
+        return;
+    }
+    let t = Tree::new();
+    t.write("local/kept.md", event("Rsync kept", 0));
+    let d = t.watch();
+    settles(&t, &d);
+
+    let src = staging(&t);
+    let put = |rel: &str, text: String| {
+        let path = src.path().join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    };
+    for i in 0..30 {
+        put(&format!("mirror/{}/e{i}.md", i % 3), event("Rsync", i));
+    }
+    let mut from = src.path().as_os_str().to_owned();
+    from.push("/");
+    run(Command::new("rsync").arg("-a").arg(&from).arg(&t.input));
+    settles(&t, &d);
+    assert_listed(&t, &["all/rss.xml"], "Rsync event number 29");
+
+    // Edits (of another size, so that rsync's quick check sees them) and deletions,
+    // mirrored with --delete.
+    for i in 0..5 {
+        put(
+            &format!("mirror/{}/e{i}.md", i % 3),
+            event("Rsync", i).replace("Something happened.", "Something else happened."),
+        );
+    }
+    for i in 25..30 {
+        fs::remove_file(src.path().join(format!("mirror/{}/e{i}.md", i % 3))).unwrap();
+    }
+    run(Command::new("rsync")
+        .arg("-a")
+        .arg("--delete")
+        .arg(src.path().join("mirror/"))
+        .arg(t.input.join("mirror")));
+    settles(&t, &d);
+    assert_not_listed(&t, &["all/rss.xml"], "Rsync event number 29");
+    assert_listed(&t, &["all/rss.xml"], "Rsync kept event number 0");
+    let json = String::from_utf8(t.read("all/feed.json")).unwrap();
+    assert!(json.contains("Something else happened."), "{json}");
+}
+
+#[test]
+fn files_written_right_after_mkdir_are_not_missed() {
+    let t = Tree::new();
+    t.write("seed.md", event("Mkdir seed", 0));
+    let d = t.watch();
+    settles(&t, &d);
+
+    for i in 0..20 {
+        let dir = t.input.join(format!("fresh{i}"));
+        fs::create_dir(&dir).unwrap();
+        fs::write(dir.join("a.md"), event("Mkdir", i)).unwrap();
+    }
+    settles(&t, &d);
+
+    let deep = t.input.join("deep/a/b/c");
+    fs::create_dir_all(&deep).unwrap();
+    fs::write(deep.join("c.md"), event("Mkdir deep", 3)).unwrap();
+    fs::write(t.input.join("deep/a/b/b.md"), event("Mkdir deep", 2)).unwrap();
+    fs::write(t.input.join("deep/a/a.md"), event("Mkdir deep", 1)).unwrap();
+    settles(&t, &d);
+    assert_eq!(titles(&t, "all/atom.xml").len(), 1 + 20 + 3);
+}
+
+#[test]
+fn folder_renames_inside_the_tree_change_nothing_and_across_its_edge_remove_or_add() {
+    let t = Tree::new();
+    for i in 0..6 {
+        t.write(
+            &format!("desk/x/{}/e{i}.md", ["a", "b"][i % 2]),
+            event("Moved", i),
+        );
+    }
+    for i in 0..4 {
+        t.write(&format!("desk/y/e{i}.md"), event("Leaving", i));
+    }
+    let d = t.watch();
+    settles(&t, &d);
+
+    // Within the tree: same events, so the same feeds, and none rewritten.
+    let before = t.files();
+    let times = mtimes(&t);
+    fs::rename(t.input.join("desk/x"), t.input.join("moved-x")).unwrap();
+    settles(&t, &d);
+    assert_eq!(t.files(), before, "file paths do not matter to the feeds");
+    assert_eq!(mtimes(&t), times, "no feed was rewritten");
+    // The watch follows the folder to its new name.
+    t.write("moved-x/a/late.md", event("Moved late", 0));
+    settles(&t, &d);
+    assert_listed(&t, &["all/rss.xml"], "Moved late event number 0");
+
+    // Out of the tree: its events vanish, with the contexts only they had.
+    let outside = staging(&t);
+    fs::rename(t.input.join("desk/y"), outside.path().join("y")).unwrap();
+    settles(&t, &d);
+    for i in 0..4 {
+        assert_not_listed(
+            &t,
+            &["all/rss.xml"],
+            &format!("Leaving event number {i}"),
+        );
+        assert!(!t.output.join(format!("contexts/leaving-topic-{i}")).exists());
+    }
+    // What happens to it out there is none of the daemon's business.
+    fs::write(outside.path().join("y/ghost.md"), event("Ghost", 0)).unwrap();
+    fs::remove_file(outside.path().join("y/e0.md")).unwrap();
+    settles(&t, &d);
+
+    // Into the tree from outside: its events appear, nested ones too.
+    let incoming = outside.path().join("incoming");
+    fs::create_dir_all(incoming.join("n/m")).unwrap();
+    fs::write(incoming.join("a.md"), event("Arriving", 0)).unwrap();
+    fs::write(incoming.join("n/b.md"), event("Arriving", 1)).unwrap();
+    fs::write(incoming.join("n/m/c.md"), event("Arriving", 2)).unwrap();
+    fs::rename(&incoming, t.input.join("desk/incoming")).unwrap();
+    settles(&t, &d);
+    for i in 0..3 {
+        assert_listed(
+            &t,
+            &["all/rss.xml", &format!("contexts/arriving-topic-{i}/rss.xml")],
+            &format!("Arriving event number {i}"),
+        );
+    }
+}
+
+#[test]
+fn rm_rf_of_a_folder_removes_the_feeds_it_alone_fed() {
+    let t = Tree::new();
+    t.write(
+        "keep/k.md",
+        Ev::new("2019-5-1", "Remove: the one that stays")
+            .contexts(&["Shared"])
+            .text(),
+    );
+    for i in 0..10 {
+        t.write(
+            &format!("gone/{}/e{i}.md", i % 3),
+            Ev::new(
+                &format!("2019-5-{}", 2 + i % 3),
+                &format!("Remove: doomed {i}"),
+            )
+            .contexts(&["Shared", "Doomed"])
+            .text(),
+        );
+    }
+    let d = t.watch();
+    settles(&t, &d);
+    assert!(t.output.join("contexts/doomed/rss.xml").exists());
+    assert!(t.output.join("days/2019/05/04/rss.xml").exists());
+
+    run(Command::new("rm").arg("-rf").arg(t.input.join("gone")));
+    settles(&t, &d);
+    for gone in [
+        "contexts/doomed",
+        "days/2019/05/02",
+        "days/2019/05/03",
+        "days/2019/05/04",
+    ] {
+        assert!(!t.output.join(gone).exists(), "{gone} should be gone");
+    }
+    assert_eq!(
+        titles(&t, "contexts/shared/rss.xml"),
+        ["Remove: the one that stays"]
+    );
+    assert!(t.output.join("days/2019/05/01/atom.xml").exists());
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    run(Command::new("git")
+        .args([
+            "-c",
+            "user.name=Event Feed",
+            "-c",
+            "user.email=eventfeed@example.org",
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1"));
+}
+
+#[test]
+fn git_checkouts_between_branches_are_followed() {
+    if !installed("git") {
+        eprintln!("skipped: git is not installed");
+        return;
+    }
+    let t = Tree::new();
+    let path = |i: usize| format!("news/{}/git-event-number-{i}.md", i % 12);
+    for i in 0..200 {
+        t.write(&path(i), event("Git", i));
+    }
+    git(&t.input, &["init", "-q"]);
+    git(&t.input, &["add", "-A"]);
+    git(&t.input, &["commit", "-q", "-m", "200 events"]);
+    let d = t.watch();
+    settles(&t, &d);
+
+    git(&t.input, &["checkout", "-q", "-b", "other"]);
+    for i in 200..300 {
+        t.write(&path(i), event("Git", i));
+    }
+    for i in 0..25 {
+        t.write(&path(i), event("Git edited", i));
+    }
+    for i in 25..50 {
+        t.write(
+            &path(i),
+            event("Git", i).replace("Something happened.", "Something else happened."),
+        );
+    }
+    for i in 50..100 {
+        t.remove(&path(i));
+    }
+    git(&t.input, &["add", "-A"]);
+    git(&t.input, &["commit", "-q", "-m", "+100 ~50 -50"]);
+    settles(&t, &d);
+    let other = t.files();
+
+    git(&t.input, &["checkout", "-q", "main"]);
+    settles(&t, &d);
+    assert_ne!(t.files(), other);
+    git(&t.input, &["checkout", "-q", "other"]);
+    settles(&t, &d);
+    assert_eq!(t.files(), other);
+}
+
+#[test]
+fn a_burst_of_ten_thousand_files_settles_in_few_batches() {
+    const N: usize = 10_000;
+    let t = Tree::new();
+    for i in 0..300 {
+        t.write(&format!("base/{}/e{i}.md", i % 10), event("Base", i));
+    }
+    let d = t.watch();
+    settles(&t, &d);
+
+    let staging = staging(&t);
+    for i in 0..N {
+        fs::write(staging.path().join(format!("e{i}.md")), event("Burst", i)).unwrap();
+    }
+    let before = batches(&d.log());
+    let started = Instant::now();
+    for i in 0..N {
+        let dir = t.input.join(format!("burst/{}", i / 100));
+        if i % 100 == 0 {
+            fs::create_dir_all(&dir).unwrap();
+        }
+        fs::rename(
+            staging.path().join(format!("e{i}.md")),
+            dir.join(format!("e{i}.md")),
+        )
+        .unwrap();
+    }
+    let moved = started.elapsed();
+    settles_within(&t, &d, Duration::from_secs(120));
+    let log = d.log();
+    let n = batches(&log) - before;
+    eprintln!(
+        "{N} files renamed in in {moved:?}, settled after {:?} in {n} batches",
+        started.elapsed()
+    );
+    assert!(
+        n < 200,
+        "{n} batches for {N} files: not coalesced\n{}",
+        tail(&log, 40)
+    );
+}
+
+#[test]
+fn kill_9_in_a_burst_then_a_restart_leaves_a_fresh_build_and_no_temp_files() {
+    const N: usize = 5_000;
+    let t = Tree::new();
+    for i in 0..200 {
+        t.write(&format!("base/{}/e{i}.md", i % 10), event("Base", i));
+    }
+    let mut d = t.watch();
+    settles(&t, &d);
+
+    let before = batches(&d.log());
+    let input = t.input.clone();
+    let writer = std::thread::spawn(move || {
+        for i in 0..N {
+            let dir = input.join(format!("burst/{}", i / 100));
+            if i % 100 == 0 {
+                fs::create_dir_all(&dir).unwrap();
+            }
+            fs::write(dir.join(format!("e{i}.md")), event("Killed", i)).unwrap();
+        }
+    });
+    // Once the first batch of the burst is out, the next ones are being read,
+    // rendered and written.
+    wait_for(WAIT, || batches(&d.log()) > before, || d.log());
+    let writing = !writer.is_finished();
+    d.child.kill().unwrap();
+    let status = d.child.wait().unwrap();
+    assert_eq!(status.signal(), Some(9));
+    writer.join().unwrap();
+    eprintln!(
+        "killed after {} batches, the writer {}",
+        batches(&d.log()) - before,
+        if writing { "still writing" } else { "done" }
+    );
+    // A feed write cut short leaves its temp file behind; make sure there is one
+    // whatever the moment of the kill was.
+    fs::write(
+        t.output.join("all/.eventfeed-aBc123.tmp"),
+        b"<?xml version=\"1.0\"?><rss><chan",
+    )
+    .unwrap();
+    drop(d);
+
+    let d = t.watch();
+    settles_within(&t, &d, Duration::from_secs(60));
+    let temps: Vec<String> = files_under(&t.output)
+        .into_keys()
+        .filter(|k| {
+            let name = Path::new(k).file_name().unwrap().to_string_lossy();
+            name.starts_with(".eventfeed-") && name.ends_with(".tmp")
+        })
+        .collect();
+    assert!(temps.is_empty(), "temp files left: {temps:?}");
+}
+
+#[test]
+fn a_second_instance_on_the_same_output_is_refused() {
+    let t = Tree::new();
+    t.write("a.md", event("Lock", 0));
+    let d = t.watch();
+
+    let mut second = t.spawn(t.cmd("watch"), "second.log");
+    assert_eq!(second.wait_exit(WAIT), Some(75), "{}", second.log());
+    let lock = t.output.join(".eventfeed.lock");
+    let log = second.log();
+    assert!(
+        log.contains(&lock.display().to_string()) && log.contains("another eventfeed"),
+        "{log}"
+    );
+    let build = t.cmd("build").output().unwrap();
+    assert_eq!(build.status.code(), Some(75), "{}", stderr(&build));
+
+    // The first one goes on unharmed.
+    t.write("b.md", event("Lock", 1));
+    settles(&t, &d);
+    assert_listed(&t, &["all/rss.xml"], "Lock event number 1");
+}
+
+#[test]
+fn sigterm_exits_cleanly() {
+    let t = Tree::new();
+    t.write("a.md", event("Term", 0));
+    let mut d = t.watch();
+    t.write("b.md", event("Term", 1));
+    settles(&t, &d);
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(WAIT), Some(0), "{}", d.log());
+    assert!(d.log().contains("stopping"), "{}", d.log());
+}
+
+#[test]
+fn sighup_reloads_the_config_and_a_broken_config_keeps_the_running_one() {
+    let t = Tree::new();
+    t.write(
+        "a.md",
+        Ev::new("2018-6-1", "Reload: the first event").text(),
+    );
+    let config = t.input.parent().unwrap().join("eventfeed.toml");
+    let write_config = |title: &str| {
+        let text = format!(
+            "input = {:?}\noutput = {:?}\nbase_url = {BASE:?}\ntitle = {title:?}\n",
+            t.input.to_str().unwrap(),
+            t.output.to_str().unwrap(),
+        );
+        fs::write(&config, text).unwrap();
+    };
+    write_config("Feeds One");
+    let mut d = t.watch_config(&config);
+    let rss = || String::from_utf8(t.read("all/rss.xml")).unwrap();
+    assert!(rss().contains("Feeds One"), "{}", rss());
+
+    write_config("Feeds Two");
+    d.signal("HUP");
+    wait_for(WAIT, || rss().contains("Feeds Two"), || d.log());
+    assert!(!rss().contains("Feeds One"), "{}", rss());
+    assert!(d.log().contains("configuration reloaded"), "{}", d.log());
+
+    fs::write(&config, "title = [\n").unwrap();
+    d.signal("HUP");
+    wait_for(WAIT, || d.log().contains("reload failed"), || d.log());
+    assert!(d.child.try_wait().unwrap().is_none(), "{}", d.log());
+    t.write(
+        "b.md",
+        Ev::new("2018-6-2", "Reload: written after a failed reload").text(),
+    );
+    wait_for(
+        WAIT,
+        || titles(&t, "all/rss.xml").contains(&"Reload: written after a failed reload".into()),
+        || d.log(),
+    );
+    assert!(
+        rss().contains("Feeds Two"),
+        "the running configuration stays"
+    );
+
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(WAIT), Some(0), "{}", d.log());
+}
+
+#[test]
+fn a_file_cut_off_mid_write_keeps_its_last_good_version_until_fixed_or_deleted() {
+    let t = Tree::new();
+    t.write(
+        "other.md",
+        Ev::new("2018-3-3", "Cut: a bystander")
+            .contexts(&["Cutting room"])
+            .text(),
+    );
+    let good = "+++\ntitle = \"Cut: the good version\"\ndate = 2018-03-04\ncontexts = [\"Cutting room\", \"Scissors\"]\n+++\nShort.\n";
+    t.write("cut.md", good);
+    let d = t.watch();
+    settles(&t, &d);
+    let feeds = ["all/rss.xml", "contexts/scissors/rss.xml"];
+    assert_listed(&t, &feeds, "Cut: the good version");
+    let before = t.files();
+
+    // A write cut off half way: the front matter is never closed.
+    let path = t.input.join("cut.md");
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(good.len() as u64 / 2)
+        .unwrap();
+    let needle = format!("{}:1:", path.display());
+    wait_for(WAIT, || d.log().contains(&needle), || d.log());
+    let log = d.log();
+    let line = log.lines().find(|l| l.contains(&needle)).unwrap();
+    assert!(
+        line.contains("error") && line.contains("never closed"),
+        "{line}"
+    );
+    assert_eq!(t.files(), before, "the last good version stays, untouched");
+
+    fs::write(&path, good.replace("good version", "fixed version")).unwrap();
+    settles(&t, &d);
+    assert_listed(&t, &feeds, "Cut: the fixed version");
+    assert_not_listed(&t, &["all/rss.xml"], "Cut: the good version");
+
+    fs::remove_file(&path).unwrap();
+    settles(&t, &d);
+    assert_not_listed(&t, &["all/rss.xml"], "Cut: the fixed version");
+    assert!(!t.output.join("contexts/scissors").exists());
+    assert_listed(&t, &["contexts/cutting-room/rss.xml"], "Cut: a bystander");
+}
