@@ -59,12 +59,19 @@ pub fn full_build(
     for p in problems {
         tracing::warn!("{p}");
     }
+    let started = std::time::Instant::now();
     let bar = progress_bar(progress, paths.len() as u64, "reading");
     let read = reader::read(&source, &opts, &paths, &|| bar.inc(1));
     bar.finish_and_clear();
     print_reports(settings, &read);
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        files = paths.len(),
+        "read and parsed"
+    );
     *engine = Engine::new(settings.site.clone());
     engine.apply(read.changes);
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "indexed");
     report_duplicates(settings, engine);
     let plan = engine.everything();
     let bar = progress_bar(progress, plan.feeds.len() as u64 * 3 + 2, "writing");
@@ -79,6 +86,10 @@ pub fn full_build(
         }),
     )?;
     bar.finish_and_clear();
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        "rendered and written"
+    );
     sink.prune(&keep.into_inner().expect("not poisoned"))?;
     sink.sync()?;
     let (written, unchanged, removed) = sink.counts.take();

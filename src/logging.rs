@@ -1,12 +1,19 @@
 //! Logs go to stderr through `tracing`, filtered by `EVENTFEED_LOG` (default
-//! `info`). Under journald (`JOURNAL_STREAM` set) they are plain: no colours and no
-//! timestamps, since the journal adds its own.
+//! `info`; a bare level applies to eventfeed only, not to the libraries under it,
+//! whose debug output is noise to an operator). Under journald (`JOURNAL_STREAM`
+//! set) they are plain: no colours and no timestamps, since the journal adds its own.
 
 use tracing_subscriber::EnvFilter;
 
 pub fn init() {
+    let spec = std::env::var("EVENTFEED_LOG").unwrap_or_default();
+    let spec = match spec.trim() {
+        "" => "warn,eventfeed=info".to_owned(),
+        level if !level.contains(['=', ',']) => format!("warn,eventfeed={level}"),
+        custom => custom.to_owned(),
+    };
     let filter =
-        EnvFilter::try_from_env("EVENTFEED_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+        EnvFilter::try_new(&spec).unwrap_or_else(|_| EnvFilter::new("warn,eventfeed=info"));
     let journald = std::env::var_os("JOURNAL_STREAM").is_some();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
