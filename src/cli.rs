@@ -17,8 +17,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Build every feed from scratch, write what changed, remove what is gone, exit.
-    Build(Common),
+    /// Build every feed, write what changed, remove what is gone, exit.
+    Build {
+        #[command(flatten)]
+        common: Common,
+        /// Ignore the cache of the last run: read every file, render every feed.
+        #[arg(long)]
+        fresh: bool,
+    },
     /// Lint the input tree like a compiler; exit 1 if any file is invalid.
     Check(Common),
     /// Build, then keep the feeds current as files change (the daemon).
@@ -66,12 +72,10 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     crate::logging::init();
     let result = match &cli.command {
-        Command::Build(c) => c
+        Command::Build { common, fresh } => common
             .settings()
-            .and_then(|s| crate::commands::build(&s).map_err(Into::into)),
-        Command::Check(c) => c
-            .settings()
-            .and_then(|s| crate::commands::check(&s).map_err(Into::into)),
+            .and_then(|s| crate::commands::build(&s, *fresh)),
+        Command::Check(c) => c.settings().and_then(|s| crate::commands::check(&s)),
         Command::Watch(c) => c
             .settings()
             .and_then(|s| crate::watch::run(s, || c.settings())),

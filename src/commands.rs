@@ -1,23 +1,28 @@
-//! The one-shot commands, `build` and `check`: scan, read, then either render
-//! everything or print diagnostics.
+//! The one-shot commands, `build` and `check`, and [`start`], the reconcile that
+//! `build` and the daemon's start share: scan, read what changed since the cache,
+//! render what that touched, write, remember.
 
+use crate::cache::{self, Cache, CachedFile, Stamp};
 use crate::config::Settings;
-use crate::engine::Engine;
+use crate::engine::{Engine, FnEmit};
+use crate::index::Change;
 use crate::parse::ParseOptions;
-use crate::reader::{self, Read};
+use crate::reader::{self, OnError, Read};
 use crate::sink::Sink;
 use crate::source::Source;
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::Instant;
 
-/// What a full build did, for the summary line and the daemon's log.
+/// What a start did, for the summary line and the daemon's log.
 pub struct Summary {
     pub files: usize,
     pub events: usize,
+    pub read: usize,
     pub failed: usize,
     pub feeds: usize,
     pub written: usize,
@@ -25,93 +30,233 @@ pub struct Summary {
     pub removed: usize,
 }
 
-pub fn build(settings: &Settings) -> Result<ExitCode, crate::Failure> {
+/// How to start.
+pub struct Mode {
+    pub progress: bool,
+    /// Use the cache of the last run (off for `build --fresh`).
+    pub cache: bool,
+    pub on_error: OnError,
+}
+
+/// The engine after a start, and the stamps of the files it holds.
+pub struct Started {
+    pub engine: Engine,
+    pub stamps: HashMap<PathBuf, Stamp>,
+    pub summary: Summary,
+}
+
+pub fn build(settings: &Settings, fresh: bool) -> Result<ExitCode, crate::Failure> {
     let started = Instant::now();
     let _lock = crate::lock::acquire(&settings.output)?;
     let sink = Sink::open(&settings.output)?;
-    let mut engine = Engine::new(settings.site.clone());
-    let summary = full_build(settings, &mut engine, &sink, true)?;
+    let mode = Mode {
+        progress: true,
+        cache: !fresh,
+        on_error: OnError::Remove,
+    };
+    let Started {
+        summary: s, engine, ..
+    } = start(settings, &sink, &mode)?;
     eprintln!(
-        "eventfeed: {} events from {} files ({} skipped) -> {} feeds: {} files written, {} unchanged, {} removed in {:.2} s",
-        summary.events,
-        summary.files,
-        summary.failed,
-        summary.feeds,
-        summary.written,
-        summary.unchanged,
-        summary.removed,
+        "eventfeed: {} events from {} files ({} read, {} skipped) -> {} feeds: {} files written, {} unchanged, {} removed in {:.2} s",
+        s.events,
+        s.files,
+        s.read,
+        s.failed,
+        s.feeds,
+        s.written,
+        s.unchanged,
+        s.removed,
         started.elapsed().as_secs_f64()
     );
+    // Freeing a large index one allocation at a time only delays the exit.
+    std::mem::forget(engine);
     Ok(ExitCode::SUCCESS)
 }
 
-/// Reads the whole tree into `engine` and writes every feed: `build`, and the
-/// daemon's start and reconcile.
-pub fn full_build(
-    settings: &Settings,
-    engine: &mut Engine,
-    sink: &Sink,
-    progress: bool,
-) -> Result<Summary> {
+/// Brings the output in line with the input: from the cache when there is a
+/// usable one (reading only changed files, rendering only touched feeds), else
+/// from scratch (every file read, every feed rendered, stale files pruned).
+pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
+    let t = Instant::now();
     let source = Source::new(&settings.input, &settings.extensions);
     let opts = ParseOptions::new(settings.max_file_bytes, settings.site.links.clone());
-    let (paths, problems) = source.scan()?;
+    let (scanned, problems) = source.scan()?;
     for p in problems {
         tracing::warn!("{p}");
     }
-    let started = std::time::Instant::now();
-    let bar = progress_bar(progress, paths.len() as u64, "reading");
-    let read = reader::read(&source, &opts, &paths, &|| bar.inc(1));
+    let fingerprint = cache::fingerprint(settings);
+    let cached = if mode.cache {
+        Cache::load(&settings.state_dir, fingerprint)
+    } else {
+        None
+    };
+    tracing::debug!(
+        ms = t.elapsed().as_millis() as u64,
+        files = scanned.len(),
+        cache = cached.is_some(),
+        "scanned"
+    );
+    let mut engine = Engine::new(settings.site.clone());
+    let mut stamps = HashMap::with_capacity(scanned.len());
+    let mut changes = Vec::new();
+    let mut full = true;
+    let to_read: Vec<PathBuf> = match cached {
+        Some(cache) => {
+            // First the state the output was written from, then the differences.
+            let mut known: HashMap<PathBuf, Stamp> = HashMap::with_capacity(cache.files.len());
+            let baseline: Vec<Change> = cache
+                .files
+                .into_iter()
+                .map(|f| {
+                    let path = f.path();
+                    known.insert(path.clone(), f.stamp);
+                    Change::Upsert(path, f.event)
+                })
+                .collect();
+            engine.apply(baseline);
+            tracing::debug!(ms = t.elapsed().as_millis() as u64, "cache loaded");
+            full = !sink.adopt(cache.outputs);
+            if full {
+                tracing::info!(
+                    "the output differs from what was last written; rendering every feed"
+                );
+            }
+            let present: HashSet<&PathBuf> = scanned.iter().map(|(p, _)| p).collect();
+            changes.extend(
+                known
+                    .keys()
+                    .filter(|p| !present.contains(p))
+                    .map(|p| Change::Remove(p.clone())),
+            );
+            let mut to_read = Vec::new();
+            for (path, stamp) in &scanned {
+                match known.get(path) {
+                    Some(s) if s == stamp => {
+                        stamps.insert(path.clone(), *stamp);
+                    }
+                    // A cached file that fails to parse now keeps its cached stamp,
+                    // so that it is read again next time.
+                    Some(s) => {
+                        stamps.insert(path.clone(), *s);
+                        to_read.push(path.clone());
+                    }
+                    None => to_read.push(path.clone()),
+                }
+            }
+            to_read
+        }
+        None => scanned.iter().map(|(p, _)| p.clone()).collect(),
+    };
+    let bar = progress_bar(
+        mode.progress && to_read.len() > 1000,
+        to_read.len() as u64,
+        "reading",
+    );
+    let read = reader::read(&source, &opts, &to_read, mode.on_error, &|| bar.inc(1));
     bar.finish_and_clear();
     print_reports(settings, &read);
+    stamps.extend(read.stamps.iter().cloned());
+    changes.extend(read.changes);
+    let changed_input = !changes.is_empty();
+    let plan = {
+        let plan = engine.apply(changes);
+        if full {
+            engine.everything()
+        } else {
+            plan
+        }
+    };
     tracing::debug!(
-        ms = started.elapsed().as_millis() as u64,
-        files = paths.len(),
-        "read and parsed"
+        ms = t.elapsed().as_millis() as u64,
+        read = to_read.len(),
+        "indexed"
     );
-    *engine = Engine::new(settings.site.clone());
-    engine.apply(read.changes);
-    tracing::debug!(ms = started.elapsed().as_millis() as u64, "indexed");
-    report_duplicates(settings, engine);
-    let plan = engine.everything();
-    let bar = progress_bar(progress, plan.feeds.len() as u64 * 3 + 2, "writing");
+    report_duplicates(settings, &engine);
+    let bar = progress_bar(
+        mode.progress && plan.feeds.len() > 300,
+        plan.feeds.len() as u64 * 3 + 2,
+        "writing",
+    );
     let keep = Mutex::new(HashSet::new());
     engine.render(
         &plan,
-        crate::engine::FnEmit(|path: &str, bytes: &[u8]| {
+        FnEmit(|path: &str, bytes: &[u8]| {
             sink.write(path, bytes)?;
-            keep.lock().expect("not poisoned").insert(path.to_owned());
+            if full {
+                keep.lock().expect("not poisoned").insert(path.to_owned());
+            }
             bar.inc(1);
             anyhow::Ok(())
         }),
     )?;
     bar.finish_and_clear();
+    for dir in &plan.removed {
+        sink.remove_dir(dir)?;
+    }
+    if full {
+        sink.prune(&keep.into_inner().expect("not poisoned"))?;
+    }
+    sink.sync()?;
     tracing::debug!(
-        ms = started.elapsed().as_millis() as u64,
+        ms = t.elapsed().as_millis() as u64,
+        feeds = plan.feeds.len(),
         "rendered and written"
     );
-    sink.prune(&keep.into_inner().expect("not poisoned"))?;
-    sink.sync()?;
     let (written, unchanged, removed) = sink.counts.take();
-    Ok(Summary {
-        files: paths.len(),
+    if changed_input || full || written + removed > 0 {
+        save_cache(settings, &engine, &stamps, sink);
+        tracing::debug!(ms = t.elapsed().as_millis() as u64, "cache saved");
+    }
+    let summary = Summary {
+        files: scanned.len(),
         events: engine.index().event_count(),
+        read: to_read.len(),
         failed: read.failed,
         feeds: plan.feeds.len(),
         written,
         unchanged,
         removed,
+    };
+    Ok(Started {
+        engine,
+        stamps,
+        summary,
     })
+}
+
+/// Saves what the next start needs; a failure costs only speed, so it is logged.
+pub fn save_cache(
+    settings: &Settings,
+    engine: &Engine,
+    stamps: &HashMap<PathBuf, Stamp>,
+    sink: &Sink,
+) {
+    let mut files: Vec<CachedFile> = engine
+        .index()
+        .files()
+        .filter_map(|(path, event)| {
+            stamps
+                .get(path)
+                .map(|s| CachedFile::new(path, *s, event.clone()))
+        })
+        .collect();
+    files.sort_unstable_by(|a, b| a.raw_path().cmp(b.raw_path()));
+    let cache = Cache::new(cache::fingerprint(settings), files, sink.manifest());
+    if let Err(e) = cache.save(&settings.state_dir) {
+        tracing::warn!("cannot save the cache (the next start will read every file): {e:#}");
+    }
 }
 
 pub fn check(settings: &Settings) -> Result<ExitCode, crate::Failure> {
     let source = Source::new(&settings.input, &settings.extensions);
     let opts = ParseOptions::new(settings.max_file_bytes, settings.site.links.clone());
-    let (paths, problems) = source.scan()?;
+    let (scanned, problems) = source.scan()?;
     for p in &problems {
         eprintln!("{p}");
     }
-    let read = reader::read(&source, &opts, &paths, &|| {});
+    let paths: Vec<PathBuf> = scanned.into_iter().map(|(p, _)| p).collect();
+    let read = reader::read(&source, &opts, &paths, OnError::Remove, &|| {});
     print_reports(settings, &read);
     let mut engine = Engine::new(settings.site.clone());
     engine.apply(read.changes);

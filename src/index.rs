@@ -99,6 +99,11 @@ impl Index {
         self.claims.iter().filter(|(_, paths)| paths.len() > 1)
     }
 
+    /// Every valid file and the event it holds.
+    pub fn files(&self) -> impl Iterator<Item = (&PathBuf, &Arc<Event>)> {
+        self.files.iter()
+    }
+
     pub fn paths(&self) -> impl Iterator<Item = &PathBuf> {
         self.files.keys()
     }

@@ -20,6 +20,7 @@ pub mod slug;
 pub mod text;
 
 // shells
+pub mod cache;
 pub mod cli;
 pub mod commands;
 pub mod config;

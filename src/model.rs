@@ -12,7 +12,7 @@ pub type Context = Arc<str>;
 /// point at, whatever the file is called.
 pub type EventKey = Arc<str>;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Event {
     pub key: EventKey,
     pub date: NaiveDate,
@@ -30,14 +30,14 @@ pub struct Event {
     pub contexts: Box<[Context]>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Source {
     pub name: Box<str>,
     /// Absolute, entities decoded.
     pub url: Box<str>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Related {
     pub title: Box<str>,
     /// The canonical key, when the link points into the news tree.

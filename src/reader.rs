@@ -1,24 +1,39 @@
 //! Reads and parses event files in parallel, turning them into a change set for the
 //! engine plus the diagnostics to show. Shared by `build`, `check` and `watch`.
 
-use crate::diag::{Diagnostic, Severity};
+use crate::cache::Stamp;
+use crate::diag::Diagnostic;
 use crate::index::Change;
-use crate::parse::{self, ParseOptions};
+use crate::parse::{self, ParseOptions, Parsed};
 use crate::source::Source;
 use rayon::prelude::*;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// What becomes of a file that fails to parse.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum OnError {
+    /// Drop it, as a fresh build does.
+    Remove,
+    /// Keep its last good version, as the daemon does: an editor mid-save or a
+    /// truncated copy must not make an event flicker out of the feeds.
+    KeepLastGood,
+}
+
 /// What reading a set of paths gave.
 #[derive(Default)]
 pub struct Read {
     pub changes: Vec<Change>,
+    /// The stamp of each file read and parsed.
+    pub stamps: Vec<(PathBuf, Stamp)>,
     /// Per file with something to say: its diagnostics.
     pub reports: Vec<(PathBuf, Vec<Diagnostic>)>,
-    /// Files that failed to parse (their previous version, if any, stays).
+    /// Files that failed to parse.
     pub failed: usize,
     pub warnings: usize,
 }
+
+type Outcome = Result<Option<(Parsed, Stamp)>, Diagnostic>;
 
 /// Reads `paths` (relative to the source root); a path that is gone becomes a
 /// removal. `tick` is called once per file, for progress bars.
@@ -26,15 +41,16 @@ pub fn read(
     source: &Source,
     opts: &ParseOptions,
     paths: &[PathBuf],
+    on_error: OnError,
     tick: &(dyn Fn() + Sync),
 ) -> Read {
-    let results: Vec<(PathBuf, Result<Option<parse::Parsed>, Diagnostic>)> = paths
+    let results: Vec<(PathBuf, Outcome)> = paths
         .par_iter()
         .with_min_len(16)
         .map(|rel| {
-            let result = match source.read(rel) {
+            let outcome = match source.read(rel) {
                 Ok(None) => Ok(None),
-                Ok(Some(bytes)) => parse::parse(&bytes, opts).map(Some),
+                Ok(Some((bytes, stamp))) => parse::parse(&bytes, opts).map(|p| Some((p, stamp))),
                 Err(e) => Err(Diagnostic::error(
                     1,
                     1,
@@ -43,24 +59,27 @@ pub fn read(
                 )),
             };
             tick();
-            (rel.clone(), result)
+            (rel.clone(), outcome)
         })
         .collect();
     let mut out = Read::default();
-    for (path, result) in results {
-        match result {
+    for (path, outcome) in results {
+        match outcome {
             Ok(None) => out.changes.push(Change::Remove(path)),
-            Ok(Some(parsed)) => {
+            Ok(Some((parsed, stamp))) => {
                 if !parsed.warnings.is_empty() {
                     out.warnings += parsed.warnings.len();
                     out.reports.push((path.clone(), parsed.warnings));
                 }
+                out.stamps.push((path.clone(), stamp));
                 out.changes
                     .push(Change::Upsert(path, Arc::new(parsed.event)));
             }
             Err(diag) => {
-                debug_assert_eq!(diag.severity, Severity::Error);
                 out.failed += 1;
+                if on_error == OnError::Remove {
+                    out.changes.push(Change::Remove(path.clone()));
+                }
                 out.reports.push((path, vec![diag]));
             }
         }

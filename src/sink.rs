@@ -4,13 +4,15 @@
 //! left alone (its mtime too, so HTTP caches and conditional GETs stay valid).
 //! Durability comes from one `syncfs` per batch, not an fsync per file.
 
+use crate::cache::Stamp;
 use anyhow::{Context as _, Result};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::Mutex;
 
 /// Prefix of our temp files, so that a restart can clean up after a crash.
 const TEMP_PREFIX: &str = ".eventfeed-";
@@ -40,6 +42,9 @@ impl Counts {
 pub struct Sink {
     root: PathBuf,
     pub counts: Counts,
+    /// The stamp of every file as eventfeed last wrote or checked it, so that a
+    /// restart can tell whether the output is still what it wrote.
+    manifest: Mutex<HashMap<String, Stamp>>,
 }
 
 impl Sink {
@@ -51,6 +56,7 @@ impl Sink {
         let sink = Self {
             root: root.to_owned(),
             counts: Counts::default(),
+            manifest: Mutex::default(),
         };
         sink.clean_temp(root)?;
         Ok(sink)
@@ -79,8 +85,9 @@ impl Sink {
     /// Writes `bytes` to `rel` unless the file already holds exactly them.
     pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<()> {
         let target = self.root.join(rel);
-        if same_contents(&target, bytes) {
+        if let Some(stamp) = same_contents(&target, bytes) {
             self.counts.unchanged.fetch_add(1, Relaxed);
+            self.record(rel, Some(stamp));
             return Ok(());
         }
         let dir = target.parent().expect("files live in the output directory");
@@ -97,8 +104,10 @@ impl Sink {
         file.write_all(bytes)
             .and_then(|()| file.set_permissions(fs::Permissions::from_mode(0o644)))
             .with_context(|| format!("cannot write {}", tmp.path().display()))?;
+        let stamp = Stamp::of(&file.metadata()?);
         tmp.persist(&target)
             .with_context(|| format!("cannot rename into {}", target.display()))?;
+        self.record(rel, Some(stamp));
         self.counts.written.fetch_add(1, Relaxed);
         self.counts.bytes.fetch_add(bytes.len(), Relaxed);
         Ok(())
@@ -109,6 +118,7 @@ impl Sink {
     pub fn remove_dir(&self, rel: &str) -> Result<()> {
         let dir = self.root.join(rel);
         for file in crate::render::FORMATS {
+            self.record(&format!("{rel}/{file}"), None);
             match fs::remove_file(dir.join(file)) {
                 Ok(()) => {
                     self.counts.removed.fetch_add(1, Relaxed);
@@ -160,12 +170,49 @@ impl Sink {
                     .expect("under root")
                     .to_string_lossy();
                 if !keep.contains(rel.as_ref()) {
+                    self.record(&rel, None);
                     remove_file(&path)?;
                     self.counts.removed.fetch_add(1, Relaxed);
                 }
             }
         }
         Ok(())
+    }
+
+    fn record(&self, rel: &str, stamp: Option<Stamp>) {
+        let mut manifest = self.manifest.lock().expect("not poisoned");
+        match stamp {
+            Some(s) => manifest.insert(rel.to_owned(), s),
+            None => manifest.remove(rel),
+        };
+    }
+
+    /// The manifest, sorted, for the cache.
+    pub fn manifest(&self) -> Vec<(String, Stamp)> {
+        let mut m: Vec<_> = self
+            .manifest
+            .lock()
+            .expect("not poisoned")
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        m.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        m
+    }
+
+    /// Takes over a cached manifest after checking that every file in it is still
+    /// as it was written. Returns false (and keeps nothing) if any differs.
+    pub fn adopt(&self, cached: Vec<(String, Stamp)>) -> bool {
+        use rayon::prelude::*;
+        // Every start after a full one has at least the two pages to check.
+        let intact = !cached.is_empty()
+            && cached.par_iter().with_min_len(256).all(|(rel, stamp)| {
+                fs::symlink_metadata(self.root.join(rel)).is_ok_and(|m| Stamp::of(&m) == *stamp)
+            });
+        if intact {
+            *self.manifest.lock().expect("not poisoned") = cached.into_iter().collect();
+        }
+        intact
     }
 
     /// Makes everything written so far durable: one `syncfs` for the whole batch.
@@ -195,10 +242,13 @@ fn temp_in(dir: &Path) -> io::Result<tempfile::NamedTempFile> {
         .tempfile_in(dir)
 }
 
-fn same_contents(path: &Path, bytes: &[u8]) -> bool {
-    match fs::metadata(path) {
-        Ok(m) if m.len() == bytes.len() as u64 => fs::read(path).is_ok_and(|old| old == bytes),
-        _ => false,
+/// The stamp of the file at `path` if it already holds exactly `bytes`.
+fn same_contents(path: &Path, bytes: &[u8]) -> Option<Stamp> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.is_file() && m.len() == bytes.len() as u64 => fs::read(path)
+            .is_ok_and(|old| old == bytes)
+            .then(|| Stamp::of(&m)),
+        _ => None,
     }
 }
 

@@ -1,10 +1,14 @@
 //! Reading the input tree: which files are events, and their bytes. Editor and
 //! sync-tool temp files, hidden files, day pages and symlinks are not events.
 
+use crate::cache::Stamp;
 use anyhow::{Context as _, Result};
 use std::fs;
-use std::io;
+use std::io::{self, Read as _};
 use std::path::{Path, PathBuf};
+
+/// Event files found by a scan, relative to the root, with their stamps.
+pub type Scanned = Vec<(PathBuf, Stamp)>;
 
 pub struct Source {
     root: PathBuf,
@@ -45,15 +49,15 @@ impl Source {
         !hidden && !temp && wanted && !name.eq_ignore_ascii_case("index.md")
     }
 
-    /// Every event file under the root, relative, sorted. Unreadable folders are
-    /// reported and skipped, not fatal.
-    pub fn scan(&self) -> Result<(Vec<PathBuf>, Vec<String>)> {
+    /// Every event file under the root, relative, sorted, with its stamp.
+    /// Unreadable folders are reported and skipped, not fatal.
+    pub fn scan(&self) -> Result<(Scanned, Vec<String>)> {
         let mut files = Vec::new();
         let mut problems = Vec::new();
         fs::metadata(&self.root)
             .with_context(|| format!("cannot read input directory {}", self.root.display()))?;
         self.walk(&self.root, &mut files, &mut problems);
-        files.sort();
+        files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         Ok((files, problems))
     }
 
@@ -61,10 +65,25 @@ impl Source {
     pub fn scan_dir(&self, rel: &Path) -> Vec<PathBuf> {
         let mut files = Vec::new();
         self.walk(&self.root.join(rel), &mut files, &mut Vec::new());
-        files
+        files.into_iter().map(|(p, _)| p).collect()
     }
 
-    fn walk(&self, dir: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<String>) {
+    /// Whether `rel` is reached from the root through real folders only, the way a
+    /// scan reaches files (it never follows a symlink): a file behind a symlinked
+    /// folder is not part of the tree. A folder that is gone counts as real (the
+    /// file is gone too).
+    pub fn through_real_folders(&self, rel: &Path) -> bool {
+        let Some(parent) = rel.parent() else {
+            return true;
+        };
+        let mut dir = self.root.clone();
+        parent.components().all(|c| {
+            dir.push(c);
+            !fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink())
+        })
+    }
+
+    fn walk(&self, dir: &Path, files: &mut Vec<(PathBuf, Stamp)>, problems: &mut Vec<String>) {
         let entries = match fs::read_dir(dir) {
             Ok(e) => e,
             Err(e) => return problems.push(format!("{}: cannot list folder: {e}", dir.display())),
@@ -80,14 +99,19 @@ impl Source {
                     self.walk(&path, files, problems);
                 }
             } else if kind.is_file() && self.is_event_path(rel) {
-                files.push(rel.to_owned());
+                if let Ok(meta) = entry.metadata() {
+                    files.push((rel.to_owned(), Stamp::of(&meta)));
+                }
             }
         }
     }
 
-    /// The bytes of an event file, or `None` when it is gone (a removal) or is no
-    /// longer a regular file.
-    pub fn read(&self, rel: &Path) -> io::Result<Option<Vec<u8>>> {
+    /// The bytes of an event file and the stamp they go with, or `None` when it is
+    /// gone (a removal) or is no longer a regular file (symlinks are not followed).
+    pub fn read(&self, rel: &Path) -> io::Result<Option<(Vec<u8>, Stamp)>> {
+        if !self.through_real_folders(rel) {
+            return Ok(None);
+        }
         let path = self.root.join(rel);
         match fs::symlink_metadata(&path) {
             Ok(m) if m.is_file() => {}
@@ -95,11 +119,16 @@ impl Source {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
         }
-        match fs::read(&path) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
+        let mut file = match fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        // The stamp of the open file, so it describes exactly the bytes read.
+        let stamp = Stamp::of(&file.metadata()?);
+        let mut bytes = Vec::with_capacity(stamp.len as usize + 1);
+        file.read_to_end(&mut bytes)?;
+        Ok(Some((bytes, stamp)))
     }
 }
 
@@ -132,6 +161,22 @@ mod tests {
         }
         for p in no {
             assert!(!s.is_event_path(Path::new(p)), "{p}");
+        }
+    }
+
+    #[test]
+    fn files_behind_a_symlinked_folder_are_not_in_the_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("in");
+        fs::create_dir_all(root.join("real/sub")).unwrap();
+        fs::create_dir_all(dir.path().join("elsewhere/sub")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("elsewhere"), root.join("link")).unwrap();
+        let s = Source::new(&root, &["md".into()]);
+        for p in ["a.md", "real/a.md", "real/sub/a.md", "gone/a.md", "link"] {
+            assert!(s.through_real_folders(Path::new(p)), "{p}");
+        }
+        for p in ["link/a.md", "link/sub/a.md"] {
+            assert!(!s.through_real_folders(Path::new(p)), "{p}");
         }
     }
 }

@@ -198,8 +198,8 @@ mod tests {
     #[test]
     fn repairs_double_encoding_and_mixed_runs() {
         let once = "’"; // E2 80 99
-        let twice: String = once.bytes().map(|b| cp1252_char(b)).collect();
-        let thrice: String = twice.to_string().bytes().map(|b| cp1252_char(b)).collect();
+        let twice: String = once.bytes().map(cp1252_char).collect();
+        let thrice: String = twice.bytes().map(cp1252_char).collect();
         assert_eq!(repair_mojibake(&thrice), "’");
         assert_eq!(repair_mojibake("Zürich Ã©tÃ©"), "Zürich été");
     }

@@ -7,18 +7,19 @@
 //! lost events (queue overflow, a full channel, a watcher error) turns the next
 //! batch into a full rescan with a fresh watcher.
 
-use crate::commands::{full_build, print_reports};
+use crate::cache::Stamp;
+use crate::commands::{self, print_reports, Mode, Started};
 use crate::config::Settings;
 use crate::engine::{Engine, FnEmit};
 use crate::index::Change;
 use crate::parse::ParseOptions;
-use crate::reader;
+use crate::reader::{self, OnError};
 use crate::sink::Sink;
 use crate::source::Source;
 use anyhow::{Context as _, Result};
 use notify::event::{AccessKind, AccessMode, EventKind};
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -125,6 +126,7 @@ async fn serve(
     }
     notify(&[sd_notify::NotifyState::Stopping]);
     tracing::info!("stopping");
+    daemon.stop();
     drop(watcher);
     Ok(())
 }
@@ -133,19 +135,25 @@ async fn serve(
 /// callback overflows the kernel queue.
 fn watch(input: &Path, hints: &Arc<Hints>) -> Result<RecommendedWatcher, crate::Failure> {
     let h = hints.clone();
-    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-        let lost = match res {
-            Ok(event) if event.need_rescan() => true,
-            Ok(event) if is_noise(&event.kind) => false,
-            // A full channel drops this event; the rescan makes up for it.
-            Ok(event) => h.tx.try_send(event.paths).is_err(),
-            Err(_) => true,
-        };
-        if lost {
-            h.lost.store(true, Ordering::SeqCst);
-            h.wake.notify_one();
-        }
-    })
+    // A scan does not follow symlinks to folders, so neither does the watch: what
+    // happens behind one is not part of the tree.
+    let config = notify::Config::default().with_follow_symlinks(false);
+    let mut watcher = RecommendedWatcher::new(
+        move |res: notify::Result<notify::Event>| {
+            let lost = match res {
+                Ok(event) if event.need_rescan() => true,
+                Ok(event) if is_noise(&event.kind) => false,
+                // A full channel drops this event; the rescan makes up for it.
+                Ok(event) => h.tx.try_send(event.paths).is_err(),
+                Err(_) => true,
+            };
+            if lost {
+                h.lost.store(true, Ordering::SeqCst);
+                h.wake.notify_one();
+            }
+        },
+        config,
+    )
     .context("cannot start the file watcher")?;
     watcher
         .watch(input, RecursiveMode::Recursive)
@@ -221,6 +229,9 @@ struct Daemon {
     sink: Sink,
     source: Source,
     opts: ParseOptions,
+    /// The stamp of every file the index holds, to skip unchanged files on a
+    /// rescan and to save the cache.
+    stamps: HashMap<PathBuf, Stamp>,
     last_change: Option<Instant>,
 }
 
@@ -228,10 +239,19 @@ impl Daemon {
     fn start(settings: &Settings) -> Result<Self> {
         let started = Instant::now();
         let sink = Sink::open(&settings.output)?;
-        let mut engine = Engine::new(settings.site.clone());
-        let s = full_build(settings, &mut engine, &sink, false)?;
+        let mode = Mode {
+            progress: false,
+            cache: true,
+            on_error: OnError::KeepLastGood,
+        };
+        let Started {
+            engine,
+            stamps,
+            summary: s,
+        } = commands::start(settings, &sink, &mode)?;
         tracing::info!(
             files = s.files,
+            read = s.read,
             events = s.events,
             skipped = s.failed,
             feeds = s.feeds,
@@ -246,6 +266,7 @@ impl Daemon {
             sink,
             source: Source::new(&settings.input, &settings.extensions),
             opts: ParseOptions::new(settings.max_file_bytes, settings.site.links.clone()),
+            stamps,
             last_change: None,
         })
     }
@@ -263,7 +284,9 @@ impl Daemon {
             }
             // A folder that appeared (files written right after mkdir have no
             // events of their own), or one that went away or was renamed.
-            if abs.is_dir() {
+            // Not `is_dir()`: a symlink to a folder is not part of the tree (a scan
+            // does not follow it either).
+            if std::fs::symlink_metadata(&abs).is_ok_and(|m| m.is_dir()) {
                 paths.extend(self.source.scan_dir(rel));
             }
             paths.extend(
@@ -281,34 +304,67 @@ impl Daemon {
             return;
         }
         let paths: Vec<PathBuf> = paths.into_iter().collect();
-        let read = reader::read(&self.source, &self.opts, &paths, &|| {});
-        print_reports(&self.settings, &read);
-        self.commit(read.changes, paths.len(), started);
+        self.read_and_commit(&paths, started);
     }
 
-    /// A full rescan: every file re-read, compared with the index, and only what
-    /// differs applied.
+    /// A full rescan: every file stamped, the changed and the vanished ones read,
+    /// and only what differs applied.
     fn reconcile(&mut self, why: &str) {
         let started = Instant::now();
-        let (mut paths, problems) = match self.source.scan() {
+        let (scanned, problems) = match self.source.scan() {
             Ok(found) => found,
             Err(e) => return tracing::error!("rescan failed: {e:#}"),
         };
         for p in problems {
             tracing::warn!("{p}");
         }
-        let present: BTreeSet<&PathBuf> = paths.iter().collect();
-        let gone: Vec<PathBuf> = self
+        let present: HashSet<&PathBuf> = scanned.iter().map(|(p, _)| p).collect();
+        let mut paths: Vec<PathBuf> = self
             .engine
             .index()
             .paths()
             .filter(|p| !present.contains(p))
             .cloned()
             .collect();
-        paths.extend(gone);
-        let read = reader::read(&self.source, &self.opts, &paths, &|| {});
+        paths.extend(
+            scanned
+                .iter()
+                .filter(|(p, s)| self.stamps.get(p) != Some(s))
+                .map(|(p, _)| p.clone()),
+        );
+        tracing::info!(
+            reason = why,
+            files = scanned.len(),
+            changed = paths.len(),
+            "rescanning"
+        );
+        self.read_and_commit(&paths, started);
+        commands::save_cache(&self.settings, &self.engine, &self.stamps, &self.sink);
+    }
+
+    fn read_and_commit(&mut self, paths: &[PathBuf], started: Instant) {
+        // A path reached only through a symlinked folder (a real folder swapped for
+        // a link) is not in the tree, since a scan does not follow links: it is a
+        // removal, whatever the link points at.
+        let (inside, behind): (Vec<PathBuf>, Vec<PathBuf>) = paths
+            .iter()
+            .cloned()
+            .partition(|p| self.source.through_real_folders(p));
+        let mut read = reader::read(
+            &self.source,
+            &self.opts,
+            &inside,
+            OnError::KeepLastGood,
+            &|| {},
+        );
+        read.changes.extend(behind.into_iter().map(Change::Remove));
         print_reports(&self.settings, &read);
-        tracing::info!(reason = why, files = paths.len(), "rescanning");
+        for change in &read.changes {
+            if let Change::Remove(p) = change {
+                self.stamps.remove(p);
+            }
+        }
+        self.stamps.extend(read.stamps);
         self.commit(read.changes, paths.len(), started);
     }
 
@@ -349,6 +405,12 @@ impl Daemon {
             }
         }
         self.status();
+    }
+
+    /// Saves the cache, so that the next start reads and renders nothing that did
+    /// not change meanwhile.
+    fn stop(&self) {
+        commands::save_cache(&self.settings, &self.engine, &self.stamps, &self.sink);
     }
 
     fn status(&self) {

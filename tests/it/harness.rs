@@ -292,6 +292,23 @@ pub fn slug(headline: &str) -> String {
     out.trim_matches('-').to_owned()
 }
 
+/// Asserts two output trees are equal, naming the files that differ (not dumping
+/// their bytes).
+#[track_caller]
+pub fn assert_same(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>, what: &str) {
+    let differing: Vec<&String> = a
+        .keys()
+        .chain(b.keys())
+        .filter(|k| a.get(*k) != b.get(*k))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "{what}: these files differ: {differing:?}"
+    );
+}
+
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }

@@ -4,5 +4,5 @@ mod harness;
 
 mod build;
 mod check;
-mod watch;
 mod incremental;
+mod watch;

@@ -115,7 +115,12 @@ fn titles(t: &Tree, feed: &str) -> Vec<String> {
     t.feed(feed)
         .entries
         .iter()
-        .map(|e| e.title.as_ref().map(|t| t.content.clone()).unwrap_or_default())
+        .map(|e| {
+            e.title
+                .as_ref()
+                .map(|t| t.content.clone())
+                .unwrap_or_default()
+        })
         .collect()
 }
 
@@ -151,9 +156,7 @@ fn event(tag: &str, i: usize) -> String {
     let headline = format!("{tag} event number {i}");
     let shared = format!("Topic {}", i % 17);
     let own = format!("{tag} topic {}", i % 5);
-    Ev::new(&date, &headline)
-        .contexts(&[&shared, &own])
-        .text()
+    Ev::new(&date, &headline).contexts(&[&shared, &own]).text()
 }
 
 /// A folder on the same file system as the tree, outside it (so that a rename from
@@ -216,6 +219,26 @@ fn a_file_written_elsewhere_and_renamed_in_appears_in_all_its_day_and_contexts()
         ],
         "Renamed in: a new event",
     );
+
+    // Moved to another folder of the tree: the same event, the same feeds.
+    let before = t.files();
+    fs::create_dir_all(t.input.join("archive")).unwrap();
+    fs::rename(
+        t.input.join("news/2017/11/2/arrived.md"),
+        t.input.join("archive/arrived.md"),
+    )
+    .unwrap();
+    settles(&t, &d);
+    assert_eq!(t.files(), before);
+    // Renamed to a name that is not an event file: gone.
+    fs::rename(
+        t.input.join("archive/arrived.md"),
+        t.input.join("archive/arrived.md.bak"),
+    )
+    .unwrap();
+    settles(&t, &d);
+    assert_not_listed(&t, &["all/rss.xml"], "Renamed in: a new event");
+    assert!(!t.output.join("contexts/tall-ships").exists());
 }
 
 #[test]
@@ -250,7 +273,11 @@ fn vim_saves_by_backup_and_rename_and_by_rename_over_are_followed() {
     fs::remove_file(dir.join("vim.md~")).unwrap();
     fs::remove_file(&swap).unwrap();
     settles(&t, &d);
-    let feeds = ["all/rss.xml", "days/2018/02/03/rss.xml", "contexts/editors/atom.xml"];
+    let feeds = [
+        "all/rss.xml",
+        "days/2018/02/03/rss.xml",
+        "contexts/editors/atom.xml",
+    ];
     assert_listed(&t, &feeds, "Vim: the second draft");
     assert_not_listed(&t, &feeds, "Vim: the first draft");
 
@@ -302,7 +329,11 @@ fn cp_over_a_file_and_sed_in_place_are_followed() {
     settles(&t, &d);
     assert_listed(
         &t,
-        &["all/rss.xml", "contexts/copying/rss.xml", "contexts/pasting/rss.xml"],
+        &[
+            "all/rss.xml",
+            "contexts/copying/rss.xml",
+            "contexts/pasting/rss.xml",
+        ],
         "Copy: the new text",
     );
     assert_not_listed(&t, &["all/rss.xml"], "Copy: the old text");
@@ -325,6 +356,17 @@ fn cp_over_a_file_and_sed_in_place_are_followed() {
         "Sed: the new headline",
     );
     assert_not_listed(&t, &["all/rss.xml"], "Sed: the old headline");
+
+    // A copy of an event is the same event; deleting the original keeps it.
+    let copy = t.input.join("desk/copy of sed.md");
+    run(Command::new("cp").arg(&target).arg(&copy));
+    settles(&t, &d);
+    fs::remove_file(&target).unwrap();
+    settles(&t, &d);
+    assert_listed(&t, &["all/rss.xml"], "Sed: the new headline");
+    fs::remove_file(&copy).unwrap();
+    settles(&t, &d);
+    assert_not_listed(&t, &["all/rss.xml"], "Sed: the new headline");
 }
 
 #[test]
@@ -425,18 +467,30 @@ fn folder_renames_inside_the_tree_change_nothing_and_across_its_edge_remove_or_a
     t.write("moved-x/a/late.md", event("Moved late", 0));
     settles(&t, &d);
     assert_listed(&t, &["all/rss.xml"], "Moved late event number 0");
+    // Renamed again and written into at once, before the watch can have caught up
+    // with the new name; then edited.
+    fs::rename(t.input.join("moved-x"), t.input.join("moved-again")).unwrap();
+    t.write("moved-again/b/quick.md", event("Moved quick", 0));
+    settles(&t, &d);
+    t.write(
+        "moved-again/b/quick.md",
+        event("Moved quick", 0).replace("Something happened.", "Then something else."),
+    );
+    settles(&t, &d);
+    assert!(String::from_utf8(t.read("all/feed.json"))
+        .unwrap()
+        .contains("Then something else."));
 
     // Out of the tree: its events vanish, with the contexts only they had.
     let outside = staging(&t);
     fs::rename(t.input.join("desk/y"), outside.path().join("y")).unwrap();
     settles(&t, &d);
     for i in 0..4 {
-        assert_not_listed(
-            &t,
-            &["all/rss.xml"],
-            &format!("Leaving event number {i}"),
-        );
-        assert!(!t.output.join(format!("contexts/leaving-topic-{i}")).exists());
+        assert_not_listed(&t, &["all/rss.xml"], &format!("Leaving event number {i}"));
+        assert!(!t
+            .output
+            .join(format!("contexts/leaving-topic-{i}"))
+            .exists());
     }
     // What happens to it out there is none of the daemon's business.
     fs::write(outside.path().join("y/ghost.md"), event("Ghost", 0)).unwrap();
@@ -454,7 +508,10 @@ fn folder_renames_inside_the_tree_change_nothing_and_across_its_edge_remove_or_a
     for i in 0..3 {
         assert_listed(
             &t,
-            &["all/rss.xml", &format!("contexts/arriving-topic-{i}/rss.xml")],
+            &[
+                "all/rss.xml",
+                &format!("contexts/arriving-topic-{i}/rss.xml"),
+            ],
             &format!("Arriving event number {i}"),
         );
     }
@@ -566,46 +623,71 @@ fn git_checkouts_between_branches_are_followed() {
     assert_eq!(t.files(), other);
 }
 
-#[test]
-fn a_burst_of_ten_thousand_files_settles_in_few_batches() {
-    const N: usize = 10_000;
+/// A tree of 300 events, watched and settled, and 10 000 more files staged on the
+/// same file system, in 100 folders.
+fn burst_fixture(n: usize) -> (Tree, Daemon, tempfile::TempDir) {
     let t = Tree::new();
     for i in 0..300 {
         t.write(&format!("base/{}/e{i}.md", i % 10), event("Base", i));
     }
     let d = t.watch();
     settles(&t, &d);
-
     let staging = staging(&t);
-    for i in 0..N {
-        fs::write(staging.path().join(format!("e{i}.md")), event("Burst", i)).unwrap();
-    }
-    let before = batches(&d.log());
-    let started = Instant::now();
-    for i in 0..N {
-        let dir = t.input.join(format!("burst/{}", i / 100));
+    for i in 0..n {
+        let dir = staging.path().join(format!("burst/{}", i / 100));
         if i % 100 == 0 {
             fs::create_dir_all(&dir).unwrap();
         }
-        fs::rename(
-            staging.path().join(format!("e{i}.md")),
-            dir.join(format!("e{i}.md")),
-        )
-        .unwrap();
+        fs::write(dir.join(format!("e{i}.md")), event("Burst", i)).unwrap();
     }
-    let moved = started.elapsed();
-    settles_within(&t, &d, Duration::from_secs(120));
+    (t, d, staging)
+}
+
+/// Waits for the burst to settle and checks it took few batches.
+fn settles_in_few_batches(t: &Tree, d: &Daemon, n: usize, before: usize, started: Instant) {
+    let landed = started.elapsed();
+    settles_within(t, d, Duration::from_secs(120));
     let log = d.log();
-    let n = batches(&log) - before;
+    let batches = batches(&log) - before;
     eprintln!(
-        "{N} files renamed in in {moved:?}, settled after {:?} in {n} batches",
+        "{n} files landed in {landed:?}, settled after {:?}, in {batches} batches",
         started.elapsed()
     );
     assert!(
-        n < 200,
-        "{n} batches for {N} files: not coalesced\n{}",
+        batches < 200,
+        "{batches} batches for {n} files: not coalesced\n{}",
         tail(&log, 40)
     );
+}
+
+#[test]
+fn a_burst_of_ten_thousand_files_renamed_in_settles_in_few_batches() {
+    const N: usize = 10_000;
+    let (t, d, staging) = burst_fixture(N);
+    let before = batches(&d.log());
+    let started = Instant::now();
+    for i in 0..N {
+        let rel = format!("burst/{}", i / 100);
+        if i % 100 == 0 {
+            fs::create_dir_all(t.input.join(&rel)).unwrap();
+        }
+        let name = format!("{rel}/e{i}.md");
+        fs::rename(staging.path().join(&name), t.input.join(&name)).unwrap();
+    }
+    settles_in_few_batches(&t, &d, N, before, started);
+}
+
+#[test]
+fn a_burst_of_ten_thousand_files_copied_with_cp_r_settles_in_few_batches() {
+    const N: usize = 10_000;
+    let (t, d, staging) = burst_fixture(N);
+    let before = batches(&d.log());
+    let started = Instant::now();
+    run(Command::new("cp")
+        .arg("-r")
+        .arg(staging.path().join("burst"))
+        .arg(&t.input));
+    settles_in_few_batches(&t, &d, N, before, started);
 }
 
 #[test]
@@ -618,30 +700,41 @@ fn kill_9_in_a_burst_then_a_restart_leaves_a_fresh_build_and_no_temp_files() {
     let mut d = t.watch();
     settles(&t, &d);
 
-    let before = batches(&d.log());
+    let before = t.files();
     let input = t.input.clone();
     let writer = std::thread::spawn(move || {
+        // In folders of 100, at a pace that keeps the burst going while the
+        // daemon works on its first batches.
         for i in 0..N {
             let dir = input.join(format!("burst/{}", i / 100));
             if i % 100 == 0 {
                 fs::create_dir_all(&dir).unwrap();
+                std::thread::sleep(Duration::from_millis(20));
             }
             fs::write(dir.join(format!("e{i}.md")), event("Killed", i)).unwrap();
         }
     });
-    // Once the first batch of the burst is out, the next ones are being read,
-    // rendered and written.
-    wait_for(WAIT, || batches(&d.log()) > before, || d.log());
-    let writing = !writer.is_finished();
+    // Once the output starts to change, a batch is being written.
+    wait_for(WAIT, || t.files() != before, || d.log());
     d.child.kill().unwrap();
     let status = d.child.wait().unwrap();
     assert_eq!(status.signal(), Some(9));
-    writer.join().unwrap();
+    let writing = !writer.is_finished();
+    let temps = || -> Vec<String> {
+        files_under(&t.output)
+            .into_keys()
+            .filter(|k| {
+                let name = Path::new(k).file_name().unwrap().to_string_lossy();
+                name.starts_with(".eventfeed-") && name.ends_with(".tmp")
+            })
+            .collect()
+    };
     eprintln!(
-        "killed after {} batches, the writer {}",
-        batches(&d.log()) - before,
-        if writing { "still writing" } else { "done" }
+        "killed with the writer {}, {} temp files left",
+        if writing { "still writing" } else { "done" },
+        temps().len()
     );
+    writer.join().unwrap();
     // A feed write cut short leaves its temp file behind; make sure there is one
     // whatever the moment of the kill was.
     fs::write(
@@ -651,16 +744,10 @@ fn kill_9_in_a_burst_then_a_restart_leaves_a_fresh_build_and_no_temp_files() {
     .unwrap();
     drop(d);
 
+    // The restart catches up with what was written while it was down.
     let d = t.watch();
     settles_within(&t, &d, Duration::from_secs(60));
-    let temps: Vec<String> = files_under(&t.output)
-        .into_keys()
-        .filter(|k| {
-            let name = Path::new(k).file_name().unwrap().to_string_lossy();
-            name.starts_with(".eventfeed-") && name.ends_with(".tmp")
-        })
-        .collect();
-    assert!(temps.is_empty(), "temp files left: {temps:?}");
+    assert!(temps().is_empty(), "temp files left: {:?}", temps());
 }
 
 #[test]
@@ -706,24 +793,28 @@ fn sighup_reloads_the_config_and_a_broken_config_keeps_the_running_one() {
         Ev::new("2018-6-1", "Reload: the first event").text(),
     );
     let config = t.input.parent().unwrap().join("eventfeed.toml");
-    let write_config = |title: &str| {
+    let write_config = |input: &Path, title: &str| {
         let text = format!(
             "input = {:?}\noutput = {:?}\nbase_url = {BASE:?}\ntitle = {title:?}\n",
-            t.input.to_str().unwrap(),
+            input.to_str().unwrap(),
             t.output.to_str().unwrap(),
         );
         fs::write(&config, text).unwrap();
     };
-    write_config("Feeds One");
+    write_config(&t.input, "Feeds One");
     let mut d = t.watch_config(&config);
     let rss = || String::from_utf8(t.read("all/rss.xml")).unwrap();
     assert!(rss().contains("Feeds One"), "{}", rss());
 
-    write_config("Feeds Two");
+    write_config(&t.input, "Feeds Two");
     d.signal("HUP");
-    wait_for(WAIT, || rss().contains("Feeds Two"), || d.log());
+    wait_for(
+        WAIT,
+        || d.log().contains("configuration reloaded"),
+        || d.log(),
+    );
+    assert!(rss().contains("Feeds Two"), "{}", rss());
     assert!(!rss().contains("Feeds One"), "{}", rss());
-    assert!(d.log().contains("configuration reloaded"), "{}", d.log());
 
     fs::write(&config, "title = [\n").unwrap();
     d.signal("HUP");
@@ -741,6 +832,41 @@ fn sighup_reloads_the_config_and_a_broken_config_keeps_the_running_one() {
     assert!(
         rss().contains("Feeds Two"),
         "the running configuration stays"
+    );
+
+    // Another input folder: its events replace the old ones, and it is the one
+    // watched from then on.
+    let other = t.input.with_file_name("in2");
+    fs::create_dir(&other).unwrap();
+    fs::write(
+        other.join("c.md"),
+        Ev::new("2018-6-3", "Reload: in the other input").text(),
+    )
+    .unwrap();
+    write_config(&other, "Feeds Three");
+    d.signal("HUP");
+    wait_for(
+        WAIT,
+        || d.log().matches("configuration reloaded").count() == 2,
+        || d.log(),
+    );
+    assert_eq!(titles(&t, "all/rss.xml"), ["Reload: in the other input"]);
+    t.write(
+        "d.md",
+        Ev::new("2018-6-4", "Reload: in the old input").text(),
+    );
+    fs::write(
+        other.join("e.md"),
+        Ev::new("2018-6-5", "Reload: later in the other input").text(),
+    )
+    .unwrap();
+    wait_for(WAIT, || titles(&t, "all/rss.xml").len() == 2, || d.log());
+    assert_eq!(
+        titles(&t, "all/rss.xml"),
+        [
+            "Reload: later in the other input",
+            "Reload: in the other input"
+        ]
     );
 
     d.signal("TERM");
@@ -792,4 +918,41 @@ fn a_file_cut_off_mid_write_keeps_its_last_good_version_until_fixed_or_deleted()
     assert_not_listed(&t, &["all/rss.xml"], "Cut: the fixed version");
     assert!(!t.output.join("contexts/scissors").exists());
     assert_listed(&t, &["contexts/cutting-room/rss.xml"], "Cut: a bystander");
+}
+
+/// `eventfeed build` does not follow symlinked folders (see `Source`), so the
+/// daemon must not either, however the link comes about.
+#[test]
+fn symlinked_folders_are_left_out_as_a_full_build_leaves_them_out() {
+    let t = Tree::new();
+    let outside = staging(&t);
+    let folder = |name: &str, tag: &str| {
+        let dir = outside.path().join(name);
+        fs::create_dir_all(dir.join("sub")).unwrap();
+        fs::write(dir.join("a.md"), event(tag, 0)).unwrap();
+        fs::write(dir.join("sub/b.md"), event(tag, 1)).unwrap();
+        dir
+    };
+    t.write("real/a.md", event("Linked real", 0));
+    let old = folder("old", "Linked before start");
+    std::os::unix::fs::symlink(&old, t.input.join("old-link")).unwrap();
+    let d = t.watch();
+    settles(&t, &d);
+
+    // `ln -s` of a folder while the daemon runs.
+    let new = folder("new", "Linked while running");
+    std::os::unix::fs::symlink(&new, t.input.join("new-link")).unwrap();
+    settles(&t, &d);
+    // A change behind a link that was there at the start.
+    fs::write(old.join("sub/c.md"), event("Linked before start", 2)).unwrap();
+    settles(&t, &d);
+    // A real folder swapped for a link to another one with the same file names
+    // (a deploy by symlink swap).
+    t.write("swap/a.md", event("Swapped real", 0));
+    settles(&t, &d);
+    let other = folder("other", "Swapped in");
+    fs::rename(t.input.join("swap"), outside.path().join("swap-old")).unwrap();
+    std::os::unix::fs::symlink(&other, t.input.join("swap")).unwrap();
+    settles(&t, &d);
+    assert_eq!(titles(&t, "all/rss.xml"), ["Linked real event number 0"]);
 }
