@@ -42,7 +42,8 @@ impl Touched {
 #[derive(Debug)]
 pub struct Entry {
     pub event: Arc<Event>,
-    /// The item timestamp (seconds since the epoch), see [`Index::assign_times`].
+    /// The item timestamp (seconds since the epoch): noon UTC of its day plus a
+    /// stable offset, see `Index::assign_times`.
     pub ts: i64,
     /// The timestamp under which the event is in `all` and its contexts' sets.
     placed: Option<i64>,
