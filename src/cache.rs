@@ -34,8 +34,11 @@ impl Stamp {
     }
 }
 
+/// On disk: the fingerprint as 8 little-endian bytes, then this struct in postcard,
+/// so that a cache of another version is told apart before decoding it.
 #[derive(Serialize, Deserialize)]
 pub struct Cache {
+    #[serde(skip)]
     fingerprint: u64,
     pub files: Vec<CachedFile>,
     pub outputs: Vec<(String, Stamp)>,
@@ -67,10 +70,15 @@ impl CachedFile {
     }
 }
 
-/// Ties a cache to the program version and to every setting that shapes output.
+/// The layout of the cache file. postcard is not self-describing, so bump this
+/// whenever `Event` or anything in this file changes shape.
+const FORMAT: u32 = 2;
+
+/// Ties a cache to the program version, the cache layout and every setting that
+/// shapes output.
 pub fn fingerprint(settings: &crate::config::Settings) -> u64 {
     let key = format!(
-        "{} {:?} {} {:?}",
+        "{} {FORMAT} {:?} {} {:?}",
         env!("CARGO_PKG_VERSION"),
         settings.site,
         settings.max_file_bytes,
@@ -95,12 +103,16 @@ impl Cache {
     /// The cache, if there is a usable one for this fingerprint.
     pub fn load(state_dir: &Path, fingerprint: u64) -> Option<Self> {
         let bytes = fs::read(file(state_dir)).ok()?;
-        match postcard::from_bytes::<Cache>(&bytes) {
-            Ok(cache) if cache.fingerprint == fingerprint => Some(cache),
-            Ok(_) => {
-                tracing::info!("cache is from another version or configuration; starting fresh");
-                None
-            }
+        let (head, body) = bytes.split_at_checked(8)?;
+        if u64::from_le_bytes(head.try_into().ok()?) != fingerprint {
+            tracing::info!("the cache is from another version or configuration; starting fresh");
+            return None;
+        }
+        match postcard::from_bytes::<Cache>(body) {
+            Ok(cache) => Some(Self {
+                fingerprint,
+                ..cache
+            }),
             Err(e) => {
                 tracing::warn!(
                     "ignoring unreadable cache {}: {e}",
@@ -115,12 +127,15 @@ impl Cache {
     pub fn save(&self, state_dir: &Path) -> Result<()> {
         fs::create_dir_all(state_dir)
             .with_context(|| format!("cannot create state directory {}", state_dir.display()))?;
-        let bytes = postcard::to_stdvec(self).context("cannot encode the cache")?;
-        let mut tmp = tempfile::Builder::new()
+        let tmp = tempfile::Builder::new()
             .prefix(".cache-")
             .tempfile_in(state_dir)
             .with_context(|| format!("cannot write in {}", state_dir.display()))?;
-        tmp.write_all(&bytes)?;
+        // Streamed: an encoded copy in memory would double the peak.
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, tmp);
+        out.write_all(&self.fingerprint.to_le_bytes())?;
+        postcard::to_io(self, &mut out).context("cannot encode the cache")?;
+        let tmp = out.into_inner().map_err(|e| e.into_error())?;
         tmp.persist(file(state_dir))
             .with_context(|| format!("cannot save {}", file(state_dir).display()))?;
         Ok(())

@@ -115,7 +115,11 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
                 })
                 .collect();
             engine.apply(baseline);
-            tracing::debug!(ms = t.elapsed().as_millis() as u64, "cache loaded");
+            tracing::debug!(
+                ms = t.elapsed().as_millis() as u64,
+                rss_mib = rss_mib(),
+                "cache loaded"
+            );
             full = !sink.adopt(cache.outputs);
             if full {
                 tracing::info!(
@@ -170,6 +174,7 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
     tracing::debug!(
         ms = t.elapsed().as_millis() as u64,
         read = to_read.len(),
+        rss_mib = rss_mib(),
         "indexed"
     );
     report_duplicates(settings, &engine);
@@ -201,12 +206,17 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
     tracing::debug!(
         ms = t.elapsed().as_millis() as u64,
         feeds = plan.feeds.len(),
+        rss_mib = rss_mib(),
         "rendered and written"
     );
     let (written, unchanged, removed) = sink.counts.take();
     if changed_input || full || written + removed > 0 {
         save_cache(settings, &engine, &stamps, sink);
-        tracing::debug!(ms = t.elapsed().as_millis() as u64, "cache saved");
+        tracing::debug!(
+            ms = t.elapsed().as_millis() as u64,
+            rss_mib = rss_mib(),
+            "cache saved"
+        );
     }
     let summary = Summary {
         files: scanned.len(),
@@ -223,6 +233,17 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
         stamps,
         summary,
     })
+}
+
+/// Resident memory in MiB, for the debug log.
+fn rss_mib() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4096 / (1 << 20)
 }
 
 /// Saves what the next start needs; a failure costs only speed, so it is logged.

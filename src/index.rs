@@ -140,11 +140,27 @@ impl Index {
     pub fn apply(&mut self, changes: impl IntoIterator<Item = Change>) -> Touched {
         let mut touched = Touched::default();
         let mut keys = BTreeSet::new();
-        for change in changes {
-            let (path, new) = match change {
-                Change::Upsert(path, event) => (path, Some(self.intern(event))),
-                Change::Remove(path) => (path, None),
-            };
+        let changes: Vec<Change> = changes.into_iter().collect();
+        // Related entries quote other events' keys and titles: share those strings
+        // with the events themselves, from this batch or already indexed.
+        let quoted: HashMap<&str, (EventKey, Arc<str>)> = changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::Upsert(_, e) => Some((&*e.key, (e.key.clone(), e.title.clone()))),
+                Change::Remove(_) => None,
+            })
+            .collect();
+        let mut interned = Vec::with_capacity(changes.len());
+        for change in &changes {
+            interned.push(match change {
+                Change::Upsert(path, event) => {
+                    (path.clone(), Some(self.intern(event.clone(), &quoted)))
+                }
+                Change::Remove(path) => (path.clone(), None),
+            });
+        }
+        drop(quoted);
+        for (path, new) in interned {
             let old = match &new {
                 Some(event) => self.files.insert(path.clone(), event.clone()),
                 None => self.files.remove(&path),
@@ -172,8 +188,15 @@ impl Index {
         touched
     }
 
-    /// Shares context names between events.
-    fn intern(&mut self, event: Arc<Event>) -> Arc<Event> {
+    /// Shares context names between events, and the keys and titles that Related
+    /// entries quote with the events they quote. Memory only: nothing changes
+    /// meaning, so the order events arrive in does not matter.
+    fn intern(
+        &mut self,
+        event: Arc<Event>,
+        quoted: &HashMap<&str, (EventKey, Arc<str>)>,
+    ) -> Arc<Event> {
+        let event = self.intern_related(event, quoted);
         let shared: Box<[Context]> = event
             .contexts
             .iter()
@@ -194,6 +217,38 @@ impl Index {
         }
         let mut event = Arc::unwrap_or_clone(event);
         event.contexts = shared;
+        Arc::new(event)
+    }
+
+    fn intern_related(
+        &self,
+        event: Arc<Event>,
+        quoted: &HashMap<&str, (EventKey, Arc<str>)>,
+    ) -> Arc<Event> {
+        let known = |key: &str| -> Option<(EventKey, Arc<str>)> {
+            match self.events.get(key) {
+                Some(e) => Some((e.event.key.clone(), e.event.title.clone())),
+                None => quoted.get(key).cloned(),
+            }
+        };
+        let shareable = event.related.iter().any(|r| {
+            r.key.as_deref().and_then(known).is_some_and(|(k, t)| {
+                !Arc::ptr_eq(&k, r.key.as_ref().expect("some"))
+                    || (t == r.title && !Arc::ptr_eq(&t, &r.title))
+            })
+        });
+        if !shareable {
+            return event;
+        }
+        let mut event = Arc::unwrap_or_clone(event);
+        for r in event.related.iter_mut() {
+            if let Some((key, title)) = r.key.as_deref().and_then(known) {
+                if title == r.title {
+                    r.title = title;
+                }
+                r.key = Some(key);
+            }
+        }
         Arc::new(event)
     }
 

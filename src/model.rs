@@ -20,7 +20,8 @@ pub struct Event {
     pub time: Option<DateTime<FixedOffset>>,
     /// An explicit id from front matter; otherwise one is derived from `key`.
     pub id: Option<Box<str>>,
-    pub title: Box<str>,
+    /// Shared with the Related entries of other events that quote it.
+    pub title: Arc<str>,
     /// Sanitized HTML with absolute links.
     pub summary_html: Box<str>,
     pub sources: Box<[Source]>,
@@ -39,11 +40,12 @@ pub struct Source {
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Related {
-    pub title: Box<str>,
-    /// The canonical key, when the link points into the news tree.
+    pub title: Arc<str>,
+    /// The canonical key, when the link points into the news tree: the link is
+    /// then the event's page, whatever file the related event lives in.
     pub key: Option<EventKey>,
-    /// Absolute URL to use when the key does not resolve to a known event.
-    pub url: Box<str>,
+    /// The absolute URL of a link outside the news tree (only when `key` is none).
+    pub url: Option<Box<str>>,
 }
 
 /// Builds the canonical key of an event from its day and slug.

@@ -344,20 +344,14 @@ impl Daemon {
 
     fn read_and_commit(&mut self, paths: &[PathBuf], started: Instant) {
         // A path reached only through a symlinked folder (a real folder swapped for
-        // a link) is not in the tree, since a scan does not follow links: it is a
-        // removal, whatever the link points at.
-        let (inside, behind): (Vec<PathBuf>, Vec<PathBuf>) = paths
-            .iter()
-            .cloned()
-            .partition(|p| self.source.through_real_folders(p));
-        let mut read = reader::read(
+        // a link) reads as gone: `Source::read` checks.
+        let read = reader::read(
             &self.source,
             &self.opts,
-            &inside,
+            paths,
             OnError::KeepLastGood,
             &|| {},
         );
-        read.changes.extend(behind.into_iter().map(Change::Remove));
         print_reports(&self.settings, &read);
         for change in &read.changes {
             if let Change::Remove(p) = change {

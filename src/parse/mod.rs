@@ -199,8 +199,8 @@ impl<'a> LineParser<'a> {
                         contexts.extend(context_list(item.rest).map(Context::from));
                         related.push(Related {
                             title: name.into(),
+                            url: key.is_none().then(|| url.into()),
                             key,
-                            url: url.into(),
                         });
                     }
                     Section::Other => {}

@@ -2,11 +2,12 @@
 //! related events, every link absolute. A pure function of the event, so an item
 //! reads the same in every feed it is in.
 
+use crate::links::Links;
 use crate::model::Event;
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 use std::fmt::Write;
 
-pub fn html(event: &Event) -> String {
+pub fn html(event: &Event, links: &Links) -> String {
     let mut out = String::with_capacity(event.summary_html.len() + 512);
     if let Some(image) = &event.image {
         let _ = write!(out, "<p><img src=\"{}\" alt=\"\"></p>", attr(image));
@@ -28,10 +29,15 @@ pub fn html(event: &Event) -> String {
     if !event.related.is_empty() {
         out.push_str("<p>Related:</p><ul>");
         for r in event.related.iter() {
+            let url = match (&r.key, &r.url) {
+                (Some(key), _) => links.page_url(key),
+                (None, Some(url)) => url.to_string(),
+                (None, None) => continue,
+            };
             let _ = write!(
                 out,
                 "<li><a href=\"{}\">{}</a></li>",
-                attr(&r.url),
+                attr(&url),
                 text(&r.title)
             );
         }

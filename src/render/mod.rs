@@ -166,7 +166,7 @@ fn item<'a>(index: &'a Index, site: &Site, key: &crate::model::EventKey) -> Item
         ts: entry.ts,
         id: item_id(event, &site.links),
         link: site.links.item_url(event),
-        content: content::html(event),
+        content: content::html(event, &site.links),
     }
 }
 

@@ -751,6 +751,40 @@ fn kill_9_in_a_burst_then_a_restart_leaves_a_fresh_build_and_no_temp_files() {
 }
 
 #[test]
+fn what_changed_while_the_daemon_was_stopped_is_caught_up_at_start() {
+    let t = Tree::new();
+    for i in 0..20 {
+        t.write(&format!("desk/{}/e{i}.md", i % 4), event("Down", i));
+    }
+    let mut d = t.watch();
+    settles(&t, &d);
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(WAIT), Some(0), "{}", d.log());
+    drop(d);
+
+    // An edit in place of the same size (same inode, same length), a deletion, a
+    // new file and a renamed folder.
+    let path = t.input.join("desk/0/e0.md");
+    let text = event("Down", 0).replace("Something happened.", "Something happenex.");
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    t.remove("desk/1/e1.md");
+    t.write("desk/new.md", event("Down new", 0));
+    fs::rename(t.input.join("desk/2"), t.input.join("desk/two")).unwrap();
+
+    let d = t.watch();
+    settles(&t, &d);
+    let json = String::from_utf8(t.read("all/feed.json")).unwrap();
+    assert!(json.contains("Something happenex."), "{json}");
+    assert_not_listed(&t, &["all/rss.xml"], "Down event number 1");
+    assert_listed(&t, &["all/rss.xml"], "Down new event number 0");
+}
+
+#[test]
 fn a_second_instance_on_the_same_output_is_refused() {
     let t = Tree::new();
     t.write("a.md", event("Lock", 0));

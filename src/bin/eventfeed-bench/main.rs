@@ -1,7 +1,12 @@
-//! `eventfeed-bench`: the project's benchmark (corpus generator and, later,
-//! the measurements).
+//! `eventfeed-bench`: the project's benchmark: `corpus` generates a corpus,
+//! `run` takes every measurement of BENCHMARKS.md in one go.
 
 mod corpus;
+mod daemon;
+mod hugo;
+mod measure;
+mod sys;
+mod tree;
 
 use anyhow::{Context as _, Result};
 use chrono::NaiveDate;
@@ -20,6 +25,9 @@ struct Cli {
 enum Command {
     /// Generate a deterministic corpus of event files under DIR/news/.
     Corpus(CorpusArgs),
+    /// Measure cold, warm and floor builds, the daemon (latency, burst, restart,
+    /// memory) and optionally a peer; print a markdown report.
+    Run(measure::RunArgs),
 }
 
 #[derive(Args)]
@@ -47,6 +55,7 @@ struct CorpusArgs {
 fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Corpus(args) => corpus_command(&args),
+        Command::Run(args) => measure::run(&args),
     }
 }
 
