@@ -6,11 +6,11 @@
 //! output file that differs from its stamp (deleted, edited) triggers a full render;
 //! a cache from another version or configuration, or an unreadable one, is ignored.
 
-use crate::model::Event;
+use crate::model::{Event, Interner};
 use anyhow::{Context as _, Result};
 use serde::{Deserialize, Serialize};
 use std::fs;
-use std::io::Write;
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -34,11 +34,11 @@ impl Stamp {
     }
 }
 
-/// On disk: the fingerprint as 8 little-endian bytes, then this struct in postcard,
-/// so that a cache of another version is told apart before decoding it.
-#[derive(Serialize, Deserialize)]
+/// On disk: the fingerprint (8 bytes, little-endian), the output manifest, then
+/// one record per file, each length-prefixed so that loading decodes and shares
+/// one event at a time instead of holding the whole file and every unshared
+/// event at once.
 pub struct Cache {
-    #[serde(skip)]
     fingerprint: u64,
     pub files: Vec<CachedFile>,
     pub outputs: Vec<(String, Stamp)>,
@@ -72,7 +72,7 @@ impl CachedFile {
 
 /// The layout of the cache file. postcard is not self-describing, so bump this
 /// whenever `Event` or anything in this file changes shape.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 /// Ties a cache to the program version, the cache layout and every setting that
 /// shapes output.
@@ -100,27 +100,46 @@ impl Cache {
         }
     }
 
-    /// The cache, if there is a usable one for this fingerprint.
-    pub fn load(state_dir: &Path, fingerprint: u64) -> Option<Self> {
-        let bytes = fs::read(file(state_dir)).ok()?;
-        let (head, body) = bytes.split_at_checked(8)?;
-        if u64::from_le_bytes(head.try_into().ok()?) != fingerprint {
+    /// The cache, if there is a usable one for this fingerprint; its events'
+    /// strings shared through `interner`.
+    pub fn load(state_dir: &Path, fingerprint: u64, interner: &mut Interner) -> Option<Self> {
+        let path = file(state_dir);
+        let mut reader = BufReader::with_capacity(1 << 20, fs::File::open(&path).ok()?);
+        let mut head = [0u8; 8];
+        reader.read_exact(&mut head).ok()?;
+        if u64::from_le_bytes(head) != fingerprint {
             tracing::info!("the cache is from another version or configuration; starting fresh");
             return None;
         }
-        match postcard::from_bytes::<Cache>(body) {
-            Ok(cache) => Some(Self {
+        match Self::decode(&mut reader, interner) {
+            Ok((files, outputs)) => Some(Self {
                 fingerprint,
-                ..cache
+                files,
+                outputs,
             }),
             Err(e) => {
-                tracing::warn!(
-                    "ignoring unreadable cache {}: {e}",
-                    file(state_dir).display()
-                );
+                tracing::warn!("ignoring unreadable cache {}: {e:#}", path.display());
                 None
             }
         }
+    }
+
+    fn decode(
+        reader: &mut impl Read,
+        interner: &mut Interner,
+    ) -> Result<(Vec<CachedFile>, Vec<(String, Stamp)>)> {
+        let mut buf = Vec::new();
+        let outputs = match record(reader, &mut buf)? {
+            Some(bytes) => postcard::from_bytes(bytes)?,
+            None => anyhow::bail!("no output manifest"),
+        };
+        let mut files = Vec::new();
+        while let Some(bytes) = record(reader, &mut buf)? {
+            let mut file: CachedFile = postcard::from_bytes(bytes)?;
+            file.event = Arc::new(interner.event(Arc::unwrap_or_clone(file.event)));
+            files.push(file);
+        }
+        Ok((files, outputs))
     }
 
     /// Saves atomically (temp file and rename), like every output.
@@ -131,13 +150,38 @@ impl Cache {
             .prefix(".cache-")
             .tempfile_in(state_dir)
             .with_context(|| format!("cannot write in {}", state_dir.display()))?;
-        // Streamed: an encoded copy in memory would double the peak.
-        let mut out = std::io::BufWriter::with_capacity(1 << 20, tmp);
+        let mut out = BufWriter::with_capacity(1 << 20, tmp);
         out.write_all(&self.fingerprint.to_le_bytes())?;
-        postcard::to_io(self, &mut out).context("cannot encode the cache")?;
+        let mut buf = Vec::new();
+        write_record(&mut out, &mut buf, &self.outputs)?;
+        for file in &self.files {
+            write_record(&mut out, &mut buf, file)?;
+        }
         let tmp = out.into_inner().map_err(|e| e.into_error())?;
         tmp.persist(file(state_dir))
             .with_context(|| format!("cannot save {}", file(state_dir).display()))?;
         Ok(())
     }
+}
+
+fn write_record(out: &mut impl Write, buf: &mut Vec<u8>, value: &impl Serialize) -> Result<()> {
+    buf.clear();
+    let bytes = postcard::to_extend(value, std::mem::take(buf))?;
+    out.write_all(&(bytes.len() as u32).to_le_bytes())?;
+    out.write_all(&bytes)?;
+    *buf = bytes;
+    Ok(())
+}
+
+/// The next length-prefixed record, or `None` at the end of the file.
+fn record<'b>(reader: &mut impl Read, buf: &'b mut Vec<u8>) -> Result<Option<&'b [u8]>> {
+    let mut len = [0u8; 4];
+    match reader.read_exact(&mut len) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e.into()),
+    }
+    buf.resize(u32::from_le_bytes(len) as usize, 0);
+    reader.read_exact(buf)?;
+    Ok(Some(buf))
 }

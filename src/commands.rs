@@ -86,8 +86,9 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
         tracing::warn!("{p}");
     }
     let fingerprint = cache::fingerprint(settings);
+    let mut engine = Engine::new(settings.site.clone());
     let cached = if mode.cache {
-        Cache::load(&settings.state_dir, fingerprint)
+        Cache::load(&settings.state_dir, fingerprint, engine.interner())
     } else {
         None
     };
@@ -97,7 +98,6 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
         cache = cached.is_some(),
         "scanned"
     );
-    let mut engine = Engine::new(settings.site.clone());
     let mut stamps = HashMap::with_capacity(scanned.len());
     let mut changes = Vec::new();
     let mut full = true;
@@ -157,7 +157,14 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
         to_read.len() as u64,
         "reading",
     );
-    let read = reader::read(&source, &opts, &to_read, mode.on_error, &|| bar.inc(1));
+    let read = reader::read(
+        &source,
+        &opts,
+        &to_read,
+        mode.on_error,
+        engine.interner(),
+        &|| bar.inc(1),
+    );
     bar.finish_and_clear();
     print_reports(settings, &read);
     stamps.extend(read.stamps.iter().cloned());
@@ -277,9 +284,16 @@ pub fn check(settings: &Settings) -> Result<ExitCode, crate::Failure> {
         eprintln!("{p}");
     }
     let paths: Vec<PathBuf> = scanned.into_iter().map(|(p, _)| p).collect();
-    let read = reader::read(&source, &opts, &paths, OnError::Remove, &|| {});
-    print_reports(settings, &read);
     let mut engine = Engine::new(settings.site.clone());
+    let read = reader::read(
+        &source,
+        &opts,
+        &paths,
+        OnError::Remove,
+        engine.interner(),
+        &|| {},
+    );
+    print_reports(settings, &read);
     engine.apply(read.changes);
     let duplicates = report_duplicates(settings, &engine);
     eprintln!(

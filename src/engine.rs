@@ -3,6 +3,7 @@
 //! the caller hands it parsed contents and a place to put bytes.
 
 use crate::index::{Change, Index};
+use crate::model::Interner;
 use crate::plan::{self, Plan};
 use crate::render::{self, pages, FeedId, Site};
 use rayon::prelude::*;
@@ -10,6 +11,7 @@ use rayon::prelude::*;
 pub struct Engine {
     index: Index,
     site: Site,
+    interner: Interner,
 }
 
 impl Engine {
@@ -17,6 +19,7 @@ impl Engine {
         Self {
             index: Index::default(),
             site,
+            interner: Interner::default(),
         }
     }
 
@@ -26,6 +29,11 @@ impl Engine {
 
     pub fn site(&self) -> &Site {
         &self.site
+    }
+
+    /// Shares strings between the events handed to [`Engine::apply`].
+    pub fn interner(&mut self) -> &mut Interner {
+        &mut self.interner
     }
 
     /// Applies a change set and says which feeds it touched.

@@ -68,8 +68,6 @@ pub struct Index {
     slug_groups: HashMap<Arc<str>, BTreeSet<Context>>,
     /// Which context owns each slug.
     by_slug: HashMap<Arc<str>, Context>,
-    /// Shared names, so each context string is stored once.
-    names: BTreeSet<Context>,
 }
 
 impl Index {
@@ -140,27 +138,11 @@ impl Index {
     pub fn apply(&mut self, changes: impl IntoIterator<Item = Change>) -> Touched {
         let mut touched = Touched::default();
         let mut keys = BTreeSet::new();
-        let changes: Vec<Change> = changes.into_iter().collect();
-        // Related entries quote other events' keys and titles: share those strings
-        // with the events themselves, from this batch or already indexed.
-        let quoted: HashMap<&str, (EventKey, Arc<str>)> = changes
-            .iter()
-            .filter_map(|c| match c {
-                Change::Upsert(_, e) => Some((&*e.key, (e.key.clone(), e.title.clone()))),
-                Change::Remove(_) => None,
-            })
-            .collect();
-        let mut interned = Vec::with_capacity(changes.len());
-        for change in &changes {
-            interned.push(match change {
-                Change::Upsert(path, event) => {
-                    (path.clone(), Some(self.intern(event.clone(), &quoted)))
-                }
-                Change::Remove(path) => (path.clone(), None),
-            });
-        }
-        drop(quoted);
-        for (path, new) in interned {
+        for change in changes {
+            let (path, new) = match change {
+                Change::Upsert(path, event) => (path, Some(event)),
+                Change::Remove(path) => (path, None),
+            };
             let old = match &new {
                 Some(event) => self.files.insert(path.clone(), event.clone()),
                 None => self.files.remove(&path),
@@ -186,70 +168,6 @@ impl Index {
         }
         self.assign_slugs(&mut touched);
         touched
-    }
-
-    /// Shares context names between events, and the keys and titles that Related
-    /// entries quote with the events they quote. Memory only: nothing changes
-    /// meaning, so the order events arrive in does not matter.
-    fn intern(
-        &mut self,
-        event: Arc<Event>,
-        quoted: &HashMap<&str, (EventKey, Arc<str>)>,
-    ) -> Arc<Event> {
-        let event = self.intern_related(event, quoted);
-        let shared: Box<[Context]> = event
-            .contexts
-            .iter()
-            .map(|c| match self.names.get(c) {
-                Some(s) => s.clone(),
-                None => {
-                    self.names.insert(c.clone());
-                    c.clone()
-                }
-            })
-            .collect();
-        if shared
-            .iter()
-            .zip(event.contexts.iter())
-            .all(|(a, b)| Arc::ptr_eq(a, b))
-        {
-            return event;
-        }
-        let mut event = Arc::unwrap_or_clone(event);
-        event.contexts = shared;
-        Arc::new(event)
-    }
-
-    fn intern_related(
-        &self,
-        event: Arc<Event>,
-        quoted: &HashMap<&str, (EventKey, Arc<str>)>,
-    ) -> Arc<Event> {
-        let known = |key: &str| -> Option<(EventKey, Arc<str>)> {
-            match self.events.get(key) {
-                Some(e) => Some((e.event.key.clone(), e.event.title.clone())),
-                None => quoted.get(key).cloned(),
-            }
-        };
-        let shareable = event.related.iter().any(|r| {
-            r.key.as_deref().and_then(known).is_some_and(|(k, t)| {
-                !Arc::ptr_eq(&k, r.key.as_ref().expect("some"))
-                    || (t == r.title && !Arc::ptr_eq(&t, &r.title))
-            })
-        });
-        if !shareable {
-            return event;
-        }
-        let mut event = Arc::unwrap_or_clone(event);
-        for r in event.related.iter_mut() {
-            if let Some((key, title)) = r.key.as_deref().and_then(known) {
-                if title == r.title {
-                    r.title = title;
-                }
-                r.key = Some(key);
-            }
-        }
-        Arc::new(event)
     }
 
     /// Makes `events[key]` the event of the first file claiming `key`.
@@ -381,7 +299,6 @@ impl Index {
                 if let Some(c) = self.contexts.remove(name) {
                     self.release_slug(&c.slug, name, touched);
                 }
-                self.names.remove(name);
             }
             groups.insert(base);
         }

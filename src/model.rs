@@ -3,6 +3,7 @@
 //! daemon keeps every event in memory.
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// A context (topic) name, shared between every event that carries it.
@@ -46,6 +47,52 @@ pub struct Related {
     pub key: Option<EventKey>,
     /// The absolute URL of a link outside the news tree (only when `key` is none).
     pub url: Option<Box<str>>,
+}
+
+/// Shares equal strings between events: context names, and the keys and titles
+/// that Related entries quote (each event is typically quoted by several others).
+/// Memory only; meaning never depends on it.
+#[derive(Debug, Default)]
+pub struct Interner(HashSet<Arc<str>>);
+
+impl Interner {
+    pub fn share(&mut self, s: &mut Arc<str>) {
+        match self.0.get(&**s) {
+            Some(shared) => *s = shared.clone(),
+            None => {
+                self.0.insert(s.clone());
+            }
+        }
+    }
+
+    /// The event with its strings shared.
+    pub fn event(&mut self, mut event: Event) -> Event {
+        self.share(&mut event.key);
+        self.share(&mut event.title);
+        for c in event.contexts.iter_mut() {
+            self.share(c);
+        }
+        for r in event.related.iter_mut() {
+            self.share(&mut r.title);
+            if let Some(key) = &mut r.key {
+                self.share(key);
+            }
+        }
+        event
+    }
+
+    /// Forgets strings no event uses any more.
+    pub fn sweep(&mut self) {
+        self.0.retain(|s| Arc::strong_count(s) > 1);
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// Builds the canonical key of an event from its day and slug.

@@ -4,6 +4,7 @@
 use crate::cache::Stamp;
 use crate::diag::Diagnostic;
 use crate::index::Change;
+use crate::model::Interner;
 use crate::parse::{self, ParseOptions, Parsed};
 use crate::source::Source;
 use rayon::prelude::*;
@@ -35,6 +36,10 @@ pub struct Read {
 
 type Outcome = Result<Option<(Parsed, Stamp)>, Diagnostic>;
 
+/// Files parsed in parallel before their strings are shared: a bound on the
+/// unshared copies alive at once.
+const CHUNK: usize = 4096;
+
 /// Reads `paths` (relative to the source root); a path that is gone becomes a
 /// removal. `tick` is called once per file, for progress bars.
 pub fn read(
@@ -42,8 +47,25 @@ pub fn read(
     opts: &ParseOptions,
     paths: &[PathBuf],
     on_error: OnError,
+    interner: &mut Interner,
     tick: &(dyn Fn() + Sync),
 ) -> Read {
+    let mut out = Read::default();
+    for chunk in paths.chunks(CHUNK) {
+        read_chunk(source, opts, chunk, on_error, interner, tick, &mut out);
+    }
+    out
+}
+
+fn read_chunk(
+    source: &Source,
+    opts: &ParseOptions,
+    paths: &[PathBuf],
+    on_error: OnError,
+    interner: &mut Interner,
+    tick: &(dyn Fn() + Sync),
+    out: &mut Read,
+) {
     let results: Vec<(PathBuf, Outcome)> = paths
         .par_iter()
         .with_min_len(16)
@@ -62,7 +84,6 @@ pub fn read(
             (rel.clone(), outcome)
         })
         .collect();
-    let mut out = Read::default();
     for (path, outcome) in results {
         match outcome {
             Ok(None) => out.changes.push(Change::Remove(path)),
@@ -72,8 +93,8 @@ pub fn read(
                     out.reports.push((path.clone(), parsed.warnings));
                 }
                 out.stamps.push((path.clone(), stamp));
-                out.changes
-                    .push(Change::Upsert(path, Arc::new(parsed.event)));
+                let event = interner.event(parsed.event);
+                out.changes.push(Change::Upsert(path, Arc::new(event)));
             }
             Err(diag) => {
                 out.failed += 1;
@@ -84,5 +105,4 @@ pub fn read(
             }
         }
     }
-    out
 }

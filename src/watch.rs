@@ -339,6 +339,7 @@ impl Daemon {
             "rescanning"
         );
         self.read_and_commit(&paths, started);
+        self.engine.interner().sweep();
         commands::save_cache(&self.settings, &self.engine, &self.stamps, &self.sink);
     }
 
@@ -350,6 +351,7 @@ impl Daemon {
             &self.opts,
             paths,
             OnError::KeepLastGood,
+            self.engine.interner(),
             &|| {},
         );
         print_reports(&self.settings, &read);
