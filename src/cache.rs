@@ -41,8 +41,11 @@ impl Stamp {
 pub struct Cache {
     fingerprint: u64,
     pub files: Vec<CachedFile>,
-    pub outputs: Vec<(String, Stamp)>,
+    pub outputs: Manifest,
 }
+
+/// Output files and their stamps, sorted by path.
+pub type Manifest = Vec<(String, Stamp)>;
 
 #[derive(Serialize, Deserialize)]
 pub struct CachedFile {
@@ -127,7 +130,7 @@ impl Cache {
     fn decode(
         reader: &mut impl Read,
         interner: &mut Interner,
-    ) -> Result<(Vec<CachedFile>, Vec<(String, Stamp)>)> {
+    ) -> Result<(Vec<CachedFile>, Manifest)> {
         let mut buf = Vec::new();
         let outputs = match record(reader, &mut buf)? {
             Some(bytes) => postcard::from_bytes(bytes)?,
