@@ -63,8 +63,10 @@ impl Engine {
             }
             Ok(())
         })?;
-        if plan.pages {
+        if plan.index_page {
             emit.emit("index.html", &pages::index_html(&self.index, &self.site))?;
+        }
+        if plan.opml {
             emit.emit("feeds.opml", &pages::opml(&self.index, &self.site))?;
         }
         Ok(())

@@ -10,7 +10,7 @@ use crate::slug::{context_slug_base, short_hash, stable_hash};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// How feeds order items: newest first, ties broken by key.
@@ -30,6 +30,9 @@ pub struct Touched {
     pub contexts: BTreeSet<Context>,
     /// Context slugs no longer in use, whose feeds must go.
     pub freed_slugs: BTreeSet<Arc<str>>,
+    /// Whether the set of feeds changed (a day or context came or went, a slug
+    /// moved): what the OPML list depends on.
+    pub listing: bool,
 }
 
 impl Touched {
@@ -57,7 +60,8 @@ pub struct ContextEntry {
 
 #[derive(Debug, Default)]
 pub struct Index {
-    files: HashMap<PathBuf, Arc<Event>>,
+    /// Sorted, so that the files under a folder are one range.
+    files: BTreeMap<PathBuf, Arc<Event>>,
     /// The files claiming each key: copies of one event. The first path wins.
     claims: HashMap<EventKey, BTreeSet<PathBuf>>,
     events: HashMap<EventKey, Entry>,
@@ -101,6 +105,14 @@ impl Index {
     /// Every valid file and the event it holds.
     pub fn files(&self) -> impl Iterator<Item = (&PathBuf, &Arc<Event>)> {
         self.files.iter()
+    }
+
+    /// The files inside folder `dir` (relative to the input root).
+    pub fn paths_under<'a>(&'a self, dir: &'a Path) -> impl Iterator<Item = &'a PathBuf> + 'a {
+        self.files
+            .range::<Path, _>((std::ops::Bound::Excluded(dir), std::ops::Bound::Unbounded))
+            .map(|(p, _)| p)
+            .take_while(move |p| p.starts_with(dir))
     }
 
     pub fn paths(&self) -> impl Iterator<Item = &PathBuf> {
@@ -189,12 +201,15 @@ impl Index {
             day.remove(key);
             if day.is_empty() {
                 self.days.remove(&entry.event.date);
+                touched.listing = true;
             }
         }
         if let Some(event) = winner {
             touched.days.insert(event.date);
             touched.contexts.extend(event.contexts.iter().cloned());
-            self.days.entry(event.date).or_default().insert(key.clone());
+            let day = self.days.entry(event.date).or_default();
+            touched.listing |= day.is_empty();
+            day.insert(key.clone());
             self.events.insert(
                 key.clone(),
                 Entry {
@@ -298,6 +313,7 @@ impl Index {
                 group.remove(name);
                 if let Some(c) = self.contexts.remove(name) {
                     self.release_slug(&c.slug, name, touched);
+                    touched.listing = true;
                 }
             }
             groups.insert(base);
@@ -327,6 +343,7 @@ impl Index {
                     slug.clone(),
                 );
                 if old != slug {
+                    touched.listing = true;
                     self.release_slug(&old, &name, touched);
                     self.by_slug.insert(slug, name.clone());
                     touched.contexts.insert(name);

@@ -4,7 +4,8 @@
 //! - a touched day, and its nearest non-empty neighbours (their RFC 5005 links and
 //!   `fh:archive` mark depend on it), or its removal when it emptied;
 //! - every old and new context of a changed event, or its removal;
-//! - the all-events feed and the two index pages, whenever anything changed.
+//! - the all-events feed and `index.html` (counts), whenever anything changed;
+//!   `feeds.opml` when a feed came, went or moved.
 
 use crate::index::{Index, Touched};
 use crate::render::{context_dir, day_dir, FeedId};
@@ -15,13 +16,16 @@ pub struct Plan {
     pub feeds: BTreeSet<FeedId>,
     /// Feed directories (relative to the output root) to remove.
     pub removed: BTreeSet<String>,
-    /// Whether `index.html` and `feeds.opml` must be rendered.
-    pub pages: bool,
+    /// Whether `index.html` must be rendered (it shows counts: any change).
+    pub index_page: bool,
+    /// Whether `feeds.opml` must be rendered (it lists feeds: only when the set
+    /// of feeds changed).
+    pub opml: bool,
 }
 
 impl Plan {
     pub fn is_empty(&self) -> bool {
-        self.feeds.is_empty() && self.removed.is_empty() && !self.pages
+        self.feeds.is_empty() && self.removed.is_empty() && !self.index_page && !self.opml
     }
 }
 
@@ -49,7 +53,8 @@ pub fn changed(index: &Index, touched: &Touched) -> Plan {
     plan.removed
         .extend(touched.freed_slugs.iter().map(|s| context_dir(s)));
     plan.feeds.insert(FeedId::All);
-    plan.pages = true;
+    plan.index_page = true;
+    plan.opml = touched.listing;
     plan
 }
 
@@ -61,6 +66,7 @@ pub fn everything(index: &Index) -> Plan {
     Plan {
         feeds,
         removed: BTreeSet::new(),
-        pages: true,
+        index_page: true,
+        opml: true,
     }
 }

@@ -45,6 +45,8 @@ pub struct Sink {
     /// The stamp of every file as eventfeed last wrote or checked it, so that a
     /// restart can tell whether the output is still what it wrote.
     manifest: Mutex<HashMap<String, Stamp>>,
+    /// The background syncer of [`Sink::sync_soon`], started on first use.
+    syncer: std::sync::OnceLock<Mutex<std::sync::mpsc::Sender<()>>>,
 }
 
 impl Sink {
@@ -57,6 +59,7 @@ impl Sink {
             root: root.to_owned(),
             counts: Counts::default(),
             manifest: Mutex::default(),
+            syncer: std::sync::OnceLock::new(),
         };
         sink.clean_temp(root)?;
         Ok(sink)
@@ -221,6 +224,33 @@ impl Sink {
             .with_context(|| format!("cannot open {}", self.root.display()))?;
         syncfs(&dir)
             .with_context(|| format!("cannot sync the file system of {}", self.root.display()))
+    }
+}
+
+impl Sink {
+    /// Asks a background thread to sync: the daemon's feeds are out once renamed
+    /// into place, and `syncfs` flushes the whole file system, so waiting for it
+    /// would tie a feed's latency to unrelated writes on the same disk. Requests
+    /// made while a sync runs coalesce into one more.
+    pub fn sync_soon(&self) {
+        let tx = self.syncer.get_or_init(|| {
+            let (tx, rx) = std::sync::mpsc::channel::<()>();
+            let root = self.root.clone();
+            std::thread::Builder::new()
+                .name("syncfs".into())
+                .spawn(move || {
+                    while rx.recv().is_ok() {
+                        while rx.try_recv().is_ok() {}
+                        let synced = fs::File::open(&root).and_then(|dir| syncfs(&dir));
+                        if let Err(e) = synced {
+                            tracing::warn!("cannot sync {}: {e}", root.display());
+                        }
+                    }
+                })
+                .expect("spawning a thread");
+            Mutex::new(tx)
+        });
+        let _ = tx.lock().expect("not poisoned").send(());
     }
 }
 

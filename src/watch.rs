@@ -289,13 +289,7 @@ impl Daemon {
             if std::fs::symlink_metadata(&abs).is_ok_and(|m| m.is_dir()) {
                 paths.extend(self.source.scan_dir(rel));
             }
-            paths.extend(
-                self.engine
-                    .index()
-                    .paths()
-                    .filter(|p| p.starts_with(rel) && p.as_path() != rel)
-                    .cloned(),
-            );
+            paths.extend(self.engine.index().paths_under(rel).cloned());
             if self.source.is_event_path(rel) {
                 paths.insert(rel.to_owned());
             }
@@ -380,7 +374,7 @@ impl Daemon {
                     .iter()
                     .try_for_each(|dir| self.sink.remove_dir(dir))
             })
-            .and_then(|()| self.sink.sync());
+            .map(|()| self.sink.sync_soon());
         let (written, unchanged, removed) = self.sink.counts.take();
         match result {
             Ok(()) => {
@@ -406,6 +400,9 @@ impl Daemon {
     /// Saves the cache, so that the next start reads and renders nothing that did
     /// not change meanwhile.
     fn stop(&self) {
+        if let Err(e) = self.sink.sync() {
+            tracing::warn!("{e:#}");
+        }
         commands::save_cache(&self.settings, &self.engine, &self.stamps, &self.sink);
     }
 

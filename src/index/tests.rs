@@ -114,6 +114,37 @@ fn moving_an_event_touches_old_and_new_feeds() {
 }
 
 #[test]
+fn paths_under_a_folder_are_one_range() {
+    let mut index = Index::default();
+    let paths = [
+        "a/b.md",
+        "a/b/c.md",
+        "a/b/d/e.md",
+        "a/bc.md",
+        "a/b c.md",
+        "b.md",
+    ];
+    index.apply(
+        paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| up(p, event((2017, 1, 1), &format!("e{i}"), &[]))),
+    );
+    let under = |dir: &str| -> Vec<String> {
+        index
+            .paths_under(std::path::Path::new(dir))
+            .map(|p| p.display().to_string())
+            .collect()
+    };
+    assert_eq!(under("a/b"), ["a/b/c.md", "a/b/d/e.md"]);
+    assert_eq!(
+        under("a"),
+        ["a/b/c.md", "a/b/d/e.md", "a/b c.md", "a/b.md", "a/bc.md"]
+    );
+    assert!(under("a/b.md").is_empty() && under("z").is_empty());
+}
+
+#[test]
 fn an_unchanged_upsert_touches_nothing() {
     let mut index = Index::default();
     index.apply([up("a.md", event((2017, 1, 1), "a", &["X"]))]);

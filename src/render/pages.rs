@@ -26,77 +26,76 @@ fn context_rows(index: &Index) -> Vec<ContextRow<'_>> {
             count: c.items.len(),
         })
         .collect();
-    rows.sort_unstable_by(|a, b| {
-        a.name
-            .to_lowercase()
-            .cmp(&b.name.to_lowercase())
-            .then(a.name.cmp(b.name))
-    });
+    rows.sort_by_cached_key(|r| (r.name.to_lowercase(), r.name));
     rows
 }
 
 pub fn index_html(index: &Index, site: &Site) -> Vec<u8> {
     let rows = context_rows(index);
     let mut top: Vec<&ContextRow> = rows.iter().collect();
-    top.sort_by(|a, b| b.count.cmp(&a.count).then(a.name.cmp(b.name)));
-    top.truncate(TOP);
-    let url = |dir: &str, file: &str| site.links.feed_url(&format!("{dir}/{file}"));
-    let formats = |dir: &str| {
-        format!(
-            "<a href=\"{}\">RSS</a> · <a href=\"{}\">Atom</a> · <a href=\"{}\">JSON</a>",
-            attr(&url(dir, "rss.xml")),
-            attr(&url(dir, "atom.xml")),
-            attr(&url(dir, "feed.json"))
-        )
-    };
+    let by_count =
+        |a: &&ContextRow, b: &&ContextRow| b.count.cmp(&a.count).then(a.name.cmp(b.name));
+    if top.len() > TOP {
+        top.select_nth_unstable_by(TOP, by_count);
+        top.truncate(TOP);
+    }
+    top.sort_by(by_count);
+    // Feed paths are made of slug characters only, so the escaped root is all the
+    // escaping the links need: this page is rewritten on every change, with a row
+    // per context.
+    let base = attr(site.links.feeds_root()).into_owned();
     let title = text(&site.title);
-    let mut h = String::with_capacity(256 * rows.len() + 4096);
+    let mut h = String::with_capacity(400 * (rows.len() + 2 * TOP) + 4096);
     let _ = write!(
         h,
         "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<meta name=\"generator\" content=\"{GENERATOR}\">\n<title>{title}: feeds</title>\n\
-<link rel=\"alternate\" type=\"application/rss+xml\" title=\"{t}: all events (RSS)\" href=\"{rss}\">\n\
-<link rel=\"alternate\" type=\"application/atom+xml\" title=\"{t}: all events (Atom)\" href=\"{atom}\">\n\
-<link rel=\"alternate\" type=\"application/feed+json\" title=\"{t}: all events (JSON Feed)\" href=\"{json}\">\n\
+<link rel=\"alternate\" type=\"application/rss+xml\" title=\"{t}: all events (RSS)\" href=\"{base}all/rss.xml\">\n\
+<link rel=\"alternate\" type=\"application/atom+xml\" title=\"{t}: all events (Atom)\" href=\"{base}all/atom.xml\">\n\
+<link rel=\"alternate\" type=\"application/feed+json\" title=\"{t}: all events (JSON Feed)\" href=\"{base}all/feed.json\">\n\
 <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#222}}\
 h1{{font-size:1.6rem}}ul{{padding-left:1.2rem}}li{{margin:.2rem 0}}.n{{color:#666}}.f{{font-size:.85em;white-space:nowrap}}</style>\n\
-</head>\n<body>\n<h1>{title}</h1>\n<p>Subscribe in your feed reader, or import <a href=\"{opml}\">every feed as OPML</a>.</p>\n\
-<h2>All events</h2>\n<p>{all} <span class=\"n\">({events} events)</span></p>\n",
+</head>\n<body>\n<h1>{title}</h1>\n<p>Subscribe in your feed reader, or import <a href=\"{base}feeds.opml\">every feed as OPML</a>.</p>\n\
+<h2>All events</h2>\n<p>",
         lang = attr(&site.language),
         t = attr(&site.title),
-        rss = attr(&url("all", "rss.xml")),
-        atom = attr(&url("all", "atom.xml")),
-        json = attr(&url("all", "feed.json")),
-        opml = attr(&site.links.feed_url("feeds.opml")),
-        all = formats("all"),
-        events = index.event_count(),
     );
-    let row = |h: &mut String, r: &ContextRow, id: bool| {
-        let anchor = if id {
-            format!(" id=\"{}\"", attr(&context_dir(r.slug).replace('/', "-")))
-        } else {
-            String::new()
-        };
-        let _ = writeln!(
+    push_formats(&mut h, &base, &["all"]);
+    let _ = writeln!(
+        h,
+        " <span class=\"n\">({} events)</span></p>",
+        index.event_count()
+    );
+    let row = |h: &mut String, r: &ContextRow, anchor: bool| {
+        h.push_str("<li");
+        if anchor {
+            h.push_str(" id=\"contexts-");
+            h.push_str(r.slug);
+            h.push('"');
+        }
+        h.push('>');
+        h.push_str(&text(r.name));
+        let _ = write!(
             h,
-            "<li{anchor}>{} <span class=\"n\">({})</span> <span class=\"f\">{}</span></li>",
-            text(r.name),
-            r.count,
-            formats(&context_dir(r.slug))
+            " <span class=\"n\">({})</span> <span class=\"f\">",
+            r.count
         );
+        push_formats(h, &base, &["contexts/", r.slug]);
+        h.push_str("</span></li>\n");
     };
-    let _ = writeln!(h, "<h2>Most active contexts</h2>\n<ul>");
+    h.push_str("<h2>Most active contexts</h2>\n<ul>\n");
     for r in &top {
         row(&mut h, r, false);
     }
-    let _ = writeln!(h, "</ul>\n<h2>Recent days</h2>\n<ul>");
+    h.push_str("</ul>\n<h2>Recent days</h2>\n<ul>\n");
     for (day, keys) in index.days().iter().rev().take(TOP) {
-        let _ = writeln!(
+        let _ = write!(
             h,
-            "<li>{} <span class=\"n\">({})</span> <span class=\"f\">{}</span></li>",
+            "<li>{} <span class=\"n\">({})</span> <span class=\"f\">",
             day.format("%-d %B %Y"),
-            keys.len(),
-            formats(&day_dir(*day))
+            keys.len()
         );
+        push_formats(&mut h, &base, &[&day_dir(*day)]);
+        h.push_str("</span></li>\n");
     }
     let _ = writeln!(
         h,
@@ -108,6 +107,31 @@ h1{{font-size:1.6rem}}ul{{padding-left:1.2rem}}li{{margin:.2rem 0}}.n{{color:#66
     }
     h.push_str("</ul>\n</body>\n</html>\n");
     h.into_bytes()
+}
+
+/// Appends the links to a feed's three formats; `dir` is the feed directory in
+/// pieces, `base` the escaped feeds root.
+fn push_formats(h: &mut String, base: &str, dir: &[&str]) {
+    for (i, (file, label)) in [
+        ("rss.xml", "RSS"),
+        ("atom.xml", "Atom"),
+        ("feed.json", "JSON"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if i > 0 {
+            h.push_str(" · ");
+        }
+        h.push_str("<a href=\"");
+        h.push_str(base);
+        dir.iter().for_each(|d| h.push_str(d));
+        h.push('/');
+        h.push_str(file);
+        h.push_str("\">");
+        h.push_str(label);
+        h.push_str("</a>");
+    }
 }
 
 /// OPML 2.0: the all-events feed, every context, and the day archives by year.

@@ -11,6 +11,7 @@ use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::os::unix::net::UnixDatagram;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -71,6 +72,9 @@ impl Daemon {
         let log_file = fs::File::create(&log)?;
         let spawned = Instant::now();
         let child = Command::new(spec.bin)
+            // Its own process group: no signal meant for the bench's group
+            // (a terminal's ^C) reaches it.
+            .process_group(0)
             .arg("watch")
             .arg("--input")
             .arg(spec.input)
@@ -157,6 +161,20 @@ impl Daemon {
         self.statuses.iter().filter(|(at, _)| *at >= since).count()
     }
 
+    /// Fails if the daemon has exited (with the end of its log).
+    pub fn check_alive(&mut self) -> Result<()> {
+        if let Some(status) = self.child.try_wait()? {
+            let log = fs::read_to_string(&self.log).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(5).collect();
+            bail!(
+                "the daemon exited unexpectedly ({status}); the end of {}:\n{}",
+                self.log.display(),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
+        Ok(())
+    }
+
     /// (VmRSS, VmHWM) in bytes.
     pub fn memory(&self) -> Result<(u64, u64)> {
         sys::memory(self.pid)
@@ -209,6 +227,8 @@ struct Seen {
     /// often each was.
     renamed_in: HashMap<PathBuf, u32>,
     overflow: bool,
+    /// The first error the watch reported.
+    error: Option<String>,
 }
 
 /// An inotify watch (through `notify`) on the whole output directory.
@@ -226,7 +246,10 @@ impl OutputWatch {
                 let at = Instant::now();
                 let mut seen = s.lock().expect("not poisoned");
                 match res {
-                    Ok(ev) if ev.need_rescan() => seen.overflow = true,
+                    Ok(ev) if ev.need_rescan() => {
+                        seen.overflow = true;
+                        seen.error.get_or_insert_with(|| "queue overflow".into());
+                    }
                     Ok(ev) => {
                         if !is_write(&ev.kind) || ev.paths.iter().all(|p| p.ends_with(tree::LOCK)) {
                             return;
@@ -239,7 +262,10 @@ impl OutputWatch {
                             }
                         }
                     }
-                    Err(_) => seen.overflow = true,
+                    Err(e) => {
+                        seen.overflow = true;
+                        seen.error.get_or_insert_with(|| e.to_string());
+                    }
                 }
             },
             notify::Config::default(),
@@ -262,6 +288,10 @@ impl OutputWatch {
     pub fn writes(&self) -> (u64, bool) {
         let s = self.seen.lock().expect("not poisoned");
         (s.writes, s.overflow)
+    }
+
+    pub fn error(&self) -> Option<String> {
+        self.seen.lock().expect("not poisoned").error.clone()
     }
 
     /// Distinct files renamed into place since the reset, and how many of them
@@ -417,10 +447,17 @@ pub fn latency(
         let last = watch.wait_quiet(t0, quiet, Duration::from_secs(20), &mut || {
             daemon.status_since(t0).is_some()
         });
+        if last.is_none() {
+            daemon.check_alive()?;
+        }
         let to_status = daemon.status_since(t0).map(|s| s - t0);
         let (writes, overflow) = watch.writes();
         if overflow {
-            eprintln!("  warning: the output watch overflowed during change {k}");
+            eprintln!(
+                "  warning: the output watch reported an error during change {k} ({}): {}",
+                kind.name(),
+                watch.error().unwrap_or_default()
+            );
         }
         samples.push(Sample {
             kind,
@@ -500,7 +537,16 @@ pub fn burst(
     let last = watch.wait_quiet(renamed, quiet, Duration::from_secs(300), &mut || {
         daemon.status_since(renamed).is_some()
     });
+    if last.is_none() {
+        daemon.check_alive()?;
+    }
     let (_, overflow) = watch.writes();
+    if overflow {
+        eprintln!(
+            "  warning: the output watch reported an error during the burst: {}",
+            watch.error().unwrap_or_default()
+        );
+    }
     Ok(Burst {
         files: count,
         renames: renamed - t0,

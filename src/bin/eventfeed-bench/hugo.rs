@@ -15,8 +15,8 @@ pub const CONFIG: &str = r#"baseURL = "https://example.org/"
 title = "Current events"
 languageCode = "en"
 # Only the feeds: no sitemap, robots.txt, 404 page, section page or list of
-# terms. (Every event page carries `_build.render = "never"`: read, rendered
-# into the feeds, but not written out as a page of its own.)
+# terms. (Every event page carries `_build.render = "link"`: read, rendered
+# into the feeds and given a permalink, but not written out as a page.)
 disableKinds = ["sitemap", "robotsTXT", "404", "taxonomy", "section"]
 ignoreErrors = ["error-disable-taxonomy"]
 
@@ -82,7 +82,7 @@ pub fn make_site(generator: &Generator, n: u64, site: &Path) -> Result<()> {
             .and_then(|(_, rest)| rest.split_once('\n'))
             .map_or(ev.text.as_str(), |(_, body)| body);
         let text = format!(
-            "+++\ntitle = {}\ndate = {day}T12:00:00Z\ncontexts = [{}]\ndays = [\"{day}\"]\n[_build]\nrender = \"never\"\n+++\n{body}",
+            "+++\ntitle = {}\ndate = {day}T12:00:00Z\ncontexts = [{}]\ndays = [\"{day}\"]\n[_build]\nrender = \"link\"\n+++\n{body}",
             quote(&ev.headline),
             contexts.join(", ")
         );

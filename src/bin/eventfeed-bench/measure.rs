@@ -450,7 +450,7 @@ fn measure_size(ctx: &mut Ctx, work: &Path, n: u64, peer: Option<&Path>) -> Resu
 
     // The peer on the same events.
     if let Some(hugo_bin) = peer {
-        let site = work.join(format!("hugo-s{}-{n}", args.seed));
+        let site = work.join(format!("hugo2-s{}-{n}", args.seed));
         let generator = Generator::new(&CorpusOptions::new(n, args.seed));
         hugo::make_site(&generator, n, &site)?;
         let peer_runs = if n <= 10_000 { runs } else { 1 };
@@ -693,9 +693,9 @@ fn mb(b: u64) -> String {
 }
 
 fn size_name(n: u64) -> String {
-    if n >= 1_000_000 && n % 1_000_000 == 0 {
+    if n >= 1_000_000 && n.is_multiple_of(1_000_000) {
         format!("{}M", n / 1_000_000)
-    } else if n >= 1000 && n % 1000 == 0 {
+    } else if n >= 1000 && n.is_multiple_of(1000) {
         format!("{}k", n / 1000)
     } else {
         n.to_string()
@@ -740,7 +740,11 @@ fn report(
         r,
         "- eventfeed: `{}` ({})",
         ctx.bin.display(),
-        git_version()
+        if args.eventfeed.is_some() {
+            "given with --eventfeed".to_owned()
+        } else {
+            git_version()
+        }
     );
     let _ = writeln!(r, "- machine: {}", machine());
     if let Some(h) = peer {
