@@ -77,11 +77,16 @@ impl CachedFile {
 /// whenever `Event` or anything in this file changes shape.
 const FORMAT: u32 = 3;
 
-/// Ties a cache to the program version, the cache layout and every setting that
-/// shapes output.
+/// Ties a cache to the program (its version and the binary itself, so that a
+/// rebuilt renderer never trusts output an older one wrote), the cache layout and
+/// every setting that shapes output.
 pub fn fingerprint(settings: &crate::config::Settings) -> u64 {
+    let binary = std::env::current_exe()
+        .and_then(fs::metadata)
+        .map(|m| (m.len(), m.mtime(), m.mtime_nsec()))
+        .unwrap_or_default();
     let key = format!(
-        "{} {FORMAT} {:?} {} {:?}",
+        "{} {binary:?} {FORMAT} {:?} {} {:?}",
         env!("CARGO_PKG_VERSION"),
         settings.site,
         settings.max_file_bytes,

@@ -61,7 +61,12 @@ impl Sink {
             manifest: Mutex::default(),
             syncer: std::sync::OnceLock::new(),
         };
+        let t = std::time::Instant::now();
         sink.clean_temp(root)?;
+        tracing::debug!(
+            ms = t.elapsed().as_millis() as u64,
+            "stale temp files cleaned"
+        );
         Ok(sink)
     }
 

@@ -64,7 +64,12 @@ async fn serve(
         wake: Notify::new(),
     });
     // The watch comes before the first scan, so nothing written during it is missed.
+    let started = Instant::now();
     let mut watcher = watch(&settings.input, &hints)?;
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        "watching the input"
+    );
     let mut daemon = Daemon::start(&settings)?;
     let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;

@@ -145,7 +145,7 @@ pub fn opml(index: &Index, site: &Site) -> Vec<u8> {
     let _ = write!(
         o,
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">\n  <head>\n    <title>{}</title>\n    <dateModified>{}</dateModified>\n  </head>\n  <body>\n",
-        text(&site.title),
+        attr(&text(&site.title)),
         rfc822(updated)
     );
     let outline = |o: &mut String, indent: &str, title: &str, dir: &str| {
@@ -154,7 +154,9 @@ pub fn opml(index: &Index, site: &Site) -> Vec<u8> {
             "{indent}<outline type=\"rss\" text=\"{t}\" title=\"{t}\" xmlUrl=\"{}\" htmlUrl=\"{}\"/>",
             attr(&site.links.feed_url(&format!("{dir}/rss.xml"))),
             attr(&site.links.feed_url("index.html")),
-            t = attr(title),
+            // OPML says `text` may hold HTML, and validators read it so: escape it as
+            // HTML, then as an attribute.
+            t = attr(&text(title)),
         );
     };
     outline(

@@ -42,7 +42,42 @@ pub fn render(doc: &FeedDoc, site: &Site) -> Vec<u8> {
         .pretty_write_to(&mut out, b' ', 2)
         .expect("writing to memory");
     out.push(b'\n');
+    hex_references(&out)
+}
+
+/// RSS does not say whether its text is plain or HTML, so the RSS Advisory Board
+/// (and the W3C validator) want `&` and `<` in text as `&#x26;` and `&#x3C;`,
+/// which no reader mistakes for markup. The `rss` crate writes `&amp;` and `&lt;`;
+/// this swaps them outside CDATA sections (inside, they are the HTML's own).
+pub(super) fn hex_references(xml: &[u8]) -> Vec<u8> {
+    const CDATA_START: &[u8] = b"<![CDATA[";
+    let mut out = Vec::with_capacity(xml.len() + xml.len() / 64);
+    let mut rest = xml;
+    while !rest.is_empty() {
+        if rest.starts_with(CDATA_START) {
+            let end = find(rest, b"]]>").map_or(rest.len(), |i| i + 3);
+            out.extend_from_slice(&rest[..end]);
+            rest = &rest[end..];
+        } else if rest.starts_with(b"&amp;") {
+            out.extend_from_slice(b"&#x26;");
+            rest = &rest[5..];
+        } else if rest.starts_with(b"&lt;") {
+            out.extend_from_slice(b"&#x3C;");
+            rest = &rest[4..];
+        } else {
+            let next = rest[1..]
+                .iter()
+                .position(|&b| b == b'&' || b == b'<')
+                .map_or(rest.len(), |i| i + 1);
+            out.extend_from_slice(&rest[..next]);
+            rest = &rest[next..];
+        }
+    }
     out
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 fn item(it: &super::Item) -> Item {
@@ -102,6 +137,16 @@ pub(super) fn archive_links(doc: &FeedDoc, site: &Site, file: &str, links: &mut 
             "next-archive",
         ));
     }
+}
+
+#[cfg(test)]
+#[test]
+fn hex_references_spare_cdata() {
+    let xml = b"<t>a &amp; b &lt; c &gt; d</t><d><![CDATA[<p>x &amp; y</p>]]></d><l href=\"?a=1&amp;b\"/>";
+    assert_eq!(
+        String::from_utf8(hex_references(xml)).unwrap(),
+        "<t>a &#x26; b &#x3C; c &gt; d</t><d><![CDATA[<p>x &amp; y</p>]]></d><l href=\"?a=1&#x26;b\"/>"
+    );
 }
 
 fn element(name: &str, attrs: BTreeMap<String, String>) -> BTreeMap<String, Vec<Extension>> {
