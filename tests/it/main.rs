@@ -5,4 +5,5 @@ mod harness;
 mod build;
 mod check;
 mod incremental;
+mod readers;
 mod watch;
