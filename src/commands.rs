@@ -12,7 +12,7 @@ use crate::sink::Sink;
 use crate::source::Source;
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Mutex;
@@ -98,13 +98,14 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
         cache = cached.is_some(),
         "scanned"
     );
-    let mut stamps = HashMap::with_capacity(scanned.len());
+    let mut stamps = HashMap::with_capacity_and_hasher(scanned.len(), Default::default());
     let mut changes = Vec::new();
     let mut full = true;
     let to_read: Vec<PathBuf> = match cached {
         Some(cache) => {
             // First the state the output was written from, then the differences.
-            let mut known: HashMap<PathBuf, Stamp> = HashMap::with_capacity(cache.files.len());
+            let mut known: HashMap<PathBuf, Stamp> =
+                HashMap::with_capacity_and_hasher(cache.files.len(), Default::default());
             let baseline: Vec<Change> = cache
                 .files
                 .into_iter()
@@ -190,7 +191,7 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
         plan.feeds.len() as u64 * 3 + 2,
         "writing",
     );
-    let keep = Mutex::new(HashSet::new());
+    let keep = Mutex::new(HashSet::default());
     engine.render(
         &plan,
         FnEmit(|path: &str, bytes: &[u8]| {

@@ -8,10 +8,24 @@
 use crate::model::{Context, Event, EventKey};
 use crate::slug::{context_slug_base, short_hash, stable_hash};
 use chrono::{DateTime, NaiveDate, Utc};
+use rustc_hash::FxHashMap as HashMap;
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// A file's path relative to the input root, as bytes, shared by the maps.
+type FileKey = Arc<[u8]>;
+
+fn key_of(path: &Path) -> FileKey {
+    path.as_os_str().as_bytes().into()
+}
+
+fn path_of(key: &[u8]) -> &Path {
+    Path::new(OsStr::from_bytes(key))
+}
 
 /// How feeds order items: newest first, ties broken by key.
 pub type ItemKey = (Reverse<i64>, EventKey);
@@ -60,10 +74,11 @@ pub struct ContextEntry {
 
 #[derive(Debug, Default)]
 pub struct Index {
-    /// Sorted, so that the files under a folder are one range.
-    files: BTreeMap<PathBuf, Arc<Event>>,
+    /// Sorted by bytes, so that the files under a folder are one range (and
+    /// comparing is a `memcmp`, not a walk over path components).
+    files: BTreeMap<FileKey, Arc<Event>>,
     /// The files claiming each key: copies of one event. The first path wins.
-    claims: HashMap<EventKey, BTreeSet<PathBuf>>,
+    claims: HashMap<EventKey, BTreeSet<FileKey>>,
     events: HashMap<EventKey, Entry>,
     days: BTreeMap<NaiveDate, BTreeSet<EventKey>>,
     contexts: HashMap<Context, ContextEntry>,
@@ -88,35 +103,45 @@ impl Index {
     }
 
     /// The file an effective event comes from.
-    pub fn source_of(&self, key: &str) -> Option<&PathBuf> {
-        self.claims.get(key).and_then(|c| c.first())
+    pub fn source_of(&self, key: &str) -> Option<&Path> {
+        self.claims
+            .get(key)
+            .and_then(|c| c.first())
+            .map(|k| path_of(k))
     }
 
     /// The event a file currently contributes (also when another file wins its key).
-    pub fn file(&self, path: &std::path::Path) -> Option<&Arc<Event>> {
-        self.files.get(path)
+    pub fn file(&self, path: &Path) -> Option<&Arc<Event>> {
+        self.files.get(path.as_os_str().as_bytes())
     }
 
     /// Keys claimed by more than one file, with the files (the first one wins).
-    pub fn duplicates(&self) -> impl Iterator<Item = (&EventKey, &BTreeSet<PathBuf>)> {
-        self.claims.iter().filter(|(_, paths)| paths.len() > 1)
+    pub fn duplicates(&self) -> impl Iterator<Item = (&EventKey, Vec<&Path>)> {
+        self.claims
+            .iter()
+            .filter(|(_, paths)| paths.len() > 1)
+            .map(|(key, paths)| (key, paths.iter().map(|p| path_of(p)).collect()))
     }
 
     /// Every valid file and the event it holds.
-    pub fn files(&self) -> impl Iterator<Item = (&PathBuf, &Arc<Event>)> {
-        self.files.iter()
+    pub fn files(&self) -> impl Iterator<Item = (&Path, &Arc<Event>)> {
+        self.files.iter().map(|(k, e)| (path_of(k), e))
     }
 
     /// The files inside folder `dir` (relative to the input root).
-    pub fn paths_under<'a>(&'a self, dir: &'a Path) -> impl Iterator<Item = &'a PathBuf> + 'a {
+    pub fn paths_under<'a>(&'a self, dir: &Path) -> impl Iterator<Item = &'a Path> + 'a {
+        let mut prefix = dir.as_os_str().as_bytes().to_vec();
+        prefix.push(b'/');
+        let start: FileKey = prefix.clone().into();
         self.files
-            .range::<Path, _>((std::ops::Bound::Excluded(dir), std::ops::Bound::Unbounded))
-            .map(|(p, _)| p)
-            .take_while(move |p| p.starts_with(dir))
+            .range(start..)
+            .map(|(k, _)| k)
+            .take_while(move |k| k.starts_with(&prefix))
+            .map(|k| path_of(k))
     }
 
-    pub fn paths(&self) -> impl Iterator<Item = &PathBuf> {
-        self.files.keys()
+    pub fn paths(&self) -> impl Iterator<Item = &Path> {
+        self.files.keys().map(|k| path_of(k))
     }
 
     pub fn all(&self) -> &BTreeSet<ItemKey> {
@@ -155,6 +180,7 @@ impl Index {
                 Change::Upsert(path, event) => (path, Some(event)),
                 Change::Remove(path) => (path, None),
             };
+            let path = key_of(&path);
             let old = match &new {
                 Some(event) => self.files.insert(path.clone(), event.clone()),
                 None => self.files.remove(&path),
@@ -184,7 +210,11 @@ impl Index {
 
     /// Makes `events[key]` the event of the first file claiming `key`.
     fn settle(&mut self, key: &EventKey, touched: &mut Touched) {
-        let winner = self.source_of(key).map(|p| self.files[p].clone());
+        let winner = self
+            .claims
+            .get(key)
+            .and_then(|c| c.first())
+            .map(|p| self.files[p].clone());
         let current = self.events.get(key).map(|e| e.event.clone());
         if let (Some(w), Some(c)) = (&winner, &current) {
             if Arc::ptr_eq(w, c) || w == c {

@@ -3,7 +3,7 @@
 //! daemon keeps every event in memory.
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 use std::sync::Arc;
 
 /// A context (topic) name, shared between every event that carries it.

@@ -6,7 +6,7 @@
 
 use crate::cache::Stamp;
 use anyhow::{Context as _, Result};
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::fs;
 use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -74,20 +74,23 @@ impl Sink {
         &self.root
     }
 
+    /// Removes our temp files under `dir`, subfolders in parallel.
     fn clean_temp(&self, dir: &Path) -> Result<()> {
+        use rayon::prelude::*;
+        let mut subdirs = Vec::new();
         for entry in read_dir(dir)? {
             let entry = entry?;
             let name = entry.file_name();
             let name = name.to_string_lossy();
             let kind = entry.file_type()?;
             if kind.is_dir() && !name.starts_with('.') {
-                self.clean_temp(&entry.path())?;
+                subdirs.push(entry.path());
             } else if kind.is_file() && name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)
             {
                 remove_file(&entry.path())?;
             }
         }
-        Ok(())
+        subdirs.par_iter().try_for_each(|d| self.clean_temp(d))
     }
 
     /// Writes `bytes` to `rel` unless the file already holds exactly them.
@@ -330,7 +333,7 @@ mod tests {
         fs::write(dir.path().join("keep.txt"), b"not ours").unwrap();
         let sink = Sink::open(dir.path()).unwrap();
         assert!(!dir.path().join("days/2017/.eventfeed-abc.tmp").exists());
-        sink.prune(&HashSet::new()).unwrap();
+        sink.prune(&HashSet::default()).unwrap();
         assert!(!dir.path().join("days").exists());
         assert!(dir.path().join("keep.txt").exists());
     }

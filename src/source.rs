@@ -83,11 +83,15 @@ impl Source {
         })
     }
 
+    /// Walks a folder, its subfolders in parallel (a scan is mostly waiting on
+    /// `statx`, and a tree has thousands of day folders).
     fn walk(&self, dir: &Path, files: &mut Vec<(PathBuf, Stamp)>, problems: &mut Vec<String>) {
+        use rayon::prelude::*;
         let entries = match fs::read_dir(dir) {
             Ok(e) => e,
             Err(e) => return problems.push(format!("{}: cannot list folder: {e}", dir.display())),
         };
+        let mut subdirs = Vec::new();
         for entry in entries.flatten() {
             let path = entry.path();
             let Ok(kind) = entry.file_type() else {
@@ -96,13 +100,25 @@ impl Source {
             let rel = path.strip_prefix(&self.root).expect("under root");
             if kind.is_dir() {
                 if !entry.file_name().to_string_lossy().starts_with('.') {
-                    self.walk(&path, files, problems);
+                    subdirs.push(path);
                 }
             } else if kind.is_file() && self.is_event_path(rel) {
                 if let Ok(meta) = entry.metadata() {
                     files.push((rel.to_owned(), Stamp::of(&meta)));
                 }
             }
+        }
+        let found: Vec<(Scanned, Vec<String>)> = subdirs
+            .par_iter()
+            .map(|d| {
+                let (mut f, mut p) = (Vec::new(), Vec::new());
+                self.walk(d, &mut f, &mut p);
+                (f, p)
+            })
+            .collect();
+        for (f, p) in found {
+            files.extend(f);
+            problems.extend(p);
         }
     }
 

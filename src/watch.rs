@@ -19,7 +19,8 @@ use crate::source::Source;
 use anyhow::{Context as _, Result};
 use notify::event::{AccessKind, AccessMode, EventKind};
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -294,7 +295,7 @@ impl Daemon {
             if std::fs::symlink_metadata(&abs).is_ok_and(|m| m.is_dir()) {
                 paths.extend(self.source.scan_dir(rel));
             }
-            paths.extend(self.engine.index().paths_under(rel).cloned());
+            paths.extend(self.engine.index().paths_under(rel).map(Path::to_path_buf));
             if self.source.is_event_path(rel) {
                 paths.insert(rel.to_owned());
             }
@@ -317,13 +318,13 @@ impl Daemon {
         for p in problems {
             tracing::warn!("{p}");
         }
-        let present: HashSet<&PathBuf> = scanned.iter().map(|(p, _)| p).collect();
+        let present: HashSet<&Path> = scanned.iter().map(|(p, _)| p.as_path()).collect();
         let mut paths: Vec<PathBuf> = self
             .engine
             .index()
             .paths()
             .filter(|p| !present.contains(p))
-            .cloned()
+            .map(Path::to_path_buf)
             .collect();
         paths.extend(
             scanned

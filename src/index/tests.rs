@@ -139,7 +139,7 @@ fn paths_under_a_folder_are_one_range() {
     assert_eq!(under("a/b"), ["a/b/c.md", "a/b/d/e.md"]);
     assert_eq!(
         under("a"),
-        ["a/b/c.md", "a/b/d/e.md", "a/b c.md", "a/b.md", "a/bc.md"]
+        ["a/b c.md", "a/b.md", "a/b/c.md", "a/b/d/e.md", "a/bc.md"]
     );
     assert!(under("a/b.md").is_empty() && under("z").is_empty());
 }

@@ -1,7 +1,7 @@
 //! The two files that list every feed: `index.html`, for people (with autodiscovery
 //! links for readers), and `feeds.opml`, to import into a reader.
 
-use super::{context_dir, day_dir, rfc822, Site, GENERATOR};
+use super::{context_dir, day_dir, Site, GENERATOR};
 use crate::index::Index;
 use chrono::Datelike;
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
@@ -135,18 +135,14 @@ fn push_formats(h: &mut String, base: &str, dir: &[&str]) {
 }
 
 /// OPML 2.0: the all-events feed, every context, and the day archives by year.
+/// It depends on the set of feeds only (no dates, no counts), so it is rewritten
+/// only when a feed comes, goes or moves.
 pub fn opml(index: &Index, site: &Site) -> Vec<u8> {
-    let updated = index
-        .all()
-        .iter()
-        .next()
-        .map_or(0, |(std::cmp::Reverse(ts), _)| *ts);
     let mut o = String::with_capacity(200 * (index.contexts().len() + index.days().len()) + 1024);
     let _ = write!(
         o,
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">\n  <head>\n    <title>{}</title>\n    <dateModified>{}</dateModified>\n  </head>\n  <body>\n",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">\n  <head>\n    <title>{}</title>\n  </head>\n  <body>\n",
         attr(&text(&site.title)),
-        rfc822(updated)
     );
     let outline = |o: &mut String, indent: &str, title: &str, dir: &str| {
         let _ = writeln!(
