@@ -81,47 +81,55 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
     let t = Instant::now();
     let source = Source::new(&settings.input, &settings.extensions);
     let opts = ParseOptions::new(settings.max_file_bytes, settings.site.links.clone());
-    let (scanned, problems) = source.scan()?;
+    let fingerprint = cache::fingerprint(settings);
+    // Scanning the input and rebuilding the index from the cache are
+    // independent: do both at once.
+    let (scan, (mut engine, cached)) = rayon::join(
+        || source.scan(),
+        || {
+            let mut engine = Engine::new(settings.site.clone());
+            let cache = mode
+                .cache
+                .then(|| Cache::load(&settings.state_dir, fingerprint, engine.interner()))
+                .flatten();
+            // First the state the output was written from; the differences later.
+            let cached = cache.map(|cache| {
+                let mut known: HashMap<PathBuf, Stamp> =
+                    HashMap::with_capacity_and_hasher(cache.files.len(), Default::default());
+                let baseline: Vec<Change> = cache
+                    .files
+                    .into_iter()
+                    .map(|f| {
+                        let path = f.path();
+                        known.insert(path.clone(), f.stamp);
+                        Change::Upsert(path, f.event)
+                    })
+                    .collect();
+                // Checking the output against its stamps is independent too.
+                let outputs = cache.outputs;
+                let (intact, _) = rayon::join(|| sink.adopt(outputs), || engine.apply(baseline));
+                (known, intact)
+            });
+            (engine, cached)
+        },
+    );
+    let (scanned, problems) = scan?;
     for p in problems {
         tracing::warn!("{p}");
     }
-    let fingerprint = cache::fingerprint(settings);
-    let mut engine = Engine::new(settings.site.clone());
-    let cached = if mode.cache {
-        Cache::load(&settings.state_dir, fingerprint, engine.interner())
-    } else {
-        None
-    };
     tracing::debug!(
         ms = t.elapsed().as_millis() as u64,
         files = scanned.len(),
         cache = cached.is_some(),
-        "scanned"
+        rss_mib = rss_mib(),
+        "scanned and cache loaded"
     );
     let mut stamps = HashMap::with_capacity_and_hasher(scanned.len(), Default::default());
     let mut changes = Vec::new();
     let mut full = true;
     let to_read: Vec<PathBuf> = match cached {
-        Some(cache) => {
-            // First the state the output was written from, then the differences.
-            let mut known: HashMap<PathBuf, Stamp> =
-                HashMap::with_capacity_and_hasher(cache.files.len(), Default::default());
-            let baseline: Vec<Change> = cache
-                .files
-                .into_iter()
-                .map(|f| {
-                    let path = f.path();
-                    known.insert(path.clone(), f.stamp);
-                    Change::Upsert(path, f.event)
-                })
-                .collect();
-            engine.apply(baseline);
-            tracing::debug!(
-                ms = t.elapsed().as_millis() as u64,
-                rss_mib = rss_mib(),
-                "cache loaded"
-            );
-            full = !sink.adopt(cache.outputs);
+        Some((known, intact)) => {
+            full = !intact;
             if full {
                 tracing::info!(
                     "the output differs from what was last written; rendering every feed"

@@ -64,14 +64,20 @@ async fn serve(
         lost: AtomicBool::new(false),
         wake: Notify::new(),
     });
-    // The watch comes before the first scan, so nothing written during it is missed.
     let started = Instant::now();
-    let mut watcher = watch(&settings.input, &hints)?;
+    // The watch comes before the first scan, so nothing written during it is
+    // missed; cleaning the output's stale temp files needs neither, so it runs
+    // alongside.
+    let (watcher, sink) = rayon::join(
+        || watch(&settings.input, &hints),
+        || Sink::open(&settings.output),
+    );
+    let mut watcher = watcher?;
     tracing::debug!(
         ms = started.elapsed().as_millis() as u64,
         "watching the input"
     );
-    let mut daemon = Daemon::start(&settings)?;
+    let mut daemon = Daemon::start(&settings, sink?)?;
     let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
     let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
@@ -117,7 +123,7 @@ async fn serve(
                                 watcher = watch(&new.input, &hints)?;
                             }
                             settings = new;
-                            daemon = Daemon::start(&settings)?;
+                            daemon = Daemon::start(&settings, Sink::open(&settings.output)?)?;
                             tracing::info!("configuration reloaded");
                         }
                     }
@@ -242,9 +248,8 @@ struct Daemon {
 }
 
 impl Daemon {
-    fn start(settings: &Settings) -> Result<Self> {
+    fn start(settings: &Settings, sink: Sink) -> Result<Self> {
         let started = Instant::now();
-        let sink = Sink::open(&settings.output)?;
         let mode = Mode {
             progress: false,
             cache: true,
