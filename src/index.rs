@@ -78,7 +78,8 @@ pub struct Index {
     /// comparing is a `memcmp`, not a walk over path components).
     files: BTreeMap<FileKey, Arc<Event>>,
     /// The files claiming each key: copies of one event. The first path wins.
-    claims: HashMap<EventKey, BTreeSet<FileKey>>,
+    /// A sorted `Vec`, not a set: almost every key has exactly one file.
+    claims: HashMap<EventKey, Vec<FileKey>>,
     events: HashMap<EventKey, Entry>,
     days: BTreeMap<NaiveDate, BTreeSet<EventKey>>,
     contexts: HashMap<Context, ContextEntry>,
@@ -187,14 +188,19 @@ impl Index {
             };
             if let Some(old) = old {
                 let claims = self.claims.get_mut(&old.key).expect("claimed");
-                claims.remove(&path);
+                if let Ok(i) = claims.binary_search(&path) {
+                    claims.remove(i);
+                }
                 if claims.is_empty() {
                     self.claims.remove(&old.key);
                 }
                 keys.insert(old.key.clone());
             }
             if let Some(new) = new {
-                self.claims.entry(new.key.clone()).or_default().insert(path);
+                let claims = self.claims.entry(new.key.clone()).or_default();
+                if let Err(i) = claims.binary_search(&path) {
+                    claims.insert(i, path);
+                }
                 keys.insert(new.key.clone());
             }
         }
