@@ -4,6 +4,7 @@ mod harness;
 
 mod build;
 mod check;
+mod daemon_invariant;
 mod incremental;
 mod readers;
 mod watch;

@@ -23,7 +23,7 @@ const QUIET: Duration = Duration::from_millis(300);
 type Files = BTreeMap<String, Vec<u8>>;
 
 /// Waits until the daemon's output equals a fresh build of the input as it is now.
-fn settles(t: &Tree, d: &Daemon) {
+pub(crate) fn settles(t: &Tree, d: &Daemon) {
     settles_within(t, d, WAIT);
 }
 
