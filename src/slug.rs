@@ -142,4 +142,17 @@ mod tests {
         assert_eq!(stable_hash(b""), 0xcbf29ce484222325);
         assert_eq!(stable_hash(b"a"), 0xaf63dc4c8601ec8c);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_name_gives_a_safe_slug_or_none(name in "\\PC{0,200}") {
+            if let Some(slug) = context_slug_base(&name) {
+                proptest::prop_assert!(slug.len() <= CONTEXT_SLUG_MAX, "{}", slug);
+                proptest::prop_assert!(slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'), "{}", slug);
+                proptest::prop_assert!(!slug.starts_with('-') && !slug.ends_with('-') && !slug.contains("--"), "{}", slug);
+            }
+            let h = headline_slug(&name);
+            proptest::prop_assert!(h.len() <= HEADLINE_SLUG_MAX && !h.ends_with('-'));
+        }
+    }
 }

@@ -59,7 +59,7 @@ pub fn parse(bytes: &[u8], opts: &ParseOptions) -> Result<Parsed, Diagnostic> {
     let mut warnings = Vec::new();
     let (decoded, bad_at) = text::decode_utf8_lossy(bytes);
     if let Some(at) = bad_at {
-        let (line, col) = position(&decoded, bytes, at);
+        let (line, col) = position(bytes, at);
         let snippet = decoded.lines().nth(line - 1).unwrap_or("");
         warnings.push(Diagnostic::warning(
             line,
@@ -92,7 +92,7 @@ pub fn parse(bytes: &[u8], opts: &ParseOptions) -> Result<Parsed, Diagnostic> {
 }
 
 /// Line and column (1-based, in characters) of a byte offset of the raw input.
-fn position(decoded: &str, raw: &[u8], at: usize) -> (usize, usize) {
+fn position(raw: &[u8], at: usize) -> (usize, usize) {
     let before = &raw[..at];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
     let line_start = before
@@ -103,7 +103,6 @@ fn position(decoded: &str, raw: &[u8], at: usize) -> (usize, usize) {
         .chars()
         .count()
         + 1;
-    let _ = decoded;
     (line, col)
 }
 
@@ -133,10 +132,8 @@ impl<'a> LineParser<'a> {
         let mut related = Vec::new();
         let mut contexts: Vec<Context> = Vec::new();
         while let Some((n, line)) = self.next_line() {
-            let section = match section_of(line) {
-                Some(s) => s,
-                None => unreachable!("summary() stops at a section heading"),
-            };
+            // `summary()` and the loop below stop at section headings, so this is one.
+            let section = section_of(line).unwrap_or(Section::Other);
             if section == Section::Other {
                 self.warn(
                     n,

@@ -181,3 +181,43 @@ fn odd_list_lines_warn_and_go_on() {
     let lines: Vec<usize> = warnings.iter().map(|w| w.line).collect();
     assert_eq!(lines, [6, 8, 9]);
 }
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Pieces of the format, to build line soups that get deep into the parser.
+    fn line() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("### [2017-11-2](/news/2017/11/2/index.md)".to_owned()),
+            Just("# A headline ".to_owned()),
+            Just("### Sources:".to_owned()),
+            Just("### Related:".to_owned()),
+            Just("+++".to_owned()),
+            Just("---".to_owned()),
+            Just("1. [Cover Image](https://x.example/a.jpg?w=1&amp;h=2)".to_owned()),
+            Just("2. [T ](/news/2017/07/4/t.md) _Context: A, B_".to_owned()),
+            Just("title = \"x\"".to_owned()),
+            Just("date = 2017-02-30".to_owned()),
+            Just("".to_owned()),
+            ".{0,40}",
+            "[\\[\\]()#_*<>&;:/.0-9a-z -]{0,30}",
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn on_any_bytes(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
+            let _ = parse(&bytes, &opts());
+        }
+
+        #[test]
+        fn on_any_line_soup(lines in prop::collection::vec(line(), 0..25)) {
+            let text = lines.join("\n");
+            if let Ok(parsed) = parse(text.as_bytes(), &opts()) {
+                prop_assert!(!parsed.event.title.is_empty());
+                prop_assert!(parsed.event.key.starts_with("/news/"));
+            }
+        }
+    }
+}

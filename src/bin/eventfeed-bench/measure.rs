@@ -552,6 +552,10 @@ fn measure_daemon(ctx: &mut Ctx, work: &Path, n: u64) -> Result<DaemonFigures> {
         fig.first_memory.0 >> 20
     );
     let watch = OutputWatch::new(&out)?;
+    // Setting the watch up opens every folder, and each open is an event on
+    // its parent: let those drain (they overflow the queue) before measuring.
+    std::thread::sleep(Duration::from_secs(1));
+    watch.reset();
     let generator = Generator::new(&CorpusOptions::new(n, args.seed));
     let quiet = Duration::from_millis(args.quiet_ms);
     let mut next = n;
