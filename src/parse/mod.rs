@@ -162,17 +162,13 @@ impl<'a> LineParser<'a> {
                 };
                 let name = text::plain_text(item.text);
                 let href = text::decode_entities(item.href);
+                let Some(url) = self.opts.links.resolve(&href) else {
+                    let what = "link is not a usable http(s) or mailto URL, ignored";
+                    self.warn(n, item.href_col, what, next);
+                    continue;
+                };
                 match section {
                     Section::Sources => {
-                        let Some(url) = self.opts.links.resolve(&href) else {
-                            self.warn(
-                                n,
-                                item.href_col,
-                                "source URL is not a usable http(s) link, ignored",
-                                next,
-                            );
-                            continue;
-                        };
                         if name.eq_ignore_ascii_case("cover image") {
                             image.get_or_insert(url.into());
                         } else {
@@ -184,15 +180,6 @@ impl<'a> LineParser<'a> {
                     }
                     Section::Related => {
                         let key = crate::model::parse_news_path(&href);
-                        let Some(url) = self.opts.links.resolve(&href) else {
-                            self.warn(
-                                n,
-                                item.href_col,
-                                "related link is not a usable link, ignored",
-                                next,
-                            );
-                            continue;
-                        };
                         contexts.extend(context_list(item.rest).map(Context::from));
                         related.push(Related {
                             title: name.into(),
