@@ -27,6 +27,9 @@ fn path_of(key: &[u8]) -> &Path {
     Path::new(OsStr::from_bytes(key))
 }
 
+/// Seconds after noon an event without a time of day can be given.
+const SLOTS: usize = 3600;
+
 /// How feeds order items: newest first, ties broken by key.
 pub type ItemKey = (Reverse<i64>, EventKey);
 
@@ -285,18 +288,30 @@ impl Index {
             .expect("valid")
             .and_utc()
             .timestamp();
-        let mut taken = [false; 3600];
+        // An hour of seconds; a day too full for it (an import of thousands of
+        // events on one date) spreads over the afternoon, and one fuller still
+        // gives up on uniqueness rather than on terminating.
+        let span = if keys.len() <= SLOTS / 2 {
+            SLOTS
+        } else {
+            12 * SLOTS
+        };
+        let mut taken = vec![false; span];
+        let mut free = span;
         let mut times = Vec::with_capacity(keys.len());
         for key in keys {
             let entry = &self.events[key];
             let ts = match entry.event.time {
                 Some(t) => t.timestamp(),
                 None => {
-                    let mut slot = (stable_hash(key.as_bytes()) % 3600) as usize;
-                    while taken[slot] {
-                        slot = (slot + 1) % 3600;
+                    let mut slot = (stable_hash(key.as_bytes()) % span as u64) as usize;
+                    while taken[slot] && free > 0 {
+                        slot = (slot + 1) % span;
                     }
-                    taken[slot] = true;
+                    if !taken[slot] {
+                        taken[slot] = true;
+                        free -= 1;
+                    }
                     noon + slot as i64
                 }
             };

@@ -56,6 +56,26 @@ fn times_are_unique_within_a_day_and_stable() {
 }
 
 #[test]
+fn a_day_fuller_than_its_slots_still_terminates() {
+    let mut index = Index::default();
+    let n = 45_000;
+    let changes = (0..n).map(|i| {
+        up(
+            &format!("{i}.md"),
+            event((2017, 11, 2), &format!("e{i}"), &[]),
+        )
+    });
+    index.apply(changes.collect::<Vec<_>>());
+    let times: BTreeSet<i64> = index.all().iter().map(|(Reverse(t), _)| *t).collect();
+    assert_eq!(
+        times.len(),
+        12 * 3600,
+        "every afternoon second used once, then shared"
+    );
+    assert_eq!(index.event_count(), n);
+}
+
+#[test]
 fn colliding_slugs_are_distinct_and_order_independent() {
     let a = up("a.md", event((2017, 1, 1), "a", &["Cafe"]));
     let b = up("b.md", event((2017, 1, 2), "b", &["Café", "CAFE"]));

@@ -184,7 +184,7 @@ impl Daemon {
     pub fn stop(mut self) -> Result<Duration> {
         let t = Instant::now();
         sys::signal(self.pid, libc::SIGTERM)?;
-        let waited = sys::wait(self.pid, t, Some(Duration::from_secs(120)))?;
+        let waited = sys::wait(self.pid, t, Some(Duration::from_secs(60)))?;
         let took = t.elapsed();
         self.stop_listener.store(true, Ordering::Relaxed);
         let _ = fs::remove_file(&self.socket);
@@ -198,7 +198,7 @@ impl Daemon {
             None => {
                 let _ = self.child.kill();
                 let _ = self.child.wait();
-                bail!("the daemon did not exit within 120 s of SIGTERM")
+                bail!("the daemon did not exit within 60 s of SIGTERM (killed)")
             }
         }
     }

@@ -41,6 +41,9 @@ pub struct RunArgs {
     /// Measure a peer on the same corpora: `hugo` (or a path to its binary).
     #[arg(long, value_name = "TOOL")]
     peer: Option<String>,
+    /// Largest corpus the peer runs on (Hugo needs about 8.6 GB at 100k).
+    #[arg(long, default_value_t = 100_000)]
+    peer_max_events: u64,
     /// The eventfeed binary (default: the one beside this binary, built first
     /// when run through cargo).
     #[arg(long, value_name = "FILE")]
@@ -99,6 +102,8 @@ struct DaemonStart {
     written: usize,
     rss: u64,
     hwm: u64,
+    /// SIGTERM to exit, or why it did not.
+    stop: Result<Duration, String>,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -429,27 +434,35 @@ fn measure_size(ctx: &mut Ctx, work: &Path, n: u64, peer: Option<&Path>) -> Resu
         let ready = d.wait_ready(Duration::from_secs(600))?;
         std::thread::sleep(Duration::from_secs(2));
         let (rss, hwm) = d.memory()?;
-        d.stop()?;
-        let after = tree::snapshot(&out)?;
-        let written = tree::changed(&before, &after);
         eprintln!(
-            "  daemon start: READY in {:.3} s, {written} files written, VmRSS {} MB (peak {} MB)",
+            "  daemon start: READY in {:.3} s, VmRSS {} MB (peak {} MB)",
             ready.as_secs_f64(),
             rss >> 20,
             hwm >> 20
         );
+        let stop = d.stop().map_err(|e| format!("{e:#}"));
+        let after = tree::snapshot(&out)?;
+        let written = tree::changed(&before, &after);
+        match &stop {
+            Ok(t) => eprintln!(
+                "  daemon stop: {:.2} s; {written} files written",
+                t.as_secs_f64()
+            ),
+            Err(e) => eprintln!("  daemon stop FAILED: {e}; {written} files written"),
+        }
         f.start = Some(DaemonStart {
             ready,
             written,
             rss,
             hwm,
+            stop,
         });
     }
     ctx.trash.discard(&out)?;
     ctx.trash.discard(&state)?;
 
     // The peer on the same events.
-    if let Some(hugo_bin) = peer {
+    if let Some(hugo_bin) = peer.filter(|_| n <= args.peer_max_events) {
         let site = work.join(format!("hugo2-s{}-{n}", args.seed));
         let generator = Generator::new(&CorpusOptions::new(n, args.seed));
         hugo::make_site(&generator, n, &site)?;
@@ -481,19 +494,26 @@ fn measure_size(ctx: &mut Ctx, work: &Path, n: u64, peer: Option<&Path>) -> Resu
 
 /// Lists and reads every input file, then writes `files` (relative path, size)
 /// under `dst`, creating their folders, then one syncfs. On the rayon pool, as
-/// eventfeed reads and renders.
+/// eventfeed reads and renders. The input is read once untimed first, so that
+/// it comes from the page cache as it did for eventfeed.
 fn floor(input: &Path, files: &[(PathBuf, u64)], dst: &Path) -> Result<Floor> {
+    let read_all = || -> Result<u64> {
+        let mut inputs = Vec::new();
+        tree::walk(input, Path::new(""), &mut |rel, _| {
+            inputs.push(rel.to_owned())
+        })?;
+        let read = inputs
+            .par_iter()
+            .map(|p| fs::read(input.join(p)).map(|b| b.len() as u64))
+            .sum::<std::io::Result<u64>>()?;
+        Ok(std::hint::black_box(read))
+    };
+    // Not timed: the input back into the page cache, as eventfeed found it
+    // (at 1M events the outputs written since then evict it).
+    read_all()?;
     let cpu0 = sys::self_cpu();
     let t = Instant::now();
-    let mut inputs = Vec::new();
-    tree::walk(input, Path::new(""), &mut |rel, _| {
-        inputs.push(rel.to_owned())
-    })?;
-    let read: u64 = inputs
-        .par_iter()
-        .map(|p| fs::read(input.join(p)).map(|b| b.len() as u64))
-        .sum::<std::io::Result<u64>>()?;
-    std::hint::black_box(read);
+    read_all()?;
     let read_t = t.elapsed();
     let dirs: BTreeSet<&Path> = files.iter().filter_map(|(p, _)| p.parent()).collect();
     for d in dirs {
@@ -855,6 +875,12 @@ fn report(
         s.start
             .as_ref()
             .map_or("-".into(), |d| d.written.to_string())
+    });
+    row(&mut r, "daemon stop: SIGTERM to exit", &|s| {
+        s.start.as_ref().map_or("-".into(), |d| match &d.stop {
+            Ok(t) => secs(*t),
+            Err(_) => "**no exit**, killed".into(),
+        })
     });
     row(
         &mut r,
