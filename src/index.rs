@@ -351,7 +351,8 @@ impl Index {
     /// Gives each touched context a slug, unique among all contexts, that depends
     /// only on the set of contexts: names whose slugs collide (`Café`, `Cafe`) are
     /// ranked by their oldest event (then by name), so the context that existed
-    /// first keeps the plain slug and a newcomer gets a hash suffix.
+    /// first keeps the plain slug and a newcomer gets a hash suffix. Suffixes follow
+    /// a double dash, which plain slugs never contain, so the two kinds never meet.
     fn assign_slugs(&mut self, touched: &mut Touched) {
         let mut groups = BTreeSet::new();
         for name in touched.contexts.clone() {
@@ -385,9 +386,9 @@ impl Index {
             }
             for name in members {
                 let slug: Arc<str> = match (&*base, Some(&name) == ranked.as_ref()) {
-                    ("", _) => format!("context-{}", short_hash(&name)).into(),
+                    ("", _) => format!("context--{}", short_hash(&name)).into(),
                     (_, true) => base.clone(),
-                    (_, false) => format!("{base}-{}", short_hash(&name)).into(),
+                    (_, false) => format!("{base}--{}", short_hash(&name)).into(),
                 };
                 let old = std::mem::replace(
                     &mut self.contexts.get_mut(&name).expect("member").slug,

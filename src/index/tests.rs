@@ -94,7 +94,8 @@ fn colliding_slugs_are_distinct_and_order_independent() {
     assert_eq!(s["Cafe"], "cafe", "the oldest context keeps the plain slug");
     let unique: BTreeSet<&String> = s.values().collect();
     assert_eq!(unique.len(), s.len(), "{s:?}");
-    assert!(s[".."].starts_with("context-"));
+    assert!(s[".."].starts_with("context--"));
+    assert!(s["Café"].starts_with("cafe--") && s["CAFE"].starts_with("cafe--"));
 }
 
 #[test]
