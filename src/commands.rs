@@ -26,6 +26,7 @@ pub struct Summary {
     pub failed: usize,
     pub feeds: usize,
     pub written: usize,
+    pub bytes: usize,
     pub unchanged: usize,
     pub removed: usize,
 }
@@ -58,13 +59,14 @@ pub fn build(settings: &Settings, fresh: bool) -> Result<ExitCode, crate::Failur
         summary: s, engine, ..
     } = start(settings, &sink, &mode)?;
     eprintln!(
-        "eventfeed: {} events from {} files ({} read, {} skipped) -> {} feeds: {} files written, {} unchanged, {} removed in {:.2} s",
+        "eventfeed: {} events from {} files ({} read, {} skipped) -> {} feeds: {} files written ({:.1} MB), {} unchanged, {} removed in {:.2} s",
         s.events,
         s.files,
         s.read,
         s.failed,
         s.feeds,
         s.written,
+        s.bytes as f64 / 1e6,
         s.unchanged,
         s.removed,
         started.elapsed().as_secs_f64()
@@ -225,7 +227,7 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
         rss_mib = rss_mib(),
         "rendered and written"
     );
-    let (written, unchanged, removed) = sink.counts.take();
+    let (written, unchanged, removed, bytes) = sink.counts.take();
     if changed_input || full || written + removed > 0 {
         save_cache(settings, &engine, &stamps, sink);
         tracing::debug!(
@@ -241,6 +243,7 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
         failed: read.failed,
         feeds: plan.feeds.len(),
         written,
+        bytes,
         unchanged,
         removed,
     };

@@ -30,11 +30,13 @@ pub struct Counts {
 }
 
 impl Counts {
-    pub fn take(&self) -> (usize, usize, usize) {
+    /// The counts so far (the bytes are those written), reset to zero.
+    pub fn take(&self) -> (usize, usize, usize, usize) {
         (
             self.written.swap(0, Relaxed),
             self.unchanged.swap(0, Relaxed),
             self.removed.swap(0, Relaxed),
+            self.bytes.swap(0, Relaxed),
         )
     }
 }
@@ -319,7 +321,7 @@ mod tests {
         sink.write("a/b/rss.xml", b"two").unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"two");
         assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, 0o644);
-        assert_eq!(sink.counts.take(), (2, 1, 0));
+        assert_eq!(sink.counts.take(), (2, 1, 0, 6));
         sink.remove_dir("a/b").unwrap();
         assert!(!dir.path().join("a").exists(), "empty parents go too");
     }

@@ -386,7 +386,7 @@ impl Daemon {
                     .try_for_each(|dir| self.sink.remove_dir(dir))
             })
             .map(|()| self.sink.sync_soon());
-        let (written, unchanged, removed) = self.sink.counts.take();
+        let (written, unchanged, removed, _) = self.sink.counts.take();
         match result {
             Ok(()) => {
                 self.last_change = Some(Instant::now());
