@@ -63,7 +63,7 @@ impl Default for File {
 impl Default for Watch {
     fn default() -> Self {
         Self {
-            debounce_ms: 10,
+            debounce_ms: 5,
             max_delay_ms: 500,
             reconcile_secs: 3600,
         }

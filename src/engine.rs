@@ -54,22 +54,31 @@ impl Engine {
         E: Emit,
     {
         let feeds: Vec<&FeedId> = plan.feeds.iter().collect();
-        feeds.par_iter().with_min_len(8).try_for_each(|id| {
-            let Some(doc) = render::feed(&self.index, &self.site, id) else {
-                return Ok(());
-            };
-            for (path, bytes) in render::render(&doc, &self.site) {
-                emit.emit(&path, &bytes)?;
-            }
-            Ok(())
-        })?;
-        if plan.index_page {
-            emit.emit("index.html", &pages::index_html(&self.index, &self.site))?;
-        }
-        if plan.opml {
-            emit.emit("feeds.opml", &pages::opml(&self.index, &self.site))?;
-        }
-        Ok(())
+        // One task per feed, even for the daemon's handful: a batch's latency is
+        // its slowest feed, and the two pages (which list every context) run
+        // alongside the feeds rather than after them.
+        let render_feeds = || {
+            feeds.par_iter().try_for_each(|id| {
+                let Some(doc) = render::feed(&self.index, &self.site, id) else {
+                    return Ok(());
+                };
+                for (path, bytes) in render::render(&doc, &self.site) {
+                    emit.emit(&path, &bytes)?;
+                }
+                Ok(())
+            })
+        };
+        let index_page = || match plan.index_page {
+            true => emit.emit("index.html", &pages::index_html(&self.index, &self.site)),
+            false => Ok(()),
+        };
+        let opml = || match plan.opml {
+            true => emit.emit("feeds.opml", &pages::opml(&self.index, &self.site)),
+            false => Ok(()),
+        };
+        let (feeds, (index_page, opml)) =
+            rayon::join(render_feeds, || rayon::join(index_page, opml));
+        feeds.and(index_page).and(opml)
     }
 
     /// Renders a plan into memory: for tests and small trees.

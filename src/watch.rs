@@ -245,6 +245,9 @@ struct Daemon {
     /// rescan and to save the cache.
     stamps: HashMap<PathBuf, Stamp>,
     last_change: Option<Instant>,
+    /// Whether the cache on disk is behind (saving a large one takes a while, so
+    /// it is saved only when it must be).
+    dirty: bool,
 }
 
 impl Daemon {
@@ -279,6 +282,7 @@ impl Daemon {
             opts: ParseOptions::new(settings.max_file_bytes, settings.site.links.clone()),
             stamps,
             last_change: None,
+            dirty: false,
         })
     }
 
@@ -345,7 +349,7 @@ impl Daemon {
         );
         self.read_and_commit(&paths, started);
         self.engine.interner().sweep();
-        commands::save_cache(&self.settings, &self.engine, &self.stamps, &self.sink);
+        self.save_cache();
     }
 
     fn read_and_commit(&mut self, paths: &[PathBuf], started: Instant) {
@@ -365,6 +369,7 @@ impl Daemon {
                 self.stamps.remove(p);
             }
         }
+        self.dirty |= !read.stamps.is_empty() || !read.changes.is_empty();
         self.stamps.extend(read.stamps);
         self.commit(read.changes, paths.len(), started);
     }
@@ -408,13 +413,20 @@ impl Daemon {
         self.status();
     }
 
-    /// Saves the cache, so that the next start reads and renders nothing that did
-    /// not change meanwhile.
-    fn stop(&self) {
+    /// Makes the output durable and the cache current, before exiting.
+    fn stop(&mut self) {
         if let Err(e) = self.sink.sync() {
             tracing::warn!("{e:#}");
         }
-        commands::save_cache(&self.settings, &self.engine, &self.stamps, &self.sink);
+        self.save_cache();
+    }
+
+    /// Saves the cache if it is behind, so that the next start reads and renders
+    /// nothing that did not change meanwhile.
+    fn save_cache(&mut self) {
+        if std::mem::take(&mut self.dirty) {
+            commands::save_cache(&self.settings, &self.engine, &self.stamps, &self.sink);
+        }
     }
 
     fn status(&self) {
