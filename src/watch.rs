@@ -88,23 +88,35 @@ async fn serve(
     notify(&[sd_notify::NotifyState::Ready]);
     daemon.status();
     tracing::info!(events = daemon.engine.index().event_count(), input = %settings.input.display(), output = %settings.output.display(), "watching");
+    let mut rescan = Rescan::default();
     loop {
         tokio::select! {
+            // Signals first: the other branches can be ready all the time.
+            biased;
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            () = rescan.due(), if rescan.at.is_some() => {
+                while rx.try_recv().is_ok() {}
+                hints.lost.store(false, Ordering::SeqCst);
+                watcher = rewatch(watcher, &settings.input, &hints)?;
+                daemon.reconcile("events were lost");
+                // notify watches for opens too, so a rescan of a tree with more
+                // folders than the kernel queue holds overflows it by itself: back
+                // off (up to a minute) instead of rescanning in a loop.
+                rescan.done(hints.lost.swap(false, Ordering::SeqCst));
+            }
             first = rx.recv() => {
                 let Some(first) = first else { break };
                 let paths = debounce(&mut rx, first, settings.debounce, settings.max_delay).await;
                 if hints.lost.swap(false, Ordering::SeqCst) {
-                    watcher = rewatch(watcher, &settings.input, &hints)?;
-                    daemon.reconcile("events were lost");
+                    rescan.request();
                 } else {
                     daemon.batch(paths);
                 }
             }
             () = hints.wake.notified() => {
                 if hints.lost.swap(false, Ordering::SeqCst) {
-                    while rx.try_recv().is_ok() {}
-                    watcher = rewatch(watcher, &settings.input, &hints)?;
-                    daemon.reconcile("events were lost");
+                    rescan.request();
                 }
             }
             _ = reconcile_tick.tick() => daemon.reconcile("periodic reconcile"),
@@ -132,8 +144,6 @@ async fn serve(
                 notify(&[sd_notify::NotifyState::Ready]);
                 daemon.status();
             }
-            _ = term.recv() => break,
-            _ = int.recv() => break,
         }
     }
     notify(&[sd_notify::NotifyState::Stopping]);
@@ -141,6 +151,42 @@ async fn serve(
     daemon.stop();
     drop(watcher);
     Ok(())
+}
+
+/// When the next rescan for lost events runs: at once, unless the last one lost
+/// events itself, then after a delay that doubles up to a minute.
+#[derive(Default)]
+struct Rescan {
+    at: Option<tokio::time::Instant>,
+    backoff: Duration,
+}
+
+impl Rescan {
+    fn request(&mut self) {
+        self.at
+            .get_or_insert_with(|| tokio::time::Instant::now() + self.backoff);
+    }
+
+    async fn due(&self) {
+        if let Some(at) = self.at {
+            tokio::time::sleep_until(at).await;
+        }
+    }
+
+    fn done(&mut self, lost_again: bool) {
+        self.at = None;
+        if lost_again {
+            self.backoff =
+                (self.backoff * 2).clamp(Duration::from_secs(1), Duration::from_secs(60));
+            tracing::warn!(
+                "events were lost again during the rescan (the tree has more folders than the kernel's inotify queue holds events: raise fs.inotify.max_queued_events); next rescan in {} s",
+                self.backoff.as_secs()
+            );
+            self.request();
+        } else {
+            self.backoff = Duration::ZERO;
+        }
+    }
 }
 
 /// Starts a recursive watch. The callback only hands the event on: a slow
