@@ -222,6 +222,9 @@ struct Seen {
     /// Time of the last event that writes (create, modify, close-after-write,
     /// rename, delete): reads and opens are the daemon comparing old files.
     last: Option<Instant>,
+    /// The same, for writes inside a feed folder (not `index.html` or
+    /// `feeds.opml` at the top).
+    last_feed: Option<Instant>,
     writes: u64,
     /// Files renamed into place (rename targets, temp files excluded), with how
     /// often each was.
@@ -241,6 +244,7 @@ impl OutputWatch {
     pub fn new(output: &Path) -> Result<Self> {
         let seen = Arc::new(Mutex::new(Seen::default()));
         let s = seen.clone();
+        let root = output.to_owned();
         let mut watcher = RecommendedWatcher::new(
             move |res: notify::Result<notify::Event>| {
                 let at = Instant::now();
@@ -255,6 +259,9 @@ impl OutputWatch {
                             return;
                         }
                         seen.last = Some(at);
+                        if ev.paths.iter().any(|p| p.parent() != Some(root.as_path())) {
+                            seen.last_feed = Some(at);
+                        }
                         seen.writes += 1;
                         if let EventKind::Modify(ModifyKind::Name(RenameMode::To)) = ev.kind {
                             for p in ev.paths {
@@ -288,6 +295,15 @@ impl OutputWatch {
     pub fn writes(&self) -> (u64, bool) {
         let s = self.seen.lock().expect("not poisoned");
         (s.writes, s.overflow)
+    }
+
+    /// Time of the last write inside a feed folder, if at or after `since`.
+    pub fn last_feed(&self, since: Instant) -> Option<Instant> {
+        self.seen
+            .lock()
+            .expect("not poisoned")
+            .last_feed
+            .filter(|l| *l >= since)
     }
 
     pub fn error(&self) -> Option<String> {
@@ -367,6 +383,9 @@ pub struct Sample {
     pub kind: Kind,
     /// From the rename (or unlink) to the last output write.
     pub latency: Option<Duration>,
+    /// From the rename to the last write of a feed file (the pages at the top,
+    /// `index.html` and `feeds.opml`, left out).
+    pub to_feeds: Option<Duration>,
     /// From the rename to the daemon's STATUS= after the batch (which comes after
     /// its syncfs): a cross-check, not the figure.
     pub to_status: Option<Duration>,
@@ -462,6 +481,7 @@ pub fn latency(
         samples.push(Sample {
             kind,
             latency: last.map(|l| l - t0),
+            to_feeds: watch.last_feed(t0).map(|l| l - t0),
             to_status,
             writes,
         });
