@@ -52,56 +52,60 @@ pub fn read(
 ) -> Read {
     let mut out = Read::default();
     for chunk in paths.chunks(CHUNK) {
-        read_chunk(source, opts, chunk, on_error, interner, tick, &mut out);
+        let results: Vec<(PathBuf, Outcome)> = chunk
+            .par_iter()
+            .with_min_len(16)
+            .map(|rel| {
+                let outcome = read_one(source, opts, rel);
+                tick();
+                (rel.clone(), outcome)
+            })
+            .collect();
+        for (path, outcome) in results {
+            out.record(path, outcome, on_error, interner);
+        }
     }
     out
 }
 
-fn read_chunk(
-    source: &Source,
-    opts: &ParseOptions,
-    paths: &[PathBuf],
-    on_error: OnError,
-    interner: &mut Interner,
-    tick: &(dyn Fn() + Sync),
-    out: &mut Read,
-) {
-    let results: Vec<(PathBuf, Outcome)> = paths
-        .par_iter()
-        .with_min_len(16)
-        .map(|rel| {
-            let outcome = match source.read(rel) {
-                Ok(None) => Ok(None),
-                Ok(Some((bytes, stamp))) => parse::parse(&bytes, opts).map(|p| Some((p, stamp))),
-                Err(e) => Err(Diagnostic::error(
-                    1,
-                    1,
-                    format!("cannot read file: {e}"),
-                    "",
-                )),
-            };
-            tick();
-            (rel.clone(), outcome)
-        })
-        .collect();
-    for (path, outcome) in results {
+fn read_one(source: &Source, opts: &ParseOptions, rel: &std::path::Path) -> Outcome {
+    match source.read(rel) {
+        Ok(None) => Ok(None),
+        Ok(Some((bytes, stamp))) => parse::parse(&bytes, opts).map(|p| Some((p, stamp))),
+        Err(e) => Err(Diagnostic::error(
+            1,
+            1,
+            format!("cannot read file: {e}"),
+            "",
+        )),
+    }
+}
+
+impl Read {
+    fn record(
+        &mut self,
+        path: PathBuf,
+        outcome: Outcome,
+        on_error: OnError,
+        interner: &mut Interner,
+    ) {
         match outcome {
-            Ok(None) => out.changes.push(Change::Remove(path)),
+            Ok(None) => self.changes.push(Change::Remove(path)),
             Ok(Some((parsed, stamp))) => {
                 if !parsed.warnings.is_empty() {
-                    out.warnings += parsed.warnings.len();
-                    out.reports.push((path.clone(), parsed.warnings));
+                    self.warnings += parsed.warnings.len();
+                    self.reports.push((path.clone(), parsed.warnings));
                 }
-                out.stamps.push((path.clone(), stamp));
+                self.stamps.push((path.clone(), stamp));
                 let event = interner.event(parsed.event);
-                out.changes.push(Change::Upsert(path, Arc::new(event)));
+                self.changes.push(Change::Upsert(path, Arc::new(event)));
             }
             Err(diag) => {
-                out.failed += 1;
+                self.failed += 1;
                 if on_error == OnError::Remove {
-                    out.changes.push(Change::Remove(path.clone()));
+                    self.changes.push(Change::Remove(path.clone()));
                 }
-                out.reports.push((path, vec![diag]));
+                self.reports.push((path, vec![diag]));
             }
         }
     }
