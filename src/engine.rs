@@ -27,10 +27,6 @@ impl Engine {
         &self.index
     }
 
-    pub fn site(&self) -> &Site {
-        &self.site
-    }
-
     /// Shares strings between the events handed to [`Engine::apply`].
     pub fn interner(&mut self) -> &mut Interner {
         &mut self.interner

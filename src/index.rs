@@ -98,10 +98,6 @@ impl Index {
         self.events.len()
     }
 
-    pub fn file_count(&self) -> usize {
-        self.files.len()
-    }
-
     pub fn event(&self, key: &str) -> Option<&Entry> {
         self.events.get(key)
     }
@@ -112,11 +108,6 @@ impl Index {
             .get(key)
             .and_then(|c| c.first())
             .map(|k| path_of(k))
-    }
-
-    /// The event a file currently contributes (also when another file wins its key).
-    pub fn file(&self, path: &Path) -> Option<&Arc<Event>> {
-        self.files.get(path.as_os_str().as_bytes())
     }
 
     /// Keys claimed by more than one file, with the files (the first one wins).

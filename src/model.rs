@@ -85,14 +85,6 @@ impl Interner {
     pub fn sweep(&mut self) {
         self.0.retain(|s| Arc::strong_count(s) > 1);
     }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 /// Builds the canonical key of an event from its day and slug.

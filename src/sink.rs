@@ -72,10 +72,6 @@ impl Sink {
         Ok(sink)
     }
 
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
     /// Removes our temp files under `dir`, subfolders in parallel.
     fn clean_temp(&self, dir: &Path) -> Result<()> {
         use rayon::prelude::*;

@@ -23,10 +23,6 @@ impl Source {
         }
     }
 
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
     /// Whether a path (relative to the root) names an event file: not hidden, not a
     /// temp or backup file of an editor (`.x.swp`, `x~`, `#x#`, vim's `4913`), of
     /// rsync (`.x.XXXXXX`) or of `sed -i` (`sedXXXXXX`), not a day page `index.md`,
