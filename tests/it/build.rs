@@ -8,28 +8,47 @@ use std::os::unix::fs::MetadataExt;
 
 const SEED: &[u8] = include_bytes!("../fixtures/seed.txt");
 
+/// The fixture's events besides the seed: (path, alternative path, day,
+/// headline, contexts).
+const EVENTS: [(&str, &str, &str, &str, &[&str]); 3] = [
+    (
+        "news/2017/11/6/japan.md",
+        "x/japan.markdown",
+        "2017-11-6",
+        "U.S. President Donald Trump visits Japan amidst the 2017 North Korea crisis.",
+        &["Donald Trump", "2017 North Korea crisis"],
+    ),
+    (
+        "news/2017/11/6/other.md",
+        "y/other.md",
+        "2017-11-6",
+        "Zürich hosts a summit on 東京 and القاهرة 🎉",
+        &["Zürich", "東京"],
+    ),
+    (
+        "news/2017/11/4/lonely.md",
+        "z/lonely.txt",
+        "2017-11-4",
+        "An event with no related list",
+        &[],
+    ),
+];
+
+fn event_text(date: &str, headline: &str, contexts: &[&str]) -> String {
+    let ev = Ev::new(date, headline);
+    if contexts.is_empty() {
+        ev.text()
+    } else {
+        ev.contexts(contexts).text()
+    }
+}
+
 fn fixture() -> Tree {
     let t = Tree::new();
     t.write("000_6b75227719e54f27.txt", SEED);
-    t.write(
-        "news/2017/11/6/japan.md",
-        Ev::new(
-            "2017-11-6",
-            "U.S. President Donald Trump visits Japan amidst the 2017 North Korea crisis.",
-        )
-        .contexts(&["Donald Trump", "2017 North Korea crisis"])
-        .text(),
-    );
-    t.write(
-        "news/2017/11/6/other.md",
-        Ev::new("2017-11-6", "Zürich hosts a summit on 東京 and القاهرة 🎉")
-            .contexts(&["Zürich", "東京"])
-            .text(),
-    );
-    t.write(
-        "news/2017/11/4/lonely.md",
-        Ev::new("2017-11-4", "An event with no related list").text(),
-    );
+    for (path, _, date, headline, contexts) in EVENTS {
+        t.write(path, event_text(date, headline, contexts));
+    }
     t.write("news/2017/11/2/index.md", "# Day page, not an event\n");
     t
 }
@@ -179,25 +198,9 @@ fn output_is_deterministic_whatever_the_file_order_and_names() {
     a.build();
     let b = Tree::new();
     // Reverse order, other names, other folders: same events.
-    b.write(
-        "z/lonely.txt",
-        Ev::new("2017-11-4", "An event with no related list").text(),
-    );
-    b.write(
-        "y/other.md",
-        Ev::new("2017-11-6", "Zürich hosts a summit on 東京 and القاهرة 🎉")
-            .contexts(&["Zürich", "東京"])
-            .text(),
-    );
-    b.write(
-        "x/japan.markdown",
-        Ev::new(
-            "2017-11-6",
-            "U.S. President Donald Trump visits Japan amidst the 2017 North Korea crisis.",
-        )
-        .contexts(&["Donald Trump", "2017 North Korea crisis"])
-        .text(),
-    );
+    for (_, path, date, headline, contexts) in EVENTS.iter().rev() {
+        b.write(path, event_text(date, headline, contexts));
+    }
     b.write("w/seed.md", SEED);
     b.build();
     assert_same(&a.files(), &b.files(), "two orders");
