@@ -53,6 +53,7 @@ impl Common {
             input: self.input.clone(),
             output: self.output.clone(),
             base_url: self.base_url.clone(),
+            served_at: None,
         };
         config::load(self.config.as_deref(), &overrides).map_err(crate::Failure::Config)
     }

@@ -6,6 +6,7 @@ use crate::links::{ItemLink, Links};
 use crate::render::Site;
 use anyhow::{bail, Context as _, Result};
 use serde::Deserialize;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -28,6 +29,8 @@ pub struct File {
     pub max_file_bytes: u64,
     pub extensions: Vec<String>,
     pub watch: Watch,
+    pub serve: Serve,
+    pub websub: Websub,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -36,6 +39,34 @@ pub struct Watch {
     pub debounce_ms: u64,
     pub max_delay_ms: u64,
     pub reconcile_secs: u64,
+}
+
+/// `[serve]`: the HTTP server of `eventfeed serve`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Serve {
+    pub listen: SocketAddr,
+    /// `max-age` of archived day feeds (a day with a later day: `fh:archive`).
+    pub archive_max_age_secs: u64,
+    /// `max-age` of everything else (live feeds, pages); 0 means `no-cache`.
+    pub max_age_secs: u64,
+}
+
+impl Default for Serve {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            archive_max_age_secs: 86_400,
+            max_age_secs: 60,
+        }
+    }
+}
+
+/// `[websub]`: the hub that feeds name and the daemon pings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Websub {
+    pub hub: Option<String>,
 }
 
 impl Default for File {
@@ -56,6 +87,8 @@ impl Default for File {
             max_file_bytes: 1 << 20,
             extensions: vec!["md".into(), "markdown".into(), "txt".into()],
             watch: Watch::default(),
+            serve: Serve::default(),
+            websub: Websub::default(),
         }
     }
 }
@@ -76,6 +109,9 @@ pub struct Overrides {
     pub input: Option<PathBuf>,
     pub output: Option<PathBuf>,
     pub base_url: Option<String>,
+    /// Where `serve` listens: its own URL is the base URL when neither the flag
+    /// nor the file sets one (a local preview then links to itself).
+    pub served_at: Option<SocketAddr>,
 }
 
 /// Everything checked and resolved.
@@ -90,11 +126,26 @@ pub struct Settings {
     pub debounce: Duration,
     pub max_delay: Duration,
     pub reconcile: Duration,
+    pub serve: Serve,
 }
 
 /// Reads and validates the configuration. A missing `path` means defaults only.
 pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Settings> {
-    let (file, dir) = match path {
+    let (file, dir) = read(path)?;
+    validate(file, &dir, overrides)
+}
+
+/// The address `serve` listens on: the flag, else the file's `[serve] listen`.
+/// Read before the rest, since the bound address can become the base URL.
+pub fn listen(path: Option<&Path>, flag: Option<SocketAddr>) -> Result<SocketAddr> {
+    match flag {
+        Some(addr) => Ok(addr),
+        None => Ok(read(path)?.0.serve.listen),
+    }
+}
+
+fn read(path: Option<&Path>) -> Result<(File, PathBuf)> {
+    Ok(match path {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read config {}", path.display()))?;
@@ -103,8 +154,7 @@ pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Settings> {
             (file, path.parent().unwrap_or(Path::new(".")).to_owned())
         }
         None => (File::default(), PathBuf::from(".")),
-    };
-    validate(file, &dir, overrides)
+    })
 }
 
 fn validate(file: File, dir: &Path, o: &Overrides) -> Result<Settings> {
@@ -136,9 +186,21 @@ fn validate(file: File, dir: &Path, o: &Overrides) -> Result<Settings> {
             output.display()
         );
     }
-    let base_url = o.base_url.clone().or(file.base_url).context(
-        "no base URL: set `base_url` (where the output directory is served) or pass --base-url",
-    )?;
+    let base_url = o
+        .base_url
+        .clone()
+        .or(file.base_url)
+        .or(o.served_at.map(own_url))
+        .context(
+            "no base URL: set `base_url` (where the output directory is served) or pass --base-url",
+        )?;
+    let hub = match file.websub.hub {
+        Some(hub) => Some(
+            crate::links::absolute_http(&hub)
+                .map_err(|e| anyhow::anyhow!("`[websub] hub`: {e}"))?,
+        ),
+        None => None,
+    };
     let site_url = file.site_url.unwrap_or_else(|| base_url.clone());
     let links = Links::new(&site_url, &base_url, &file.page_suffix, file.item_link)
         .map_err(anyhow::Error::msg)?;
@@ -166,6 +228,7 @@ fn validate(file: File, dir: &Path, o: &Overrides) -> Result<Settings> {
         language: file.language,
         items_per_feed: file.items_per_feed,
         links,
+        hub,
     };
     let state_dir = match file.state_dir.map(rel) {
         Some(dir) => dir,
@@ -185,7 +248,19 @@ fn validate(file: File, dir: &Path, o: &Overrides) -> Result<Settings> {
         debounce: Duration::from_millis(file.watch.debounce_ms),
         max_delay: Duration::from_millis(file.watch.max_delay_ms.max(file.watch.debounce_ms)),
         reconcile: Duration::from_secs(file.watch.reconcile_secs),
+        serve: file.serve,
     })
+}
+
+/// The URL of a server listening on `addr`. An unspecified address (`0.0.0.0`,
+/// `::`) is reached on this machine through loopback.
+fn own_url(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}/", SocketAddr::new(ip, addr.port()))
 }
 
 /// The canonical form of a path that may not exist yet.
@@ -236,8 +311,36 @@ mod tests {
             input: Some(dir.path().to_owned()),
             output: Some(dir.path().join("public")),
             base_url: Some("https://example.org/".into()),
+            served_at: None,
         };
         let e = validate(File::default(), dir.path(), &o).unwrap_err();
         assert!(e.to_string().contains("inside the input"), "{e}");
+    }
+
+    #[test]
+    fn base_url_is_required_except_when_serving() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = Overrides {
+            input: Some(dir.path().join("in")),
+            output: Some(dir.path().join("out")),
+            ..Overrides::default()
+        };
+        std::fs::create_dir(dir.path().join("in")).unwrap();
+        let e = validate(File::default(), dir.path(), &o).unwrap_err();
+        assert!(e.to_string().contains("no base URL"), "{e}");
+        let cases = [
+            ("127.0.0.1:8080", "http://127.0.0.1:8080/"),
+            ("0.0.0.0:8000", "http://127.0.0.1:8000/"),
+            ("[::]:8080", "http://[::1]:8080/"),
+        ];
+        for (addr, url) in cases {
+            o.served_at = Some(addr.parse().unwrap());
+            let s = validate(File::default(), dir.path(), &o).unwrap();
+            assert_eq!(s.site.links.feeds_root(), url);
+        }
+        // A base URL that is set wins over the server's own.
+        o.base_url = Some("https://example.org/feeds/".into());
+        let s = validate(File::default(), dir.path(), &o).unwrap();
+        assert_eq!(s.site.links.feeds_root(), "https://example.org/feeds/");
     }
 }

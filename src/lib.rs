@@ -31,5 +31,6 @@ pub mod reader;
 pub mod sink;
 pub mod source;
 pub mod watch;
+pub mod websub;
 
 pub use failure::Failure;

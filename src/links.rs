@@ -93,11 +93,21 @@ impl Links {
     }
 }
 
-fn base_url(s: &str) -> Result<Url, String> {
-    let mut url = Url::parse(s).map_err(|e| format!("`{s}` is not an absolute URL: {e}"))?;
+/// Checks that `s` is an absolute http(s) URL; its normal form.
+pub fn absolute_http(s: &str) -> Result<String, String> {
+    http_url(s).map(String::from)
+}
+
+fn http_url(s: &str) -> Result<Url, String> {
+    let url = Url::parse(s).map_err(|e| format!("`{s}` is not an absolute URL: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!("`{s}` must be an http or https URL"));
     }
+    Ok(url)
+}
+
+fn base_url(s: &str) -> Result<Url, String> {
+    let mut url = http_url(s)?;
     if !url.path().ends_with('/') {
         let path = format!("{}/", url.path());
         url.set_path(&path);

@@ -91,13 +91,14 @@ impl Sink {
         subdirs.par_iter().try_for_each(|d| self.clean_temp(d))
     }
 
-    /// Writes `bytes` to `rel` unless the file already holds exactly them.
-    pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<()> {
+    /// Writes `bytes` to `rel` unless the file already holds exactly them; whether
+    /// it wrote (what changed for subscribers, and so for a WebSub hub).
+    pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<bool> {
         let target = self.root.join(rel);
         if let Some(stamp) = same_contents(&target, bytes) {
             self.counts.unchanged.fetch_add(1, Relaxed);
             self.record(rel, Some(stamp));
-            return Ok(());
+            return Ok(false);
         }
         let dir = target.parent().expect("files live in the output directory");
         let tmp = match temp_in(dir) {
@@ -119,7 +120,7 @@ impl Sink {
         self.record(rel, Some(stamp));
         self.counts.written.fetch_add(1, Relaxed);
         self.counts.bytes.fetch_add(bytes.len(), Relaxed);
-        Ok(())
+        Ok(true)
     }
 
     /// Removes a feed directory (its files, then the directory and any parents it
@@ -305,10 +306,10 @@ mod tests {
     fn writes_atomically_and_skips_unchanged_bytes() {
         let dir = tempfile::tempdir().unwrap();
         let sink = Sink::open(dir.path()).unwrap();
-        sink.write("a/b/rss.xml", b"one").unwrap();
+        assert!(sink.write("a/b/rss.xml", b"one").unwrap());
         let path = dir.path().join("a/b/rss.xml");
         let ino = fs::metadata(&path).unwrap().ino();
-        sink.write("a/b/rss.xml", b"one").unwrap();
+        assert!(!sink.write("a/b/rss.xml", b"one").unwrap());
         assert_eq!(
             fs::metadata(&path).unwrap().ino(),
             ino,

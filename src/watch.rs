@@ -16,6 +16,7 @@ use crate::parse::ParseOptions;
 use crate::reader::{self, OnError};
 use crate::sink::Sink;
 use crate::source::Source;
+use crate::websub::{is_feed, Publisher};
 use anyhow::{Context as _, Result};
 use notify::event::{AccessKind, AccessMode, EventKind};
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
@@ -78,6 +79,7 @@ async fn serve(
         "watching the input"
     );
     let mut daemon = Daemon::start(&settings, sink?)?;
+    daemon.publisher = Publisher::reuse(None, settings.site.hub.as_deref());
     let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
     let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
@@ -135,7 +137,9 @@ async fn serve(
                                 watcher = watch(&new.input, &hints)?;
                             }
                             settings = new;
+                            let publisher = daemon.publisher.take();
                             daemon = Daemon::start(&settings, Sink::open(&settings.output)?)?;
+                            daemon.publisher = Publisher::reuse(publisher, settings.site.hub.as_deref());
                             tracing::info!("configuration reloaded");
                         }
                     }
@@ -294,6 +298,8 @@ struct Daemon {
     /// Whether the cache on disk is behind (saving a large one takes a while, so
     /// it is saved only when it must be).
     dirty: bool,
+    /// Tells the WebSub hub which feeds changed, when one is configured.
+    publisher: Option<Publisher>,
 }
 
 impl Daemon {
@@ -329,6 +335,7 @@ impl Daemon {
             stamps,
             last_change: None,
             dirty: false,
+            publisher: None,
         })
     }
 
@@ -425,11 +432,18 @@ impl Daemon {
         if plan.is_empty() {
             return;
         }
+        // The feeds whose bytes changed, for the hub.
+        let changed = std::sync::Mutex::new(Vec::new());
         let result = self
             .engine
             .render(
                 &plan,
-                FnEmit(|path: &str, bytes: &[u8]| self.sink.write(path, bytes)),
+                FnEmit(|path: &str, bytes: &[u8]| {
+                    if self.sink.write(path, bytes)? && self.publisher.is_some() && is_feed(path) {
+                        changed.lock().expect("not poisoned").push(path.to_owned());
+                    }
+                    anyhow::Ok(())
+                }),
             )
             .and_then(|()| {
                 plan.removed
@@ -438,6 +452,13 @@ impl Daemon {
             })
             .map(|()| self.sink.sync_soon());
         let (written, unchanged, removed, _) = self.sink.counts.take();
+        // What was written changed, even if a later file failed.
+        if let Some(publisher) = &self.publisher {
+            let links = &self.settings.site.links;
+            let mut changed = changed.into_inner().expect("not poisoned");
+            changed.sort_unstable();
+            publisher.publish(changed.iter().map(|rel| links.feed_url(rel)));
+        }
         match result {
             Ok(()) => {
                 self.last_change = Some(Instant::now());

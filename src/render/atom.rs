@@ -1,4 +1,5 @@
-//! Atom 1.0 (RFC 4287), with RFC 5005 archive links and `fh:archive`.
+//! Atom 1.0 (RFC 4287), with RFC 5005 archive links, `fh:archive` and the WebSub
+//! hub.
 
 use super::rss::{archive_links, link};
 use super::{FeedDoc, Site};
@@ -13,6 +14,7 @@ pub fn render(doc: &FeedDoc, site: &Site) -> Vec<u8> {
         link(self_url.clone(), "self"),
         link(doc.alternate.clone(), "alternate"),
     ];
+    links.extend(site.hub.clone().map(|hub| link(hub, "hub")));
     archive_links(doc, site, "atom.xml", &mut links);
     let mut extensions = ExtensionMap::new();
     if doc.archive {

@@ -15,8 +15,18 @@ struct Feed<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     next_url: Option<String>,
     language: &'a str,
+    /// JSON Feed's way to name a WebSub hub.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hubs: Option<[Hub<'a>; 1]>,
     authors: [Author<'a>; 1],
     items: Vec<Item<'a>>,
+}
+
+#[derive(Serialize)]
+struct Hub<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: &'a str,
 }
 
 #[derive(Serialize)]
@@ -49,6 +59,12 @@ pub fn render(doc: &FeedDoc, site: &Site) -> Vec<u8> {
             .as_ref()
             .map(|d| site.links.feed_url(&format!("{d}/feed.json"))),
         language: &site.language,
+        hubs: site.hub.as_deref().map(|url| {
+            [Hub {
+                kind: "WebSub",
+                url,
+            }]
+        }),
         authors: [Author { name: &site.author }],
         items: doc
             .items

@@ -28,6 +28,8 @@ pub struct Site {
     pub author: String,
     pub items_per_feed: usize,
     pub links: Links,
+    /// The WebSub hub every feed names (`rel="hub"`), if any.
+    pub hub: Option<String>,
 }
 
 /// Which feed.

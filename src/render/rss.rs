@@ -1,5 +1,5 @@
 //! RSS 2.0, with the Atom namespace for `rel="self"` and RFC 5005 links, Media RSS
-//! for the cover image and `fh:archive` for archived days.
+//! for the cover image, `fh:archive` for archived days and the WebSub hub.
 
 use super::{rfc822, FeedDoc, Site, GENERATOR};
 use atom_syndication::Link;
@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 pub fn render(doc: &FeedDoc, site: &Site) -> Vec<u8> {
     let mut links = vec![link(doc.url(site, "rss.xml"), "self")];
+    links.extend(site.hub.clone().map(|hub| link(hub, "hub")));
     archive_links(doc, site, "rss.xml", &mut links);
     let mut extensions = ExtensionMap::new();
     if doc.archive {

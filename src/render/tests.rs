@@ -16,6 +16,7 @@ fn site() -> Site {
         author: "Current events".into(),
         items_per_feed: 50,
         links: crate::links::example(),
+        hub: None,
     }
 }
 
@@ -74,4 +75,32 @@ fn page_snapshots() {
         "opml",
         String::from_utf8(pages::opml(&index, &site())).unwrap()
     );
+}
+
+#[test]
+fn with_a_hub_every_format_names_it_beside_self() {
+    let site = Site {
+        hub: Some("https://hub.example/".into()),
+        ..site()
+    };
+    let index = index();
+    let doc = feed(&index, &site, &FeedId::All).unwrap();
+    let [(_, rss), (_, atom), (_, json)] = render(&doc, &site);
+    let rss = String::from_utf8(rss).unwrap();
+    assert!(
+        rss.contains(r#"<atom:link href="https://hub.example/" rel="hub"/>"#),
+        "{rss}"
+    );
+    assert!(rss.contains(r#"rel="self""#));
+    let atom = String::from_utf8(atom).unwrap();
+    assert!(
+        atom.contains(r#"<link href="https://hub.example/" rel="hub"/>"#),
+        "{atom}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(
+        json["hubs"],
+        serde_json::json!([{"type": "WebSub", "url": "https://hub.example/"}])
+    );
+    assert_eq!(json["feed_url"], "https://example.org/feeds/all/feed.json");
 }

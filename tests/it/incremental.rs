@@ -28,6 +28,7 @@ fn site(items: usize) -> Site {
         author: "A".into(),
         items_per_feed: items,
         links,
+        hub: None,
     }
 }
 
