@@ -4,6 +4,7 @@
 use crate::config::{self, Overrides, Settings};
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -29,6 +30,15 @@ enum Command {
     Check(Common),
     /// Build, then keep the feeds current as files change (the daemon).
     Watch(Common),
+    /// The daemon plus an HTTP server for the output directory (small sites,
+    /// local preview). Without a base URL, feeds link to this server.
+    Serve {
+        #[command(flatten)]
+        common: Common,
+        /// Address to listen on (overrides `[serve] listen`, 127.0.0.1:8080).
+        #[arg(long, env = "EVENTFEED_LISTEN", value_name = "ADDR")]
+        listen: Option<SocketAddr>,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -49,11 +59,18 @@ struct Common {
 
 impl Common {
     fn settings(&self) -> Result<Settings, crate::Failure> {
+        self.settings_served_at(None)
+    }
+
+    fn settings_served_at(
+        &self,
+        served_at: Option<SocketAddr>,
+    ) -> Result<Settings, crate::Failure> {
         let overrides = Overrides {
             input: self.input.clone(),
             output: self.output.clone(),
             base_url: self.base_url.clone(),
-            served_at: None,
+            served_at,
         };
         config::load(self.config.as_deref(), &overrides).map_err(crate::Failure::Config)
     }
@@ -80,6 +97,11 @@ pub fn run() -> ExitCode {
         Command::Watch(c) => c
             .settings()
             .and_then(|s| crate::watch::run(s, || c.settings())),
+        Command::Serve { common, listen } => {
+            crate::serve::run(common.config.as_deref(), *listen, |addr| {
+                common.settings_served_at(Some(addr))
+            })
+        }
     };
     match result {
         Ok(code) => code,

@@ -28,6 +28,7 @@ mod failure;
 pub mod lock;
 mod logging;
 pub mod reader;
+pub mod serve;
 pub mod sink;
 pub mod source;
 pub mod watch;
