@@ -7,4 +7,6 @@ mod check;
 mod daemon_invariant;
 mod incremental;
 mod readers;
+mod serve;
 mod watch;
+mod websub;
