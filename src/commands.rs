@@ -37,6 +37,9 @@ pub struct Mode {
     /// Use the cache of the last run (off for `build --fresh`).
     pub cache: bool,
     pub on_error: OnError,
+    /// Report the feeds whose bytes changed (for a WebSub hub), unless every
+    /// feed was rendered (a first start would name them all).
+    pub changed_feeds: bool,
 }
 
 /// The engine after a start, and the stamps of the files it holds.
@@ -44,6 +47,8 @@ pub struct Started {
     pub engine: Engine,
     pub stamps: HashMap<PathBuf, Stamp>,
     pub summary: Summary,
+    /// The feed files whose bytes changed, when [`Mode::changed_feeds`] asked.
+    pub changed_feeds: Vec<String>,
 }
 
 pub fn build(settings: &Settings, fresh: bool) -> Result<ExitCode, crate::Failure> {
@@ -54,6 +59,7 @@ pub fn build(settings: &Settings, fresh: bool) -> Result<ExitCode, crate::Failur
         progress: true,
         cache: !fresh,
         on_error: OnError::Remove,
+        changed_feeds: false,
     };
     let Started {
         summary: s, engine, ..
@@ -202,10 +208,17 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
         "writing",
     );
     let keep = Mutex::new(HashSet::default());
+    let changed_feeds = Mutex::new(Vec::new());
+    let report_changed = mode.changed_feeds && !full;
     engine.render(
         &plan,
         FnEmit(|path: &str, bytes: &[u8]| {
-            sink.write(path, bytes)?;
+            if sink.write(path, bytes)? && report_changed && crate::websub::is_feed(path) {
+                changed_feeds
+                    .lock()
+                    .expect("not poisoned")
+                    .push(path.to_owned());
+            }
             if full {
                 keep.lock().expect("not poisoned").insert(path.to_owned());
             }
@@ -251,6 +264,7 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
         engine,
         stamps,
         summary,
+        changed_feeds: changed_feeds.into_inner().expect("not poisoned"),
     })
 }
 

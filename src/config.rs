@@ -297,9 +297,21 @@ mod tests {
     #[test]
     fn the_example_config_parses_and_validates() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/eventfeed.toml");
-        let settings = load(Some(&path), &Overrides::default()).unwrap();
+        // The example leaves base_url to `serve`, which uses its own address.
+        let e = load(Some(&path), &Overrides::default()).unwrap_err();
+        assert!(e.to_string().contains("no base URL"), "{e}");
+        let listen = super::listen(Some(&path), None).unwrap();
+        assert_eq!(listen, SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let served = Overrides {
+            served_at: Some(listen),
+            ..Overrides::default()
+        };
+        let settings = load(Some(&path), &served).unwrap();
         assert!(settings.input.ends_with("examples/news"));
         assert_eq!(settings.site.items_per_feed, 50);
+        assert_eq!(settings.site.links.feeds_root(), "http://127.0.0.1:8080/");
+        assert_eq!(settings.serve.archive_max_age_secs, 86_400);
+        assert_eq!(settings.site.hub, None);
     }
 
     #[test]

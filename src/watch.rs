@@ -78,8 +78,8 @@ async fn serve(
         ms = started.elapsed().as_millis() as u64,
         "watching the input"
     );
-    let mut daemon = Daemon::start(&settings, sink?)?;
-    daemon.publisher = Publisher::reuse(None, settings.site.hub.as_deref());
+    let publisher = Publisher::reuse(None, settings.site.hub.as_deref());
+    let mut daemon = Daemon::start(&settings, sink?, publisher)?;
     let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
     let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
@@ -137,9 +137,9 @@ async fn serve(
                                 watcher = watch(&new.input, &hints)?;
                             }
                             settings = new;
-                            let publisher = daemon.publisher.take();
-                            daemon = Daemon::start(&settings, Sink::open(&settings.output)?)?;
-                            daemon.publisher = Publisher::reuse(publisher, settings.site.hub.as_deref());
+                            // Pings still queued for the same hub survive the reload.
+                            let publisher = Publisher::reuse(daemon.publisher.take(), settings.site.hub.as_deref());
+                            daemon = Daemon::start(&settings, Sink::open(&settings.output)?, publisher)?;
                             tracing::info!("configuration reloaded");
                         }
                     }
@@ -303,17 +303,19 @@ struct Daemon {
 }
 
 impl Daemon {
-    fn start(settings: &Settings, sink: Sink) -> Result<Self> {
+    fn start(settings: &Settings, sink: Sink, publisher: Option<Publisher>) -> Result<Self> {
         let started = Instant::now();
         let mode = Mode {
             progress: false,
             cache: true,
             on_error: OnError::KeepLastGood,
+            changed_feeds: publisher.is_some(),
         };
         let Started {
             engine,
             stamps,
             summary: s,
+            changed_feeds,
         } = commands::start(settings, &sink, &mode)?;
         tracing::info!(
             files = s.files,
@@ -326,7 +328,7 @@ impl Daemon {
             ms = started.elapsed().as_millis() as u64,
             "reconciled"
         );
-        Ok(Self {
+        let daemon = Self {
             settings: settings.clone(),
             engine,
             sink,
@@ -335,8 +337,11 @@ impl Daemon {
             stamps,
             last_change: None,
             dirty: false,
-            publisher: None,
-        })
+            publisher,
+        };
+        // What changed while the daemon was down changed for subscribers too.
+        daemon.publish(changed_feeds);
+        Ok(daemon)
     }
 
     /// One batch of hinted paths (absolute, from the watcher).
@@ -453,12 +458,7 @@ impl Daemon {
             .map(|()| self.sink.sync_soon());
         let (written, unchanged, removed, _) = self.sink.counts.take();
         // What was written changed, even if a later file failed.
-        if let Some(publisher) = &self.publisher {
-            let links = &self.settings.site.links;
-            let mut changed = changed.into_inner().expect("not poisoned");
-            changed.sort_unstable();
-            publisher.publish(changed.iter().map(|rel| links.feed_url(rel)));
-        }
+        self.publish(changed.into_inner().expect("not poisoned"));
         match result {
             Ok(()) => {
                 self.last_change = Some(Instant::now());
@@ -478,6 +478,15 @@ impl Daemon {
             }
         }
         self.status();
+    }
+
+    /// Tells the hub (if any) about feeds whose bytes changed, by output path.
+    fn publish(&self, mut feeds: Vec<String>) {
+        if let Some(publisher) = &self.publisher {
+            feeds.sort_unstable();
+            let links = &self.settings.site.links;
+            publisher.publish(feeds.iter().map(|rel| links.feed_url(rel)));
+        }
     }
 
     /// Makes the output durable and the cache current, before exiting.

@@ -144,7 +144,7 @@ fn edit_and_diff(t: &Tree, d: &Daemon, headline: &str) -> BTreeSet<String> {
         .iter()
         .filter(|(k, v)| before.get(*k) != Some(*v))
         .map(|(k, _)| k.clone())
-        .filter(|k| k.ends_with("rss.xml") || k.ends_with("atom.xml") || k.ends_with("feed.json"))
+        .filter(|k| is_feed(k))
         .map(|k| format!("{BASE}{k}"))
         .collect();
     assert!(!changed.is_empty());
@@ -218,4 +218,35 @@ fn pings_reach_a_hub_that_was_down_once_it_is_back() {
     hub.record.up.store(true, Ordering::SeqCst);
     assert_eq!(heard(&hub, &d, &changed), changed);
     assert!(d.log().contains("the WebSub hub answers again"));
+}
+
+#[test]
+fn what_changed_while_the_daemon_was_stopped_is_pinged_at_start() {
+    let hub = Hub::start(true);
+    let (t, config) = setup(&hub);
+    let mut d = t.watch_config(&config);
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(WAIT), Some(0));
+    // The first start rendered every feed and pinged none of them.
+    assert!(hub.urls().is_empty(), "{:?}", hub.urls());
+    let before = t.files();
+    t.write(
+        "b.md",
+        Ev::new("2017-11-3", "An event about Bern, edited while stopped")
+            .contexts(&["Bern"])
+            .text(),
+    );
+    let d = t.watch_config(&config);
+    let changed: BTreeSet<String> = t
+        .files()
+        .iter()
+        .filter(|(k, v)| before.get(*k) != Some(*v) && is_feed(k))
+        .map(|(k, _)| format!("{BASE}{k}"))
+        .collect();
+    assert!(changed.contains(&format!("{BASE}contexts/bern/atom.xml")));
+    assert_eq!(heard(&hub, &d, &changed), changed);
+}
+
+fn is_feed(rel: &str) -> bool {
+    rel.ends_with("rss.xml") || rel.ends_with("atom.xml") || rel.ends_with("feed.json")
 }
