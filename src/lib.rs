@@ -5,7 +5,8 @@
 //! touches) -> [`render`] (feeds as bytes), driven by the [`engine`]. The shells
 //! around it do the I/O: [`source`] and [`reader`] read the input tree, [`sink`]
 //! writes the output atomically, [`watch`] turns file-system events into change
-//! sets, and [`cli`] and [`commands`] tie them to the command line.
+//! sets, [`serve`] serves the output over HTTP, [`websub`] tells a hub what
+//! changed, and [`cli`] and [`commands`] tie them to the command line.
 
 // core
 pub mod diag;
