@@ -5,8 +5,8 @@
 //! nothing from the engine, so the core stays free of network code.
 //!
 //! It runs on a runtime and threads of its own, so a batch in progress never
-//! delays an answer. [`files`] decides what a request path names and what the
-//! answer says about it; [`encoding`] picks and makes the compressed forms.
+//! delays an answer. `files` decides what a request path names and what the
+//! answer says about it; `encoding` picks and makes the compressed forms.
 
 mod encoding;
 mod files;
