@@ -330,6 +330,29 @@ mod tests {
     }
 
     #[test]
+    fn a_websub_hub_must_be_an_http_url() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("in")).unwrap();
+        let o = Overrides {
+            input: Some(dir.path().join("in")),
+            output: Some(dir.path().join("out")),
+            base_url: Some("https://example.org/".into()),
+            served_at: None,
+        };
+        let with_hub = |hub: &str| {
+            let file: File = toml::from_str(&format!("[websub]\nhub = {hub:?}")).unwrap();
+            validate(file, dir.path(), &o).map(|s| s.site.hub)
+        };
+        assert_eq!(
+            with_hub("https://hub.example").unwrap().as_deref(),
+            Some("https://hub.example/")
+        );
+        let e = with_hub("ftp://hub.example/").unwrap_err();
+        assert!(e.to_string().contains("[websub] hub"), "{e}");
+        assert!(toml::from_str::<File>("[websub]\nhubb = \"x\"").is_err());
+    }
+
+    #[test]
     fn base_url_is_required_except_when_serving() {
         let dir = tempfile::tempdir().unwrap();
         let mut o = Overrides {

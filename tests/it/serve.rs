@@ -44,6 +44,7 @@ pub fn serve(t: &Tree) -> Served {
     let agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
+        .proxy(None)
         .timeout_global(Some(Duration::from_secs(20)))
         .build()
         .into();
