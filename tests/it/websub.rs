@@ -18,6 +18,8 @@ const WAIT: Duration = Duration::from_secs(30);
 struct Record {
     /// Whether it answers 204 (up) or 503 (down).
     up: AtomicBool,
+    /// Whether it never answers at all.
+    hangs: AtomicBool,
     attempts: AtomicUsize,
     /// The `hub.url` of every accepted ping with `hub.mode=publish`.
     urls: Mutex<Vec<String>>,
@@ -65,6 +67,9 @@ impl Hub {
 
 async fn ping(State(record): State<Arc<Record>>, body: String) -> StatusCode {
     record.attempts.fetch_add(1, Ordering::SeqCst);
+    if record.hangs.load(Ordering::SeqCst) {
+        std::future::pending::<()>().await;
+    }
     if !record.up.load(Ordering::SeqCst) {
         return StatusCode::SERVICE_UNAVAILABLE;
     }
@@ -249,4 +254,24 @@ fn what_changed_while_the_daemon_was_stopped_is_pinged_at_start() {
 
 fn is_feed(rel: &str) -> bool {
     rel.ends_with("rss.xml") || rel.ends_with("atom.xml") || rel.ends_with("feed.json")
+}
+
+#[test]
+fn a_hub_that_never_answers_does_not_hold_up_the_feeds() {
+    let hub = Hub::start(true);
+    hub.record.hangs.store(true, Ordering::SeqCst);
+    let (t, config) = setup(&hub);
+    let d = t.watch_config(&config);
+    let started = Instant::now();
+    edit_and_diff(&t, &d, "A first edit, its ping left hanging");
+    wait_for(
+        WAIT,
+        || hub.record.attempts.load(Ordering::SeqCst) > 0,
+        || d.log(),
+    );
+    edit_and_diff(&t, &d, "A second edit, out while the ping hangs");
+    // A ping holding up the batches would take the client's 10 s timeout.
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(8), "{took:?}\n{}", d.log());
+    assert!(String::from_utf8_lossy(&t.read("all/atom.xml")).contains("out while the ping hangs"));
 }
