@@ -27,6 +27,13 @@ pub use files::Files;
 
 /// How long the server gets to finish the requests in flight when the daemon stops.
 const SHUTDOWN: Duration = Duration::from_secs(2);
+/// Connections open at once; more wait to be accepted. Each costs a descriptor.
+const MAX_CONNECTIONS: usize = 512;
+/// How long a client may take to send a request's headers (slowloris).
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a connection may stay open, idle keep-alive included: then it is
+/// closed after the request in flight, and the client reconnects.
+const CONNECTION_LIFETIME: Duration = Duration::from_secs(300);
 
 /// Binds `listen` (the flag, else the config's `[serve] listen`), then runs the
 /// daemon with the server beside it until the daemon stops. `load` loads the
@@ -83,17 +90,7 @@ impl Server {
         std::thread::Builder::new()
             .name("http".into())
             .spawn(move || {
-                let served = runtime.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener)?;
-                    axum::serve(listener, app)
-                        .with_graceful_shutdown(async {
-                            let _ = stopped.await;
-                        })
-                        .await
-                });
-                if let Err(e) = served {
-                    tracing::error!("the HTTP server stopped: {e}");
-                }
+                runtime.block_on(accept(listener, app, stopped));
                 runtime.shutdown_timeout(Duration::ZERO);
                 let _ = finished.send(());
             })
@@ -106,6 +103,60 @@ impl Server {
         let _ = self.stop.send(());
         let _ = self.done.recv_timeout(SHUTDOWN);
     }
+}
+
+/// Accepts connections until `stop`, then lets each finish its request in
+/// flight. hyper on its own rather than `axum::serve`, which sets no limits: a
+/// server that may face the internet caps its connections and their time.
+async fn accept(
+    listener: std::net::TcpListener,
+    app: axum::Router,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) {
+    let listener = match tokio::net::TcpListener::from_std(listener) {
+        Ok(l) => l,
+        Err(e) => return tracing::error!("cannot serve HTTP: {e}"),
+    };
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let (closing, closed) = tokio::sync::watch::channel(false);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("never closed"),
+            _ = &mut stop => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                // Out of descriptors, most likely: wait for some to close.
+                Err(e) => {
+                    tracing::warn!("cannot accept a connection: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = &mut stop => break,
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let mut closed = closed.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => return,
+                _ = closed.changed() => {}
+                () = tokio::time::sleep(CONNECTION_LIFETIME) => {}
+            }
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        });
+    }
+    let _ = closing.send(true);
+    // Every connection task holds a slot until it ends.
+    let _ = slots.acquire_many(MAX_CONNECTIONS as u32).await;
 }
 
 /// Every GET (and so HEAD, which axum answers with the GET's headers) goes to the

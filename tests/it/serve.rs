@@ -375,3 +375,31 @@ fn feedparser_polls_feeds_over_http_with_conditional_get() {
         );
     }
 }
+
+#[test]
+fn a_client_that_never_finishes_its_headers_is_cut_off() {
+    let t = tree();
+    let mut s = serve(&t);
+    let host = s.base.trim_start_matches("http://").trim_end_matches('/');
+    let mut slow = TcpStream::connect(host).unwrap();
+    slow.set_read_timeout(Some(WAIT)).unwrap();
+    slow.write_all(b"GET /all/rss.xml HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    let _ = slow.read_to_end(&mut answer);
+    let took = started.elapsed();
+    assert!(took < WAIT, "the server waited {took:?} for the headers");
+    assert!(
+        !String::from_utf8_lossy(&answer).contains("200 OK"),
+        "{answer:?}"
+    );
+    // Meanwhile and after, others are served; an idle keep-alive connection does
+    // not hold up the exit.
+    let mut idle = TcpStream::connect(host).unwrap();
+    idle.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert_eq!(s.get("all/rss.xml").status, 200);
+    s.daemon.signal("TERM");
+    assert_eq!(s.daemon.wait_exit(WAIT), Some(0));
+}
