@@ -165,13 +165,13 @@ impl Files {
             brotli: OnceLock::new(),
         });
         let mut cache = self.cache.lock().expect("not poisoned");
-        // Plain and compressed bytes, roughly.
-        let cost = entry.bytes.len() * 3 / 2;
-        if cache.bytes + cost > CACHE_BYTES {
+        if cache.bytes + cost(&entry) > CACHE_BYTES {
             *cache = Cache::default();
         }
-        cache.bytes += cost;
-        cache.entries.insert(path.to_owned(), entry.clone());
+        cache.bytes += cost(&entry);
+        if let Some(old) = cache.entries.insert(path.to_owned(), entry.clone()) {
+            cache.bytes -= cost(&old);
+        }
         Some(entry)
     }
 
@@ -245,6 +245,12 @@ impl Files {
             .body(Body::from(body))
             .expect("valid response")
     }
+}
+
+/// What an entry may come to hold in memory: its bytes and, roughly, their
+/// compressed forms.
+fn cost(entry: &Entry) -> usize {
+    entry.bytes.len() * 3 / 2
 }
 
 /// Whether the client's copy is current: its `If-None-Match` names `etag` (weak
