@@ -324,7 +324,12 @@ fn a_change_to_the_input_is_visible_over_http() {
         },
         || s.daemon.log(),
     );
-    assert_eq!(s.get("days/2017/11/04/rss.xml").status, 200);
+    // The batch's files land one by one, the new day's among them.
+    wait_for(
+        WAIT,
+        || s.get("days/2017/11/04/rss.xml").status == 200,
+        || s.daemon.log(),
+    );
     // The day before is now an archive, and cached as one.
     wait_for(
         WAIT,
