@@ -169,11 +169,14 @@ pub fn router(files: Arc<Files>) -> axum::Router {
 }
 
 async fn serve_file(State(files): State<Arc<Files>>, uri: Uri, headers: HeaderMap) -> Response {
+    let path = uri.path().to_owned();
     // File reads and compression block: off the async workers.
-    tokio::task::spawn_blocking(move || files.answer(&uri, &headers))
+    let response = tokio::task::spawn_blocking(move || files.answer(&uri, &headers))
         .await
         .unwrap_or_else(|e| {
             tracing::error!("a request failed: {e}");
             files::status(axum::http::StatusCode::INTERNAL_SERVER_ERROR)
-        })
+        });
+    tracing::debug!(status = response.status().as_u16(), path, "request");
+    response
 }

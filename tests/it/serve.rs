@@ -408,3 +408,23 @@ fn a_client_that_never_finishes_its_headers_is_cut_off() {
     s.daemon.signal("TERM");
     assert_eq!(s.daemon.wait_exit(WAIT), Some(0));
 }
+
+#[test]
+fn a_taken_port_is_an_error_at_once() {
+    let t = tree();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_eventfeed"))
+        .args(["serve", "--listen", &addr, "--input"])
+        .arg(&t.input)
+        .arg("--output")
+        .arg(&t.output)
+        .env_remove("EVENTFEED_CONFIG")
+        .env("XDG_STATE_HOME", &t.state)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
+    assert!(!t.output.join("all").exists(), "nothing was written");
+}
