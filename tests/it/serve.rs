@@ -22,6 +22,11 @@ pub struct Served {
 /// Starts `serve` on a free port with no base URL set, so that feeds link to the
 /// server itself; waits until it has reconciled.
 pub fn serve(t: &Tree) -> Served {
+    serve_logging(t, "info")
+}
+
+/// [`serve`] with another log level (`debug` logs every request).
+pub fn serve_logging(t: &Tree, level: &str) -> Served {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_eventfeed"));
     cmd.args(["serve", "--listen", "127.0.0.1:0", "--input"])
         .arg(&t.input)
@@ -31,7 +36,7 @@ pub fn serve(t: &Tree) -> Served {
         .env_remove("EVENTFEED_BASE_URL")
         .env_remove("EVENTFEED_LISTEN")
         .env("XDG_STATE_HOME", &t.state)
-        .env("EVENTFEED_LOG", "info");
+        .env("EVENTFEED_LOG", level);
     let daemon = t.spawn(cmd, "log");
     wait_for(WAIT, || daemon.log().contains("watching"), || daemon.log());
     let log = daemon.log();
@@ -427,4 +432,48 @@ fn a_taken_port_is_an_error_at_once() {
     let err = stderr(&out);
     assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
     assert!(!t.output.join("all").exists(), "nothing was written");
+}
+
+#[test]
+fn newsboat_polls_with_conditional_get() {
+    if Command::new("newsboat").arg("--version").output().is_err() {
+        eprintln!("skipped: newsboat is not installed (.ci/run installs it)");
+        return;
+    }
+    let t = tree();
+    let s = serve_logging(&t, "debug");
+    let home = tempfile::tempdir().unwrap();
+    let feeds = [s.url("all/rss.xml"), s.url("all/atom.xml")];
+    fs::write(home.path().join("urls"), feeds.join("\n") + "\n").unwrap();
+    fs::write(home.path().join("config"), "").unwrap();
+    let newsboat = |command: &str| {
+        let out = Command::new("newsboat")
+            .args([
+                "-u", "urls", "-c", "cache.db", "-C", "config", "-x", command,
+            ])
+            .current_dir(home.path())
+            .env("HOME", home.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "newsboat -x {command}: {}",
+            stderr(&out)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // newsboat keeps a feed's validators from its second fetch on, so the third
+    // is the first that can be answered 304.
+    for _ in 0..3 {
+        newsboat("reload");
+    }
+    let unread = newsboat("print-unread");
+    assert_eq!(unread.trim(), "2 unread articles", "{unread}");
+    let log = s.daemon.log();
+    let answers: Vec<&str> = log.lines().filter(|l| l.contains("request")).collect();
+    assert_eq!(answers.len(), 6, "{log}");
+    for feed in ["/all/rss.xml", "/all/atom.xml"] {
+        let last = answers.iter().rev().find(|l| l.contains(feed)).unwrap();
+        assert!(last.contains("status=304"), "{last}");
+    }
 }
