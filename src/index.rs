@@ -2,13 +2,26 @@
 //! kept sorted the way feeds list them. [`Index::apply`] takes a change set and says
 //! what it touched, so that only those feeds are rendered again.
 //!
+//! An item is more than its file. Three kinds of facts meet here:
+//! - event files: the first file (by path) claiming a key is that key's *base*;
+//! - `### Changes:` sections: a base lists earlier versions of itself. A key is
+//!   *current* unless a base that outranks it (more versions listed, then a later
+//!   last version, then the greater key) claims it; only current keys are items,
+//!   and links to any version resolve to the current one;
+//! - day pages: the contexts they give a key go to that key's current version.
+//!
+//! A change to any of these marks *raw* keys (the file's key, the versions it
+//! lists, the keys a page names). Every key whose current version was one of
+//! theirs, before or after, is settled again: its item recomputed and compared.
+//! Items whose Related links now resolve elsewhere are touched too (`mentions`).
+//!
 //! Everything here is a function of the set of files alone, never of the order the
 //! changes came in: that is what makes the daemon's output equal a fresh build.
 
-use crate::model::{Context, Event, EventKey};
+use crate::model::{Context, DayPage, Event, EventKey};
 use crate::slug::{context_slug_base, short_hash, stable_hash};
 use chrono::{DateTime, NaiveDate, Utc};
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
@@ -18,6 +31,9 @@ use std::sync::Arc;
 
 /// A file's path relative to the input root, as bytes, shared by the maps.
 type FileKey = Arc<[u8]>;
+
+/// The contexts one day page gives one key.
+type PageGift = (FileKey, Box<[Context]>);
 
 fn key_of(path: &Path) -> FileKey {
     path.as_os_str().as_bytes().into()
@@ -37,6 +53,8 @@ pub type ItemKey = (Reverse<i64>, EventKey);
 #[derive(Debug, Clone)]
 pub enum Change {
     Upsert(PathBuf, Arc<Event>),
+    /// A day page, new or changed.
+    Page(PathBuf, Arc<DayPage>),
     Remove(PathBuf),
 }
 
@@ -58,16 +76,42 @@ impl Touched {
     }
 }
 
-/// The event a key stands for, and its place in the sorted sets.
-#[derive(Debug)]
+/// The item a current key stands for, and its place in the sorted sets.
+#[derive(Debug, PartialEq)]
 pub struct Entry {
+    /// The current version's event.
     pub event: Arc<Event>,
-    /// The item timestamp (seconds since the epoch): noon UTC of its day plus a
-    /// stable offset, see `Index::assign_times`.
+    /// Its own contexts and those day pages give any of its versions, sorted.
+    pub contexts: Box<[Context]>,
+    /// The path the item id derives from: the first version's, so that an edit
+    /// that makes a new version updates the reader's item in place.
+    pub id_path: Arc<str>,
+    /// The item timestamp (seconds since the epoch): the explicit time where
+    /// there is one, else noon UTC of its day plus a stable offset, see
+    /// `Index::assign_times`.
     pub ts: i64,
+    /// When the item last changed: its last version's time, or `ts`.
+    pub updated: i64,
+    /// A published time from front matter or the first version's timestamp.
+    explicit: Option<i64>,
+    /// The newest version timestamp (within `VERSION_WINDOW` of the day).
+    latest: Option<i64>,
     /// The timestamp under which the event is in `all` and its contexts' sets.
     placed: Option<i64>,
 }
+
+/// The events whose Related entries name a key, and where that key resolved
+/// when they were last rendered.
+#[derive(Debug, Default)]
+struct Mention {
+    resolved: Option<Arc<str>>,
+    /// Sorted.
+    by: Vec<EventKey>,
+}
+
+/// How long after its day a version timestamp still says when the event was
+/// written or revised (rather than when an archive was imported, years later).
+const VERSION_WINDOW: i64 = 7 * 86_400;
 
 #[derive(Debug, Default)]
 pub struct ContextEntry {
@@ -83,6 +127,17 @@ pub struct Index {
     /// The files claiming each key: copies of one event. The first path wins.
     /// A sorted `Vec`, not a set: almost every key has exactly one file.
     claims: HashMap<EventKey, Vec<FileKey>>,
+    /// Day pages, by file.
+    pages: BTreeMap<FileKey, Arc<DayPage>>,
+    /// The event of the first file claiming each key, current or not.
+    bases: HashMap<EventKey, Arc<Event>>,
+    /// The contexts day pages give each key, by page (sorted by page).
+    page_contexts: HashMap<EventKey, Vec<PageGift>>,
+    /// The bases that list each key as an earlier version of themselves (sorted).
+    claimed_by: HashMap<EventKey, Vec<EventKey>>,
+    /// The keys Related entries of items point at.
+    mentions: HashMap<EventKey, Mention>,
+    /// The items: current keys only.
     events: HashMap<EventKey, Entry>,
     days: BTreeMap<NaiveDate, BTreeSet<EventKey>>,
     contexts: HashMap<Context, ContextEntry>,
@@ -118,25 +173,42 @@ impl Index {
             .map(|(key, paths)| (key, paths.iter().map(|p| path_of(p)).collect()))
     }
 
-    /// Every valid file and the event it holds.
+    /// Every valid event file and the event it holds.
     pub fn files(&self) -> impl Iterator<Item = (&Path, &Arc<Event>)> {
         self.files.iter().map(|(k, e)| (path_of(k), e))
     }
 
-    /// The files inside folder `dir` (relative to the input root).
+    /// Every day page and what it says.
+    pub fn pages(&self) -> impl Iterator<Item = (&Path, &Arc<DayPage>)> {
+        self.pages.iter().map(|(k, p)| (path_of(k), p))
+    }
+
+    /// The files (events and day pages) inside folder `dir` (relative to the
+    /// input root).
     pub fn paths_under<'a>(&'a self, dir: &Path) -> impl Iterator<Item = &'a Path> + 'a {
         let mut prefix = dir.as_os_str().as_bytes().to_vec();
         prefix.push(b'/');
         let start: FileKey = prefix.clone().into();
-        self.files
+        let pages_prefix = prefix.clone();
+        let files = self
+            .files
+            .range(start.clone()..)
+            .map(|(k, _)| k)
+            .take_while(move |k| k.starts_with(&prefix));
+        let pages = self
+            .pages
             .range(start..)
             .map(|(k, _)| k)
-            .take_while(move |k| k.starts_with(&prefix))
-            .map(|k| path_of(k))
+            .take_while(move |k| k.starts_with(&pages_prefix));
+        files.chain(pages).map(|k| path_of(k))
     }
 
+    /// Every file the index holds, events and day pages.
     pub fn paths(&self) -> impl Iterator<Item = &Path> {
-        self.files.keys().map(|k| path_of(k))
+        self.files
+            .keys()
+            .chain(self.pages.keys())
+            .map(|k| path_of(k))
     }
 
     pub fn all(&self) -> &BTreeSet<ItemKey> {
@@ -166,41 +238,69 @@ impl Index {
         (prev, next)
     }
 
+    /// The path of the page a link to `key` goes to: that of its current
+    /// version, when there is a file for it.
+    pub fn resolve(&self, key: &EventKey) -> Option<&Arc<str>> {
+        self.bases.get(&self.current(key)).map(|e| &e.path)
+    }
+
+    /// Versions that more than one base claims to supersede, or that claim their
+    /// own successor: (the current one, the one that lost), sorted.
+    pub fn version_conflicts(&self) -> Vec<(EventKey, EventKey)> {
+        let mut out: Vec<(EventKey, EventKey)> = Vec::new();
+        for (key, claimants) in &self.claimed_by {
+            if !self.bases.contains_key(key) {
+                continue;
+            }
+            let rank = self.rank(key);
+            for c in claimants.iter().filter(|c| self.rank(c) < rank) {
+                out.push((self.current(key), c.clone()));
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// Applies a change set; says which days and contexts it touched.
     pub fn apply(&mut self, changes: impl IntoIterator<Item = Change>) -> Touched {
         let mut touched = Touched::default();
-        let mut keys = BTreeSet::new();
+        let mut raw = BTreeSet::new();
         for change in changes {
-            let (path, new) = match change {
-                Change::Upsert(path, event) => (path, Some(event)),
-                Change::Remove(path) => (path, None),
-            };
-            let path = key_of(&path);
-            let old = match &new {
-                Some(event) => self.files.insert(path.clone(), event.clone()),
-                None => self.files.remove(&path),
-            };
-            if let Some(old) = old {
-                let claims = self.claims.get_mut(&old.key).expect("claimed");
-                if let Ok(i) = claims.binary_search(&path) {
-                    claims.remove(i);
+            match change {
+                Change::Upsert(path, event) => {
+                    let path = key_of(&path);
+                    self.remove_page(&path, &mut raw);
+                    if let Some(old) = self.files.insert(path.clone(), event.clone()) {
+                        self.unclaim(&path, &old, &mut raw);
+                    }
+                    let claims = self.claims.entry(event.key.clone()).or_default();
+                    if let Err(i) = claims.binary_search(&path) {
+                        claims.insert(i, path);
+                    }
+                    mark_event(&event, &mut raw);
                 }
-                if claims.is_empty() {
-                    self.claims.remove(&old.key);
+                Change::Page(path, page) => {
+                    let path = key_of(&path);
+                    self.remove_file(&path, &mut raw);
+                    self.remove_page(&path, &mut raw);
+                    for e in page.entries.iter() {
+                        let given = self.page_contexts.entry(e.key.clone()).or_default();
+                        if let Err(i) = given.binary_search_by(|(p, _)| p.cmp(&path)) {
+                            given.insert(i, (path.clone(), e.contexts.clone()));
+                        }
+                        raw.insert(e.key.clone());
+                    }
+                    self.pages.insert(path, page);
                 }
-                keys.insert(old.key.clone());
-            }
-            if let Some(new) = new {
-                let claims = self.claims.entry(new.key.clone()).or_default();
-                if let Err(i) = claims.binary_search(&path) {
-                    claims.insert(i, path);
+                Change::Remove(path) => {
+                    let path = key_of(&path);
+                    self.remove_file(&path, &mut raw);
+                    self.remove_page(&path, &mut raw);
                 }
-                keys.insert(new.key.clone());
             }
         }
-        for key in keys {
-            self.settle(&key, &mut touched);
-        }
+        self.settle_all(&raw, &mut touched);
         for day in touched.days.clone() {
             self.assign_times(day, &mut touched);
         }
@@ -208,46 +308,277 @@ impl Index {
         touched
     }
 
-    /// Makes `events[key]` the event of the first file claiming `key`.
+    fn remove_file(&mut self, path: &FileKey, raw: &mut BTreeSet<EventKey>) {
+        if let Some(old) = self.files.remove(path) {
+            self.unclaim(path, &old, raw);
+        }
+    }
+
+    fn unclaim(&mut self, path: &FileKey, old: &Event, raw: &mut BTreeSet<EventKey>) {
+        let claims = self.claims.get_mut(&old.key).expect("claimed");
+        if let Ok(i) = claims.binary_search(path) {
+            claims.remove(i);
+        }
+        if claims.is_empty() {
+            self.claims.remove(&old.key);
+        }
+        mark_event(old, raw);
+    }
+
+    fn remove_page(&mut self, path: &FileKey, raw: &mut BTreeSet<EventKey>) {
+        let Some(old) = self.pages.remove(path) else {
+            return;
+        };
+        for e in old.entries.iter() {
+            if let Some(given) = self.page_contexts.get_mut(&e.key) {
+                if let Ok(i) = given.binary_search_by(|(p, _)| p.cmp(path)) {
+                    given.remove(i);
+                }
+                if given.is_empty() {
+                    self.page_contexts.remove(&e.key);
+                }
+            }
+            raw.insert(e.key.clone());
+        }
+    }
+
+    /// How a base ranks among the versions of an event: the one that lists more
+    /// versions, then the one whose last version is later, then the greater key.
+    /// A key without a file ranks below every base.
+    fn rank<'a>(&'a self, key: &'a EventKey) -> (usize, i64, &'a str) {
+        match self.bases.get(key) {
+            Some(e) => (
+                e.versions.len(),
+                e.versions
+                    .iter()
+                    .filter_map(|v| v.time)
+                    .max()
+                    .unwrap_or(i64::MIN),
+                key,
+            ),
+            None => (0, i64::MIN, key),
+        }
+    }
+
+    /// The current version of `key`: the claimant that outranks it, repeatedly.
+    /// Ranks only grow along the way, so this ends.
+    fn current(&self, key: &EventKey) -> EventKey {
+        let mut key = key.clone();
+        loop {
+            let Some(claimants) = self.claimed_by.get(&key) else {
+                return key;
+            };
+            let rank = self.rank(&key);
+            let best = claimants
+                .iter()
+                .map(|c| (self.rank(c), c))
+                .filter(|(r, _)| *r > rank)
+                .max();
+            match best {
+                Some((_, c)) => key = c.clone(),
+                None => return key,
+            }
+        }
+    }
+
+    /// The keys whose current version is `current`, itself first.
+    fn family(&self, current: &EventKey) -> Vec<EventKey> {
+        let mut out = vec![current.clone()];
+        let mut seen: BTreeSet<EventKey> = out.iter().cloned().collect();
+        let mut i = 0;
+        while i < out.len() {
+            let key = out[i].clone();
+            i += 1;
+            let Some(base) = self.bases.get(&key) else {
+                continue;
+            };
+            for v in base.versions.iter() {
+                if !seen.contains(&v.key) && self.current(&v.key) == *current {
+                    seen.insert(v.key.clone());
+                    out.push(v.key.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// Brings bases, version claims, items and mentions in line with the files,
+    /// for the raw keys and every key whose current version they were or are.
+    fn settle_all(&mut self, raw: &BTreeSet<EventKey>, touched: &mut Touched) {
+        let mut dirty = raw.clone();
+        let families = |index: &Self, dirty: &mut BTreeSet<EventKey>| {
+            let currents: BTreeSet<EventKey> = raw.iter().map(|k| index.current(k)).collect();
+            for c in currents {
+                dirty.extend(index.family(&c));
+            }
+        };
+        families(self, &mut dirty);
+        for key in raw {
+            let winner = self
+                .claims
+                .get(key)
+                .and_then(|c| c.first())
+                .map(|p| self.files[p].clone());
+            let old = match &winner {
+                Some(w) => self.bases.insert(key.clone(), w.clone()),
+                None => self.bases.remove(key),
+            };
+            if let (Some(w), Some(o)) = (&winner, &old) {
+                if Arc::ptr_eq(w, o) || w.versions == o.versions {
+                    continue;
+                }
+            }
+            for v in old.iter().flat_map(|o| o.versions.iter()) {
+                if let Some(by) = self.claimed_by.get_mut(&v.key) {
+                    by.retain(|c| c != key);
+                    if by.is_empty() {
+                        self.claimed_by.remove(&v.key);
+                    }
+                }
+            }
+            for v in winner.iter().flat_map(|w| w.versions.iter()) {
+                if v.key != *key {
+                    let by = self.claimed_by.entry(v.key.clone()).or_default();
+                    if let Err(i) = by.binary_search(key) {
+                        by.insert(i, key.clone());
+                    }
+                }
+            }
+        }
+        families(self, &mut dirty);
+        for key in &dirty {
+            self.settle(key, touched);
+        }
+        for key in &dirty {
+            let now = self.resolve(key).cloned();
+            let Some(m) = self.mentions.get_mut(key) else {
+                continue;
+            };
+            if m.resolved == now {
+                continue;
+            }
+            m.resolved = now;
+            for by in &m.by {
+                let entry = &self.events[by];
+                touched.days.insert(entry.event.date);
+                touched.contexts.extend(entry.contexts.iter().cloned());
+            }
+        }
+    }
+
+    /// The item `key` stands for, if it is current.
+    fn item(&self, key: &EventKey) -> Option<Entry> {
+        let base = self.bases.get(key)?;
+        if self.current(key) != *key {
+            return None;
+        }
+        let mut contexts: Vec<Context> = base.contexts.to_vec();
+        if !base.contexts_pinned {
+            for k in self.family(key) {
+                for (_, given) in self.page_contexts.get(&k).into_iter().flatten() {
+                    contexts.extend(given.iter().cloned());
+                }
+            }
+            contexts.sort();
+            contexts.dedup();
+        }
+        let first = base
+            .versions
+            .iter()
+            .find(|v| v.first)
+            .or(base.versions.first());
+        let id_path = match first {
+            Some(v) if v.key != *key => v.path.clone(),
+            _ => base.path.clone(),
+        };
+        let day = base
+            .date
+            .and_hms_opt(0, 0, 0)
+            .expect("valid")
+            .and_utc()
+            .timestamp();
+        // Version timestamps long after the day are when an archive was imported
+        // or converted, not when the news was written or revised: not item times.
+        let near = |t: &i64| (day..day + VERSION_WINDOW).contains(t);
+        let first_time = first.and_then(|v| v.time).filter(near);
+        Some(Entry {
+            event: base.clone(),
+            contexts: contexts.into(),
+            id_path,
+            ts: 0,
+            updated: 0,
+            explicit: base.time.map(|t| t.timestamp()).or(first_time),
+            latest: base
+                .versions
+                .iter()
+                .filter_map(|v| v.time)
+                .filter(near)
+                .max(),
+            placed: None,
+        })
+    }
+
+    /// Makes `events[key]` the item of `key`, if it changed.
     fn settle(&mut self, key: &EventKey, touched: &mut Touched) {
-        let winner = self
-            .claims
-            .get(key)
-            .and_then(|c| c.first())
-            .map(|p| self.files[p].clone());
-        let current = self.events.get(key).map(|e| e.event.clone());
-        if let (Some(w), Some(c)) = (&winner, &current) {
-            if Arc::ptr_eq(w, c) || w == c {
+        let item = self.item(key);
+        let current = self.events.get(key);
+        if let (Some(new), Some(old)) = (&item, current) {
+            let same_event = Arc::ptr_eq(&new.event, &old.event) || new.event == old.event;
+            if same_event
+                && new.contexts == old.contexts
+                && new.id_path == old.id_path
+                && new.explicit == old.explicit
+                && new.latest == old.latest
+            {
                 return;
             }
         }
         if let Some(entry) = self.events.remove(key) {
             self.unplace(key, &entry);
             touched.days.insert(entry.event.date);
-            touched
-                .contexts
-                .extend(entry.event.contexts.iter().cloned());
+            touched.contexts.extend(entry.contexts.iter().cloned());
             let day = self.days.get_mut(&entry.event.date).expect("indexed day");
             day.remove(key);
             if day.is_empty() {
                 self.days.remove(&entry.event.date);
                 touched.listing = true;
             }
+            for r in entry.event.related.iter() {
+                let Some(target) = &r.key else { continue };
+                if let Some(m) = self.mentions.get_mut(target) {
+                    if let Ok(i) = m.by.binary_search(key) {
+                        m.by.remove(i);
+                    }
+                    if m.by.is_empty() {
+                        self.mentions.remove(target);
+                    }
+                }
+            }
         }
-        if let Some(event) = winner {
-            touched.days.insert(event.date);
-            touched.contexts.extend(event.contexts.iter().cloned());
-            let day = self.days.entry(event.date).or_default();
+        if let Some(entry) = item {
+            touched.days.insert(entry.event.date);
+            touched.contexts.extend(entry.contexts.iter().cloned());
+            let day = self.days.entry(entry.event.date).or_default();
             touched.listing |= day.is_empty();
             day.insert(key.clone());
-            self.events.insert(
-                key.clone(),
-                Entry {
-                    event,
-                    ts: 0,
-                    placed: None,
-                },
-            );
+            for r in entry.event.related.iter() {
+                let Some(target) = &r.key else { continue };
+                if !self.mentions.contains_key(target) {
+                    let resolved = self.resolve(target).cloned();
+                    self.mentions.insert(
+                        target.clone(),
+                        Mention {
+                            resolved,
+                            by: Vec::new(),
+                        },
+                    );
+                }
+                let by = &mut self.mentions.get_mut(target).expect("inserted").by;
+                if let Err(i) = by.binary_search(key) {
+                    by.insert(i, key.clone());
+                }
+            }
+            self.events.insert(key.clone(), entry);
         }
     }
 
@@ -255,7 +586,7 @@ impl Index {
         let Some(ts) = entry.placed else { return };
         let item = (Reverse(ts), key.clone());
         self.all.remove(&item);
-        for c in entry.event.contexts.iter() {
+        for c in entry.contexts.iter() {
             if let Some(ctx) = self.contexts.get_mut(c) {
                 ctx.items.remove(&item);
             }
@@ -287,38 +618,59 @@ impl Index {
         } else {
             12 * SLOTS
         };
+        // Seconds already given in this day: explicit times first (in key order,
+        // a collision moving to the next free second), then the slots, then the
+        // `updated` times, so that no two items of a day share a time.
+        let mut used: HashSet<i64> = HashSet::default();
+        let claim = |used: &mut HashSet<i64>, mut t: i64| {
+            while !used.insert(t) {
+                t += 1;
+            }
+            t
+        };
+        let mut ts_of: HashMap<&EventKey, i64> = HashMap::default();
+        for key in keys {
+            if let Some(t) = self.events[key].explicit {
+                ts_of.insert(key, claim(&mut used, t));
+            }
+        }
         let mut taken = vec![false; span];
-        let mut free = span;
+        for key in keys {
+            if ts_of.contains_key(key) {
+                continue;
+            }
+            let mut slot = (stable_hash(key.as_bytes()) % span as u64) as usize;
+            let mut tries = 0;
+            while (taken[slot] || used.contains(&(noon + slot as i64))) && tries < span {
+                slot = (slot + 1) % span;
+                tries += 1;
+            }
+            taken[slot] = true;
+            used.insert(noon + slot as i64);
+            ts_of.insert(key, noon + slot as i64);
+        }
         let mut times = Vec::with_capacity(keys.len());
         for key in keys {
             let entry = &self.events[key];
-            let ts = match entry.event.time {
-                Some(t) => t.timestamp(),
-                None => {
-                    let mut slot = (stable_hash(key.as_bytes()) % span as u64) as usize;
-                    while taken[slot] && free > 0 {
-                        slot = (slot + 1) % span;
-                    }
-                    if !taken[slot] {
-                        taken[slot] = true;
-                        free -= 1;
-                    }
-                    noon + slot as i64
-                }
+            let ts = ts_of[key];
+            let updated = match entry.latest {
+                Some(l) if l > ts => claim(&mut used, l),
+                _ => ts,
             };
-            if entry.placed != Some(ts) {
-                times.push((key.clone(), ts));
+            if entry.placed != Some(ts) || entry.updated != updated {
+                times.push((key.clone(), ts, updated));
             }
         }
-        for (key, ts) in times {
+        for (key, ts, updated) in times {
             let entry = self.events.get_mut(&key).expect("indexed");
             entry.ts = ts;
+            entry.updated = updated;
             let old = entry.placed.replace(ts);
-            let event = entry.event.clone();
+            let contexts = entry.contexts.clone();
             if let Some(old) = old {
                 let old_item = (Reverse(old), key.clone());
                 self.all.remove(&old_item);
-                for c in event.contexts.iter() {
+                for c in contexts.iter() {
                     self.contexts
                         .get_mut(c)
                         .expect("placed")
@@ -328,7 +680,7 @@ impl Index {
             }
             let item = (Reverse(ts), key.clone());
             self.all.insert(item.clone());
-            for c in event.contexts.iter() {
+            for c in contexts.iter() {
                 self.contexts
                     .entry(c.clone())
                     .or_default()
@@ -405,6 +757,12 @@ impl Index {
             touched.freed_slugs.insert(slug.clone());
         }
     }
+}
+
+/// Marks the keys an event file bears on: its own and its versions'.
+fn mark_event(event: &Event, raw: &mut BTreeSet<EventKey>) {
+    raw.insert(event.key.clone());
+    raw.extend(event.versions.iter().map(|v| v.key.clone()));
 }
 
 /// An item timestamp as a UTC time.

@@ -7,4 +7,5 @@ mod check;
 mod daemon_invariant;
 mod incremental;
 mod readers;
+mod real_archive;
 mod watch;
