@@ -359,7 +359,7 @@ fn report_duplicates(settings: &Settings, engine: &Engine) -> usize {
             )
         };
         eprintln!(
-            "{}: warning: lists {} as an earlier version, but that file outranks it (more versions listed); {} is the current version",
+            "{}: warning: lists {} as an earlier version, but that file outranks it (it lists more versions, or a later last one); {} is the current version",
             shown(other),
             shown(current),
             shown(current),
