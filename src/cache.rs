@@ -6,7 +6,8 @@
 //! output file that differs from its stamp (deleted, edited) triggers a full render;
 //! a cache from another version or configuration, or an unreadable one, is ignored.
 
-use crate::model::{Event, Interner};
+use crate::index::Change;
+use crate::model::{DayPage, Event, Interner};
 use anyhow::{Context as _, Result};
 use serde::{Deserialize, Serialize};
 use std::fs;
@@ -52,15 +53,31 @@ pub struct CachedFile {
     /// The path relative to the input root, as raw bytes (names need not be UTF-8).
     path: Vec<u8>,
     pub stamp: Stamp,
-    pub event: Arc<Event>,
+    pub doc: CachedDoc,
+}
+
+/// What a cached file held.
+#[derive(Serialize, Deserialize)]
+pub enum CachedDoc {
+    Event(Arc<Event>),
+    Page(Arc<DayPage>),
 }
 
 impl CachedFile {
-    pub fn new(path: &Path, stamp: Stamp, event: Arc<Event>) -> Self {
+    pub fn new(path: &Path, stamp: Stamp, doc: CachedDoc) -> Self {
         Self {
             path: path.as_os_str().as_bytes().to_vec(),
             stamp,
-            event,
+            doc,
+        }
+    }
+
+    /// The file as a change that adds it to an index.
+    pub fn into_change(self) -> Change {
+        let path = self.path();
+        match self.doc {
+            CachedDoc::Event(event) => Change::Upsert(path, event),
+            CachedDoc::Page(page) => Change::Page(path, page),
         }
     }
 
@@ -75,7 +92,7 @@ impl CachedFile {
 
 /// The layout of the cache file. postcard is not self-describing, so bump this
 /// whenever `Event` or anything in this file changes shape.
-const FORMAT: u32 = 3;
+const FORMAT: u32 = 4;
 
 /// Ties a cache to the program (its version and the binary itself, so that a
 /// rebuilt renderer never trusts output an older one wrote), the cache layout and
@@ -86,11 +103,13 @@ pub fn fingerprint(settings: &crate::config::Settings) -> u64 {
         .map(|m| (m.len(), m.mtime(), m.mtime_nsec()))
         .unwrap_or_default();
     let key = format!(
-        "{} {binary:?} {FORMAT} {:?} {} {:?}",
+        "{} {binary:?} {FORMAT} {:?} {} {:?} {:?} {:?}",
         env!("CARGO_PKG_VERSION"),
         settings.site,
         settings.max_file_bytes,
-        settings.input
+        settings.input,
+        settings.extensions,
+        settings.day_pages
     );
     crate::slug::stable_hash(key.as_bytes())
 }
@@ -144,7 +163,14 @@ impl Cache {
         let mut files = Vec::new();
         while let Some(bytes) = record(reader, &mut buf)? {
             let mut file: CachedFile = postcard::from_bytes(bytes)?;
-            file.event = Arc::new(interner.event(Arc::unwrap_or_clone(file.event)));
+            file.doc = match file.doc {
+                CachedDoc::Event(e) => {
+                    CachedDoc::Event(Arc::new(interner.event(Arc::unwrap_or_clone(e))))
+                }
+                CachedDoc::Page(p) => {
+                    CachedDoc::Page(Arc::new(interner.page(Arc::unwrap_or_clone(p))))
+                }
+            };
             files.push(file);
         }
         Ok((files, outputs))

@@ -2,7 +2,7 @@
 //! `build` and the daemon's start share: scan, read what changed since the cache,
 //! render what that touched, write, remember.
 
-use crate::cache::{self, Cache, CachedFile, Stamp};
+use crate::cache::{self, Cache, CachedDoc, CachedFile, Stamp};
 use crate::config::Settings;
 use crate::engine::{Engine, FnEmit};
 use crate::index::Change;
@@ -87,7 +87,7 @@ pub fn build(settings: &Settings, fresh: bool) -> Result<ExitCode, crate::Failur
 /// from scratch (every file read, every feed rendered, stale files pruned).
 pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
     let t = Instant::now();
-    let source = Source::new(&settings.input, &settings.extensions);
+    let source = Source::new(&settings.input, &settings.extensions, &settings.day_pages);
     let opts = ParseOptions::new(settings.max_file_bytes, settings.site.links.clone());
     let fingerprint = cache::fingerprint(settings);
     // Scanning the input and rebuilding the index from the cache are
@@ -108,9 +108,8 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
                     .files
                     .into_iter()
                     .map(|f| {
-                        let path = f.path();
-                        known.insert(path.clone(), f.stamp);
-                        Change::Upsert(path, f.event)
+                        known.insert(f.path(), f.stamp);
+                        f.into_change()
                     })
                     .collect();
                 // Checking the output against its stamps is independent too.
@@ -286,14 +285,16 @@ pub fn save_cache(
     stamps: &HashMap<PathBuf, Stamp>,
     sink: &Sink,
 ) {
-    let mut files: Vec<CachedFile> = engine
-        .index()
+    let index = engine.index();
+    let events = index
         .files()
-        .filter_map(|(path, event)| {
-            stamps
-                .get(path)
-                .map(|s| CachedFile::new(path, *s, event.clone()))
-        })
+        .map(|(path, e)| (path, CachedDoc::Event(e.clone())));
+    let pages = index
+        .pages()
+        .map(|(path, p)| (path, CachedDoc::Page(p.clone())));
+    let mut files: Vec<CachedFile> = events
+        .chain(pages)
+        .filter_map(|(path, doc)| stamps.get(path).map(|s| CachedFile::new(path, *s, doc)))
         .collect();
     files.sort_unstable_by(|a, b| a.raw_path().cmp(b.raw_path()));
     let cache = Cache::new(cache::fingerprint(settings), files, sink.manifest());
@@ -303,7 +304,7 @@ pub fn save_cache(
 }
 
 pub fn check(settings: &Settings) -> Result<ExitCode, crate::Failure> {
-    let source = Source::new(&settings.input, &settings.extensions);
+    let source = Source::new(&settings.input, &settings.extensions, &settings.day_pages);
     let opts = ParseOptions::new(settings.max_file_bytes, settings.site.links.clone());
     let (scanned, problems) = source.scan()?;
     for p in &problems {
@@ -346,8 +347,11 @@ pub fn print_reports(settings: &Settings, read: &Read) {
     }
 }
 
+/// Reports files that describe one event (same day and slug) and versions that
+/// two files both claim to be current; says how many of each there were.
 fn report_duplicates(settings: &Settings, engine: &Engine) -> usize {
-    let mut dups: Vec<_> = engine.index().duplicates().collect();
+    let index = engine.index();
+    let mut dups: Vec<_> = index.duplicates().collect();
     dups.sort();
     for (key, paths) in &dups {
         let mut paths = paths.iter();
@@ -360,7 +364,22 @@ fn report_duplicates(settings: &Settings, engine: &Engine) -> usize {
             );
         }
     }
-    dups.len()
+    let conflicts = index.version_conflicts();
+    for (current, other) in &conflicts {
+        let shown = |key: &crate::model::EventKey| {
+            index.source_of(key).map_or_else(
+                || key.to_string(),
+                |p| settings.input.join(p).display().to_string(),
+            )
+        };
+        eprintln!(
+            "{}: warning: lists {} as an earlier version, but that file outranks it (it lists more versions, or a later last one); {} is the current version",
+            shown(other),
+            shown(current),
+            shown(current),
+        );
+    }
+    dups.len() + conflicts.len()
 }
 
 fn progress_bar(visible: bool, len: u64, what: &'static str) -> ProgressBar {

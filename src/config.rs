@@ -28,6 +28,7 @@ pub struct File {
     pub page_suffix: String,
     pub max_file_bytes: u64,
     pub extensions: Vec<String>,
+    pub day_pages: Vec<String>,
     pub watch: Watch,
     pub serve: Serve,
     pub websub: Websub,
@@ -86,6 +87,7 @@ impl Default for File {
             page_suffix: ".html".into(),
             max_file_bytes: 1 << 20,
             extensions: vec!["md".into(), "markdown".into(), "txt".into()],
+            day_pages: vec!["index.md".into(), "README.md".into()],
             watch: Watch::default(),
             serve: Serve::default(),
             websub: Websub::default(),
@@ -123,6 +125,8 @@ pub struct Settings {
     pub site: Site,
     pub max_file_bytes: u64,
     pub extensions: Vec<String>,
+    /// File names (compared without regard to case) of day pages.
+    pub day_pages: Vec<String>,
     pub debounce: Duration,
     pub max_delay: Duration,
     pub reconcile: Duration,
@@ -245,6 +249,7 @@ fn validate(file: File, dir: &Path, o: &Overrides) -> Result<Settings> {
             .into_iter()
             .map(|e| e.trim_start_matches('.').to_ascii_lowercase())
             .collect(),
+        day_pages: file.day_pages,
         debounce: Duration::from_millis(file.watch.debounce_ms),
         max_delay: Duration::from_millis(file.watch.max_delay_ms.max(file.watch.debounce_ms)),
         reconcile: Duration::from_secs(file.watch.reconcile_secs),

@@ -2,13 +2,26 @@
 //! kept sorted the way feeds list them. [`Index::apply`] takes a change set and says
 //! what it touched, so that only those feeds are rendered again.
 //!
+//! An item is more than its file. Three kinds of facts meet here:
+//! - event files: the first file (by path) claiming a key is that key's *base*;
+//! - `### Changes:` sections: a base lists earlier versions of itself. A key is
+//!   *current* unless a base that outranks it (more versions listed, then a later
+//!   last version, then the greater key) claims it; only current keys are items,
+//!   and links to any version resolve to the current one;
+//! - day pages: the contexts they give a key go to that key's current version.
+//!
+//! A change to any of these marks *raw* keys (the file's key, the versions it
+//! lists, the keys a page names). Every key whose current version was one of
+//! theirs, before or after, is settled again: its item recomputed and compared.
+//! Items whose Related links now resolve elsewhere are touched too (`mentions`).
+//!
 //! Everything here is a function of the set of files alone, never of the order the
 //! changes came in: that is what makes the daemon's output equal a fresh build.
 
-use crate::model::{Context, Event, EventKey};
+use crate::model::{Context, DayPage, Event, EventKey};
 use crate::slug::{context_slug_base, short_hash, stable_hash};
 use chrono::{DateTime, NaiveDate, Utc};
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
@@ -18,6 +31,9 @@ use std::sync::Arc;
 
 /// A file's path relative to the input root, as bytes, shared by the maps.
 type FileKey = Arc<[u8]>;
+
+/// The contexts one day page gives one key.
+type PageGift = (FileKey, Box<[Context]>);
 
 fn key_of(path: &Path) -> FileKey {
     path.as_os_str().as_bytes().into()
@@ -37,6 +53,8 @@ pub type ItemKey = (Reverse<i64>, EventKey);
 #[derive(Debug, Clone)]
 pub enum Change {
     Upsert(PathBuf, Arc<Event>),
+    /// A day page, new or changed.
+    Page(PathBuf, Arc<DayPage>),
     Remove(PathBuf),
 }
 
@@ -58,16 +76,42 @@ impl Touched {
     }
 }
 
-/// The event a key stands for, and its place in the sorted sets.
-#[derive(Debug)]
+/// The item a current key stands for, and its place in the sorted sets.
+#[derive(Debug, PartialEq)]
 pub struct Entry {
+    /// The current version's event.
     pub event: Arc<Event>,
-    /// The item timestamp (seconds since the epoch): noon UTC of its day plus a
-    /// stable offset, see `Index::assign_times`.
+    /// Its own contexts and those day pages give any of its versions, sorted.
+    pub contexts: Box<[Context]>,
+    /// The path the item id derives from: the first version's, so that an edit
+    /// that makes a new version updates the reader's item in place.
+    pub id_path: Arc<str>,
+    /// The item timestamp (seconds since the epoch): the explicit time where
+    /// there is one, else noon UTC of its day plus a stable offset, see
+    /// `Index::assign_times`.
     pub ts: i64,
+    /// When the item last changed: its last version's time, or `ts`.
+    pub updated: i64,
+    /// A published time from front matter or the first version's timestamp.
+    explicit: Option<i64>,
+    /// The newest version timestamp (within `VERSION_WINDOW` of the day).
+    latest: Option<i64>,
     /// The timestamp under which the event is in `all` and its contexts' sets.
     placed: Option<i64>,
 }
+
+/// The events whose Related entries name a key, and where that key resolved
+/// when they were last rendered.
+#[derive(Debug, Default)]
+struct Mention {
+    resolved: Option<Arc<str>>,
+    /// Sorted.
+    by: Vec<EventKey>,
+}
+
+/// How long after its day a version timestamp still says when the event was
+/// written or revised (rather than when an archive was imported, years later).
+const VERSION_WINDOW: i64 = 7 * 86_400;
 
 #[derive(Debug, Default)]
 pub struct ContextEntry {
@@ -83,6 +127,17 @@ pub struct Index {
     /// The files claiming each key: copies of one event. The first path wins.
     /// A sorted `Vec`, not a set: almost every key has exactly one file.
     claims: HashMap<EventKey, Vec<FileKey>>,
+    /// Day pages, by file.
+    pages: BTreeMap<FileKey, Arc<DayPage>>,
+    /// The event of the first file claiming each key, current or not.
+    bases: HashMap<EventKey, Arc<Event>>,
+    /// The contexts day pages give each key, by page (sorted by page).
+    page_contexts: HashMap<EventKey, Vec<PageGift>>,
+    /// The bases that list each key as an earlier version of themselves (sorted).
+    claimed_by: HashMap<EventKey, Vec<EventKey>>,
+    /// The keys Related entries of items point at.
+    mentions: HashMap<EventKey, Mention>,
+    /// The items: current keys only.
     events: HashMap<EventKey, Entry>,
     days: BTreeMap<NaiveDate, BTreeSet<EventKey>>,
     contexts: HashMap<Context, ContextEntry>,
@@ -118,25 +173,42 @@ impl Index {
             .map(|(key, paths)| (key, paths.iter().map(|p| path_of(p)).collect()))
     }
 
-    /// Every valid file and the event it holds.
+    /// Every valid event file and the event it holds.
     pub fn files(&self) -> impl Iterator<Item = (&Path, &Arc<Event>)> {
         self.files.iter().map(|(k, e)| (path_of(k), e))
     }
 
-    /// The files inside folder `dir` (relative to the input root).
+    /// Every day page and what it says.
+    pub fn pages(&self) -> impl Iterator<Item = (&Path, &Arc<DayPage>)> {
+        self.pages.iter().map(|(k, p)| (path_of(k), p))
+    }
+
+    /// The files (events and day pages) inside folder `dir` (relative to the
+    /// input root).
     pub fn paths_under<'a>(&'a self, dir: &Path) -> impl Iterator<Item = &'a Path> + 'a {
         let mut prefix = dir.as_os_str().as_bytes().to_vec();
         prefix.push(b'/');
         let start: FileKey = prefix.clone().into();
-        self.files
+        let pages_prefix = prefix.clone();
+        let files = self
+            .files
+            .range(start.clone()..)
+            .map(|(k, _)| k)
+            .take_while(move |k| k.starts_with(&prefix));
+        let pages = self
+            .pages
             .range(start..)
             .map(|(k, _)| k)
-            .take_while(move |k| k.starts_with(&prefix))
-            .map(|k| path_of(k))
+            .take_while(move |k| k.starts_with(&pages_prefix));
+        files.chain(pages).map(|k| path_of(k))
     }
 
+    /// Every file the index holds, events and day pages.
     pub fn paths(&self) -> impl Iterator<Item = &Path> {
-        self.files.keys().map(|k| path_of(k))
+        self.files
+            .keys()
+            .chain(self.pages.keys())
+            .map(|k| path_of(k))
     }
 
     pub fn all(&self) -> &BTreeSet<ItemKey> {
@@ -169,38 +241,42 @@ impl Index {
     /// Applies a change set; says which days and contexts it touched.
     pub fn apply(&mut self, changes: impl IntoIterator<Item = Change>) -> Touched {
         let mut touched = Touched::default();
-        let mut keys = BTreeSet::new();
+        let mut raw = BTreeSet::new();
         for change in changes {
-            let (path, new) = match change {
-                Change::Upsert(path, event) => (path, Some(event)),
-                Change::Remove(path) => (path, None),
-            };
-            let path = key_of(&path);
-            let old = match &new {
-                Some(event) => self.files.insert(path.clone(), event.clone()),
-                None => self.files.remove(&path),
-            };
-            if let Some(old) = old {
-                let claims = self.claims.get_mut(&old.key).expect("claimed");
-                if let Ok(i) = claims.binary_search(&path) {
-                    claims.remove(i);
+            match change {
+                Change::Upsert(path, event) => {
+                    let path = key_of(&path);
+                    self.remove_page(&path, &mut raw);
+                    if let Some(old) = self.files.insert(path.clone(), event.clone()) {
+                        self.unclaim(&path, &old, &mut raw);
+                    }
+                    let claims = self.claims.entry(event.key.clone()).or_default();
+                    if let Err(i) = claims.binary_search(&path) {
+                        claims.insert(i, path);
+                    }
+                    mark_event(&event, &mut raw);
                 }
-                if claims.is_empty() {
-                    self.claims.remove(&old.key);
+                Change::Page(path, page) => {
+                    let path = key_of(&path);
+                    self.remove_file(&path, &mut raw);
+                    self.remove_page(&path, &mut raw);
+                    for e in page.entries.iter() {
+                        let given = self.page_contexts.entry(e.key.clone()).or_default();
+                        if let Err(i) = given.binary_search_by(|(p, _)| p.cmp(&path)) {
+                            given.insert(i, (path.clone(), e.contexts.clone()));
+                        }
+                        raw.insert(e.key.clone());
+                    }
+                    self.pages.insert(path, page);
                 }
-                keys.insert(old.key.clone());
-            }
-            if let Some(new) = new {
-                let claims = self.claims.entry(new.key.clone()).or_default();
-                if let Err(i) = claims.binary_search(&path) {
-                    claims.insert(i, path);
+                Change::Remove(path) => {
+                    let path = key_of(&path);
+                    self.remove_file(&path, &mut raw);
+                    self.remove_page(&path, &mut raw);
                 }
-                keys.insert(new.key.clone());
             }
         }
-        for key in keys {
-            self.settle(&key, &mut touched);
-        }
+        self.settle_all(&raw, &mut touched);
         for day in touched.days.clone() {
             self.assign_times(day, &mut touched);
         }
@@ -208,46 +284,37 @@ impl Index {
         touched
     }
 
-    /// Makes `events[key]` the event of the first file claiming `key`.
-    fn settle(&mut self, key: &EventKey, touched: &mut Touched) {
-        let winner = self
-            .claims
-            .get(key)
-            .and_then(|c| c.first())
-            .map(|p| self.files[p].clone());
-        let current = self.events.get(key).map(|e| e.event.clone());
-        if let (Some(w), Some(c)) = (&winner, &current) {
-            if Arc::ptr_eq(w, c) || w == c {
-                return;
-            }
+    fn remove_file(&mut self, path: &FileKey, raw: &mut BTreeSet<EventKey>) {
+        if let Some(old) = self.files.remove(path) {
+            self.unclaim(path, &old, raw);
         }
-        if let Some(entry) = self.events.remove(key) {
-            self.unplace(key, &entry);
-            touched.days.insert(entry.event.date);
-            touched
-                .contexts
-                .extend(entry.event.contexts.iter().cloned());
-            let day = self.days.get_mut(&entry.event.date).expect("indexed day");
-            day.remove(key);
-            if day.is_empty() {
-                self.days.remove(&entry.event.date);
-                touched.listing = true;
-            }
+    }
+
+    fn unclaim(&mut self, path: &FileKey, old: &Event, raw: &mut BTreeSet<EventKey>) {
+        let claims = self.claims.get_mut(&old.key).expect("claimed");
+        if let Ok(i) = claims.binary_search(path) {
+            claims.remove(i);
         }
-        if let Some(event) = winner {
-            touched.days.insert(event.date);
-            touched.contexts.extend(event.contexts.iter().cloned());
-            let day = self.days.entry(event.date).or_default();
-            touched.listing |= day.is_empty();
-            day.insert(key.clone());
-            self.events.insert(
-                key.clone(),
-                Entry {
-                    event,
-                    ts: 0,
-                    placed: None,
-                },
-            );
+        if claims.is_empty() {
+            self.claims.remove(&old.key);
+        }
+        mark_event(old, raw);
+    }
+
+    fn remove_page(&mut self, path: &FileKey, raw: &mut BTreeSet<EventKey>) {
+        let Some(old) = self.pages.remove(path) else {
+            return;
+        };
+        for e in old.entries.iter() {
+            if let Some(given) = self.page_contexts.get_mut(&e.key) {
+                if let Ok(i) = given.binary_search_by(|(p, _)| p.cmp(path)) {
+                    given.remove(i);
+                }
+                if given.is_empty() {
+                    self.page_contexts.remove(&e.key);
+                }
+            }
+            raw.insert(e.key.clone());
         }
     }
 
@@ -255,7 +322,7 @@ impl Index {
         let Some(ts) = entry.placed else { return };
         let item = (Reverse(ts), key.clone());
         self.all.remove(&item);
-        for c in entry.event.contexts.iter() {
+        for c in entry.contexts.iter() {
             if let Some(ctx) = self.contexts.get_mut(c) {
                 ctx.items.remove(&item);
             }
@@ -287,38 +354,59 @@ impl Index {
         } else {
             12 * SLOTS
         };
+        // Seconds already given in this day: explicit times first (in key order,
+        // a collision moving to the next free second), then the slots, then the
+        // `updated` times, so that no two items of a day share a time.
+        let mut used: HashSet<i64> = HashSet::default();
+        let claim = |used: &mut HashSet<i64>, mut t: i64| {
+            while !used.insert(t) {
+                t += 1;
+            }
+            t
+        };
+        let mut ts_of: HashMap<&EventKey, i64> = HashMap::default();
+        for key in keys {
+            if let Some(t) = self.events[key].explicit {
+                ts_of.insert(key, claim(&mut used, t));
+            }
+        }
         let mut taken = vec![false; span];
-        let mut free = span;
+        for key in keys {
+            if ts_of.contains_key(key) {
+                continue;
+            }
+            let mut slot = (stable_hash(key.as_bytes()) % span as u64) as usize;
+            let mut tries = 0;
+            while (taken[slot] || used.contains(&(noon + slot as i64))) && tries < span {
+                slot = (slot + 1) % span;
+                tries += 1;
+            }
+            taken[slot] = true;
+            used.insert(noon + slot as i64);
+            ts_of.insert(key, noon + slot as i64);
+        }
         let mut times = Vec::with_capacity(keys.len());
         for key in keys {
             let entry = &self.events[key];
-            let ts = match entry.event.time {
-                Some(t) => t.timestamp(),
-                None => {
-                    let mut slot = (stable_hash(key.as_bytes()) % span as u64) as usize;
-                    while taken[slot] && free > 0 {
-                        slot = (slot + 1) % span;
-                    }
-                    if !taken[slot] {
-                        taken[slot] = true;
-                        free -= 1;
-                    }
-                    noon + slot as i64
-                }
+            let ts = ts_of[key];
+            let updated = match entry.latest {
+                Some(l) if l > ts => claim(&mut used, l),
+                _ => ts,
             };
-            if entry.placed != Some(ts) {
-                times.push((key.clone(), ts));
+            if entry.placed != Some(ts) || entry.updated != updated {
+                times.push((key.clone(), ts, updated));
             }
         }
-        for (key, ts) in times {
+        for (key, ts, updated) in times {
             let entry = self.events.get_mut(&key).expect("indexed");
             entry.ts = ts;
+            entry.updated = updated;
             let old = entry.placed.replace(ts);
-            let event = entry.event.clone();
+            let contexts = entry.contexts.clone();
             if let Some(old) = old {
                 let old_item = (Reverse(old), key.clone());
                 self.all.remove(&old_item);
-                for c in event.contexts.iter() {
+                for c in contexts.iter() {
                     self.contexts
                         .get_mut(c)
                         .expect("placed")
@@ -328,7 +416,7 @@ impl Index {
             }
             let item = (Reverse(ts), key.clone());
             self.all.insert(item.clone());
-            for c in event.contexts.iter() {
+            for c in contexts.iter() {
                 self.contexts
                     .entry(c.clone())
                     .or_default()
@@ -407,10 +495,17 @@ impl Index {
     }
 }
 
+/// Marks the keys an event file bears on: its own and its versions'.
+fn mark_event(event: &Event, raw: &mut BTreeSet<EventKey>) {
+    raw.insert(event.key.clone());
+    raw.extend(event.versions.iter().map(|v| v.key.clone()));
+}
+
 /// An item timestamp as a UTC time.
 pub fn utc(ts: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(ts, 0).unwrap_or_default()
 }
 
+mod items;
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,7 @@
 //! Where things live on the web: the site the event pages are on and the place the
 //! feeds are served from. Every URL that leaves eventfeed is made absolute here.
 
-use crate::model::{Event, EventKey};
+use crate::model::Event;
 use ammonia::Url;
 
 /// What an item's `link` points at.
@@ -58,9 +58,9 @@ impl Links {
         self.feeds.host_str().unwrap_or("localhost")
     }
 
-    /// The page of an event, from its canonical key.
-    pub fn page_url(&self, key: &EventKey) -> String {
-        let path = key.strip_prefix('/').unwrap_or(key);
+    /// The page of an event, from its path (`/news/.../slug.md`).
+    pub fn page_url(&self, path: &str) -> String {
+        let path = path.strip_prefix('/').unwrap_or(path);
         let path = path.strip_suffix(".md").map_or_else(
             || path.to_owned(),
             |stem| format!("{stem}{}", self.page_suffix),
@@ -72,21 +72,19 @@ impl Links {
     pub fn item_url(&self, event: &Event) -> String {
         match (self.item_link, event.sources.first()) {
             (ItemLink::Source, Some(source)) => source.url.to_string(),
-            _ => self.page_url(&event.key),
+            _ => self.page_url(&event.path),
         }
     }
 
-    /// Makes a link found in an event absolute: news-tree links map to event pages,
-    /// other relative links are joined to the site. `None` for what is not a usable
-    /// http(s) or mailto URL.
+    /// Makes a link found in an event absolute: news-tree links map to event pages
+    /// (as written: which file they name is the index's business), other relative
+    /// links are joined to the site. `None` for what is not a usable http(s) or
+    /// mailto URL.
     pub fn resolve(&self, href: &str) -> Option<String> {
         let href = href.trim();
-        if let Some(key) =
-            crate::model::parse_news_path(href.split(['?', '#']).next().unwrap_or(href))
-        {
-            if !href.contains("://") {
-                return Some(self.page_url(&key));
-            }
+        let path = href.split(['?', '#']).next().unwrap_or(href);
+        if crate::model::parse_news_path(path).is_some() && !href.contains("://") {
+            return Some(self.page_url(&crate::model::written_path(path)));
         }
         let url = self.site.join(href).ok()?;
         matches!(url.scheme(), "http" | "https" | "mailto").then(|| url.to_string())
@@ -136,7 +134,7 @@ mod tests {
         let cases = [
             (
                 "/news/2017/07/4/x.md",
-                Some("https://example.org/news/2017/7/4/x.html"),
+                Some("https://example.org/news/2017/07/4/x.html"),
             ),
             (
                 "https://a.example/b?c=1&d=2",

@@ -9,13 +9,18 @@ use std::sync::Arc;
 /// A context (topic) name, shared between every event that carries it.
 pub type Context = Arc<str>;
 
-/// The canonical path of an event, `/news/YYYY/M/D/<slug>.md`: what Related links
-/// point at, whatever the file is called.
+/// The canonical key of an event, `/news/YYYY/M/D/<slug>.md` with no zero padding:
+/// what links to it are matched by, however they pad the date.
 pub type EventKey = Arc<str>;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Event {
     pub key: EventKey,
+    /// The event's identity as published: for a file in the archive layout its
+    /// path relative to the input root, exactly as it is (`/news/1999/01/1/x.md`);
+    /// otherwise a path derived from its day and headline (equal to `key`). The
+    /// page URL and the item id come from it.
+    pub path: Arc<str>,
     pub date: NaiveDate,
     /// A full timestamp, only when front matter gives one.
     pub time: Option<DateTime<FixedOffset>>,
@@ -30,6 +35,35 @@ pub struct Event {
     pub related: Box<[Related]>,
     /// Sorted, without duplicates.
     pub contexts: Box<[Context]>,
+    /// Whether front matter set `contexts`: then day pages add none.
+    pub contexts_pinned: bool,
+    /// The `### Changes:` section: this event's versions, oldest first.
+    pub versions: Box<[Version]>,
+}
+
+/// One entry of a `### Changes:` section.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Version {
+    pub key: EventKey,
+    /// The link as written (leading slash added): the version's identity.
+    pub path: Arc<str>,
+    /// When the version was recorded (UTC seconds), where the archive says.
+    pub time: Option<i64>,
+    /// Marked `(First version)`.
+    pub first: bool,
+}
+
+/// A day page (`index.md`, `README.md`): the events of a day, each with the
+/// contexts the page gives it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DayPage {
+    pub entries: Box<[PageEntry]>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PageEntry {
+    pub key: EventKey,
+    pub contexts: Box<[Context]>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -42,9 +76,13 @@ pub struct Source {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Related {
     pub title: Arc<str>,
-    /// The canonical key, when the link points into the news tree: the link is
-    /// then the event's page, whatever file the related event lives in.
+    /// The canonical key, when the link points into the news tree: the link then
+    /// goes to the page of the event with that key (its current version), when
+    /// there is one.
     pub key: Option<EventKey>,
+    /// The news-tree path as written (leading slash added), for a link to an
+    /// event that is not in the tree (only when `key` is some).
+    pub path: Option<Arc<str>>,
     /// The absolute URL of a link outside the news tree (only when `key` is none).
     pub url: Option<Box<str>>,
 }
@@ -68,6 +106,7 @@ impl Interner {
     /// The event with its strings shared.
     pub fn event(&mut self, mut event: Event) -> Event {
         self.share(&mut event.key);
+        self.share(&mut event.path);
         self.share(&mut event.title);
         for c in event.contexts.iter_mut() {
             self.share(c);
@@ -77,8 +116,26 @@ impl Interner {
             if let Some(key) = &mut r.key {
                 self.share(key);
             }
+            if let Some(path) = &mut r.path {
+                self.share(path);
+            }
+        }
+        for v in event.versions.iter_mut() {
+            self.share(&mut v.key);
+            self.share(&mut v.path);
         }
         event
+    }
+
+    /// The day page with its strings shared.
+    pub fn page(&mut self, mut page: DayPage) -> DayPage {
+        for e in page.entries.iter_mut() {
+            self.share(&mut e.key);
+            for c in e.contexts.iter_mut() {
+                self.share(c);
+            }
+        }
+        page
     }
 
     /// Forgets strings no event uses any more.
@@ -111,12 +168,46 @@ pub fn parse_news_path(path: &str) -> Option<EventKey> {
     if parts.next().is_some() {
         return None;
     }
+    let (date, slug) = layout_day_slug(y, m, d, file)?;
+    Some(event_key(date, slug))
+}
+
+/// The canonical key and date of a file in the archive layout: a path (relative
+/// to the input root) ending in `YYYY/M/D/<slug>.md`, padded or not, with a day
+/// that exists. Day pages are not events.
+pub fn layout_key(rel: &str) -> Option<(EventKey, NaiveDate)> {
+    let mut parts = rel.rsplit('/');
+    let (file, d, m, y) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let (date, slug) = layout_day_slug(y, m, d, file)?;
+    Some((event_key(date, slug), date))
+}
+
+fn layout_day_slug<'a>(y: &str, m: &str, d: &str, file: &'a str) -> Option<(NaiveDate, &'a str)> {
     let slug = file.strip_suffix(".md")?;
-    if slug.is_empty() || slug == "index" {
+    let digits = |s: &str, n: std::ops::RangeInclusive<usize>| {
+        n.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+    };
+    if slug.is_empty()
+        || slug.eq_ignore_ascii_case("index")
+        || slug.eq_ignore_ascii_case("readme")
+        || !digits(y, 4..=4)
+        || !digits(m, 1..=2)
+        || !digits(d, 1..=2)
+    {
         return None;
     }
     let date = NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)?;
-    Some(event_key(date, slug))
+    Some((date, slug))
+}
+
+/// A news-tree link as written, with the leading slash its key has, and without
+/// a query or fragment.
+pub fn written_path(href: &str) -> Arc<str> {
+    let path = href.split(['?', '#']).next().unwrap_or(href);
+    match path.strip_prefix('/') {
+        Some(_) => path.into(),
+        None => format!("/{path}").into(),
+    }
 }
 
 #[cfg(test)]
@@ -132,9 +223,29 @@ mod tests {
             ("/news/2017/2/30/x.md", None),
             ("/other/2017/1/1/x.md", None),
             ("/news/2017/1/1/x.html", None),
+            ("/news/2017/1/1/README.md", None),
+            ("/news/17/1/1/x.md", None),
+            ("/news/2017/+1/1/x.md", None),
         ];
         for (path, key) in cases {
             assert_eq!(parse_news_path(path).as_deref(), key, "{path}");
+        }
+    }
+
+    #[test]
+    fn layout_paths_give_key_and_day() {
+        let (key, date) = layout_key("news/1999/01/1/the-euro.md").unwrap();
+        assert_eq!(&*key, "/news/1999/1/1/the-euro.md");
+        assert_eq!(date, NaiveDate::from_ymd_opt(1999, 1, 1).unwrap());
+        assert!(layout_key("archive/news/2017/11/02/x.md").is_some());
+        for no in [
+            "x.md",
+            "2017/11/x.md",
+            "news/2017/11/2/index.md",
+            "news/2017/13/2/x.md",
+            "news/2017/11/2/x.txt",
+        ] {
+            assert!(layout_key(no).is_none(), "{no}");
         }
     }
 }

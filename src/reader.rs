@@ -4,9 +4,9 @@
 use crate::cache::Stamp;
 use crate::diag::Diagnostic;
 use crate::index::Change;
-use crate::model::Interner;
-use crate::parse::{self, ParseOptions, Parsed};
-use crate::source::Source;
+use crate::model::{DayPage, Event, Interner};
+use crate::parse::{self, ParseOptions};
+use crate::source::{Kind, Source};
 use rayon::prelude::*;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -34,14 +34,20 @@ pub struct Read {
     pub warnings: usize,
 }
 
-type Outcome = Result<Option<(Parsed, Stamp)>, Diagnostic>;
+/// What a file turned out to hold.
+enum Doc {
+    Event(Event),
+    Page(DayPage),
+}
+
+type Outcome = Result<Option<(Doc, Vec<Diagnostic>, Stamp)>, Diagnostic>;
 
 /// Files parsed in parallel before their strings are shared: a bound on the
 /// unshared copies alive at once.
 const CHUNK: usize = 4096;
 
-/// Reads `paths` (relative to the source root); a path that is gone becomes a
-/// removal. `tick` is called once per file, for progress bars.
+/// Reads `paths` (relative to the source root); a path that is gone (or is no
+/// longer an input file) becomes a removal. `tick` is called once per file, for progress bars.
 pub fn read(
     source: &Source,
     opts: &ParseOptions,
@@ -69,9 +75,18 @@ pub fn read(
 }
 
 fn read_one(source: &Source, opts: &ParseOptions, rel: &std::path::Path) -> Outcome {
+    let Some(kind) = source.kind(rel) else {
+        return Ok(None);
+    };
     match source.read(rel) {
         Ok(None) => Ok(None),
-        Ok(Some((bytes, stamp))) => parse::parse(&bytes, opts).map(|p| Some((p, stamp))),
+        Ok(Some((bytes, stamp))) => match kind {
+            Kind::Event => parse::parse(&rel.to_string_lossy(), &bytes, opts)
+                .map(|p| Some((Doc::Event(p.event), p.warnings, stamp))),
+            Kind::DayPage => {
+                parse::day_page(&bytes, opts).map(|p| Some((Doc::Page(p.page), p.warnings, stamp)))
+            }
+        },
         Err(e) => Err(Diagnostic::error(
             1,
             1,
@@ -91,14 +106,16 @@ impl Read {
     ) {
         match outcome {
             Ok(None) => self.changes.push(Change::Remove(path)),
-            Ok(Some((parsed, stamp))) => {
-                if !parsed.warnings.is_empty() {
-                    self.warnings += parsed.warnings.len();
-                    self.reports.push((path.clone(), parsed.warnings));
+            Ok(Some((doc, warnings, stamp))) => {
+                if !warnings.is_empty() {
+                    self.warnings += warnings.len();
+                    self.reports.push((path.clone(), warnings));
                 }
                 self.stamps.push((path.clone(), stamp));
-                let event = interner.event(parsed.event);
-                self.changes.push(Change::Upsert(path, Arc::new(event)));
+                self.changes.push(match doc {
+                    Doc::Event(event) => Change::Upsert(path, Arc::new(interner.event(event))),
+                    Doc::Page(page) => Change::Page(path, Arc::new(interner.page(page))),
+                });
             }
             Err(diag) => {
                 self.failed += 1;

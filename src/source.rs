@@ -1,5 +1,5 @@
-//! Reading the input tree: which files are events, and their bytes. Editor and
-//! sync-tool temp files, hidden files, day pages and symlinks are not events.
+//! Reading the input tree: which files are events or day pages, and their bytes.
+//! Editor and sync-tool temp files, hidden files and symlinks are neither.
 
 use crate::cache::Stamp;
 use anyhow::{Context as _, Result};
@@ -13,21 +13,41 @@ pub type Scanned = Vec<(PathBuf, Stamp)>;
 pub struct Source {
     root: PathBuf,
     extensions: Vec<String>,
+    day_pages: Vec<String>,
+}
+
+/// What an input file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Event,
+    DayPage,
 }
 
 impl Source {
-    pub fn new(root: &Path, extensions: &[String]) -> Self {
+    pub fn new(root: &Path, extensions: &[String], day_pages: &[String]) -> Self {
         Self {
             root: root.to_owned(),
             extensions: extensions.to_vec(),
+            day_pages: day_pages.to_vec(),
         }
     }
 
-    /// Whether a path (relative to the root) names an event file: not hidden, not a
+    /// What a path (relative to the root) names: a day page (by its file name), an
+    /// event file, or neither.
+    pub fn kind(&self, rel: &Path) -> Option<Kind> {
+        if !self.is_input_path(rel) {
+            return None;
+        }
+        let name = rel.file_name()?.to_string_lossy();
+        let page = self.day_pages.iter().any(|p| p.eq_ignore_ascii_case(&name));
+        Some(if page { Kind::DayPage } else { Kind::Event })
+    }
+
+    /// Whether a path (relative to the root) names an input file: not hidden, not a
     /// temp or backup file of an editor (`.x.swp`, `x~`, `#x#`, vim's `4913`), of
-    /// rsync (`.x.XXXXXX`) or of `sed -i` (`sedXXXXXX`), not a day page `index.md`,
-    /// and with one of the configured extensions.
-    pub fn is_event_path(&self, rel: &Path) -> bool {
+    /// rsync (`.x.XXXXXX`) or of `sed -i` (`sedXXXXXX`), and a day page or a file
+    /// with one of the configured extensions.
+    pub fn is_input_path(&self, rel: &Path) -> bool {
         let hidden = rel
             .components()
             .any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
@@ -41,11 +61,12 @@ impl Source {
         let ext = Path::new(name.as_ref())
             .extension()
             .map(|e| e.to_string_lossy().to_ascii_lowercase());
-        let wanted = ext.is_some_and(|e| self.extensions.contains(&e));
-        !hidden && !temp && wanted && !name.eq_ignore_ascii_case("index.md")
+        let page = self.day_pages.iter().any(|p| p.eq_ignore_ascii_case(&name));
+        let wanted = page || ext.is_some_and(|e| self.extensions.contains(&e));
+        !hidden && !temp && wanted
     }
 
-    /// Every event file under the root, relative, sorted, with its stamp.
+    /// Every input file under the root, relative, sorted, with its stamp.
     /// Unreadable folders are reported and skipped, not fatal.
     pub fn scan(&self) -> Result<(Scanned, Vec<String>)> {
         let mut files = Vec::new();
@@ -57,7 +78,7 @@ impl Source {
         Ok((files, problems))
     }
 
-    /// The event files under one folder of the tree (a folder that just appeared).
+    /// The input files under one folder of the tree (a folder that just appeared).
     pub fn scan_dir(&self, rel: &Path) -> Vec<PathBuf> {
         let mut files = Vec::new();
         self.walk(&self.root.join(rel), &mut files, &mut Vec::new());
@@ -98,7 +119,7 @@ impl Source {
                 if !entry.file_name().to_string_lossy().starts_with('.') {
                     subdirs.push(path);
                 }
-            } else if kind.is_file() && self.is_event_path(rel) {
+            } else if kind.is_file() && self.is_input_path(rel) {
                 if let Ok(meta) = entry.metadata() {
                     files.push((rel.to_owned(), Stamp::of(&meta)));
                 }
@@ -118,7 +139,7 @@ impl Source {
         }
     }
 
-    /// The bytes of an event file and the stamp they go with, or `None` when it is
+    /// The bytes of an input file and the stamp they go with, or `None` when it is
     /// gone (a removal) or is no longer a regular file (symlinks are not followed).
     pub fn read(&self, rel: &Path) -> io::Result<Option<(Vec<u8>, Stamp)>> {
         if !self.through_real_folders(rel) {
@@ -150,14 +171,24 @@ mod tests {
 
     #[test]
     fn tells_event_files_from_temp_files() {
-        let s = Source::new(Path::new("/in"), &["md".into(), "txt".into()]);
+        let s = Source::new(
+            Path::new("/in"),
+            &["md".into(), "txt".into()],
+            &["index.md".into(), "README.md".into()],
+        );
         let yes = [
             "news/2017/11/2/a.md",
             "000_6b75227719e54f27.txt",
             "x/Zürich.MD",
         ];
-        let no = [
+        for p in [
             "news/2017/11/2/index.md",
+            "news/1999/02/12/README.md",
+            "x/readme.md",
+        ] {
+            assert_eq!(s.kind(Path::new(p)), Some(Kind::DayPage), "{p}");
+        }
+        let no = [
             ".a.md.swp",
             "news/.a.md.AbC123",
             "a.md~",
@@ -169,10 +200,10 @@ mod tests {
             "README",
         ];
         for p in yes {
-            assert!(s.is_event_path(Path::new(p)), "{p}");
+            assert_eq!(s.kind(Path::new(p)), Some(Kind::Event), "{p}");
         }
         for p in no {
-            assert!(!s.is_event_path(Path::new(p)), "{p}");
+            assert_eq!(s.kind(Path::new(p)), None, "{p}");
         }
     }
 
@@ -183,7 +214,7 @@ mod tests {
         fs::create_dir_all(root.join("real/sub")).unwrap();
         fs::create_dir_all(dir.path().join("elsewhere/sub")).unwrap();
         std::os::unix::fs::symlink(dir.path().join("elsewhere"), root.join("link")).unwrap();
-        let s = Source::new(&root, &["md".into()]);
+        let s = Source::new(&root, &["md".into()], &[]);
         for p in ["a.md", "real/a.md", "real/sub/a.md", "gone/a.md", "link"] {
             assert!(s.through_real_folders(Path::new(p)), "{p}");
         }

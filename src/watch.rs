@@ -332,7 +332,7 @@ impl Daemon {
             settings: settings.clone(),
             engine,
             sink,
-            source: Source::new(&settings.input, &settings.extensions),
+            source: Source::new(&settings.input, &settings.extensions, &settings.day_pages),
             opts: ParseOptions::new(settings.max_file_bytes, settings.site.links.clone()),
             stamps,
             last_change: None,
@@ -363,7 +363,7 @@ impl Daemon {
                 paths.extend(self.source.scan_dir(rel));
             }
             paths.extend(self.engine.index().paths_under(rel).map(Path::to_path_buf));
-            if self.source.is_event_path(rel) {
+            if self.source.is_input_path(rel) {
                 paths.insert(rel.to_owned());
             }
         }

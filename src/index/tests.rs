@@ -3,8 +3,10 @@ use crate::model::event_key;
 
 pub(crate) fn event(date: (i32, u32, u32), slug: &str, contexts: &[&str]) -> Arc<Event> {
     let date = NaiveDate::from_ymd_opt(date.0, date.1, date.2).unwrap();
+    let key = event_key(date, slug);
     Arc::new(Event {
-        key: event_key(date, slug),
+        path: key.clone(),
+        key,
         date,
         time: None,
         id: None,
@@ -14,6 +16,8 @@ pub(crate) fn event(date: (i32, u32, u32), slug: &str, contexts: &[&str]) -> Arc
         image: None,
         related: Box::new([]),
         contexts: contexts.iter().map(|c| Context::from(*c)).collect(),
+        contexts_pinned: false,
+        versions: Box::new([]),
     })
 }
 

@@ -93,7 +93,7 @@ mod tests {
         );
         assert_eq!(
             html,
-            "<p>Hello <em>world</em> <a href=\"https://example.org/news/2017/7/4/x.html\" rel=\"noopener noreferrer\">a</a>  <a rel=\"noopener noreferrer\">b</a></p>\n"
+            "<p>Hello <em>world</em> <a href=\"https://example.org/news/2017/07/4/x.html\" rel=\"noopener noreferrer\">a</a>  <a rel=\"noopener noreferrer\">b</a></p>\n"
         );
     }
 

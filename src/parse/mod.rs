@@ -2,21 +2,29 @@
 //! error out, each with the line and column it is about.
 //!
 //! The format is line-structured (see PRODUCT.md): a day heading, a `#` headline,
-//! summary markdown, then `### Sources:` and `### Related:` lists. Hand-written files
-//! may start with front matter, which wins over what the body implies.
+//! summary markdown, then `### Sources:`, `### Related:` and `### Changes:` lists.
+//! The reader is tolerant of what the real archive varies (a `Formats:` line or
+//! section first, topic headings before the headline, missing sections, wiki
+//! residue): a file is an error only when it has no day or no headline.
+//! Hand-written files may start with front matter, which wins over what the body
+//! implies.
 
+mod day_page;
 mod front_matter;
 mod markdown;
+mod wiki;
 
+pub use day_page::{day_page, ParsedPage};
 pub use markdown::Sanitizer;
 
 use crate::diag::Diagnostic;
 use crate::links::Links;
-use crate::model::{event_key, Context, Event, Related, Source};
+use crate::model::{event_key, written_path, Context, Event, EventKey, Related, Source, Version};
 use crate::slug::{headline_slug, short_hash};
 use crate::text;
 use chrono::NaiveDate;
 use front_matter::{Format, FrontMatter};
+use std::sync::Arc;
 
 /// What parsing needs to know beyond the bytes.
 pub struct ParseOptions {
@@ -42,8 +50,32 @@ pub struct Parsed {
     pub warnings: Vec<Diagnostic>,
 }
 
-/// Parses one event file.
-pub fn parse(bytes: &[u8], opts: &ParseOptions) -> Result<Parsed, Diagnostic> {
+/// Parses one event file; `rel` is its path relative to the input root (`/`
+/// separated), which gives a file in the archive layout its identity.
+pub fn parse(rel: &str, bytes: &[u8], opts: &ParseOptions) -> Result<Parsed, Diagnostic> {
+    let mut warnings = Vec::new();
+    let clean = clean_text(bytes, opts, &mut warnings)?;
+    let mut p = LineParser {
+        lines: clean.lines().collect(),
+        at: 0,
+        opts,
+        warnings,
+    };
+    let event = p.event(rel)?;
+    Ok(Parsed {
+        event,
+        warnings: p.warnings,
+    })
+}
+
+/// The text of a file, repaired: decoded (invalid UTF-8 replaced, with a warning),
+/// stripped of what XML forbids, mojibake undone. Empty and oversized files are
+/// errors.
+fn clean_text(
+    bytes: &[u8],
+    opts: &ParseOptions,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<String, Diagnostic> {
     if bytes.len() as u64 > opts.max_bytes {
         return Err(Diagnostic::error(
             1,
@@ -56,7 +88,6 @@ pub fn parse(bytes: &[u8], opts: &ParseOptions) -> Result<Parsed, Diagnostic> {
             "",
         ));
     }
-    let mut warnings = Vec::new();
     let (decoded, bad_at) = text::decode_utf8_lossy(bytes);
     if let Some(at) = bad_at {
         let (line, col) = position(bytes, at);
@@ -69,7 +100,7 @@ pub fn parse(bytes: &[u8], opts: &ParseOptions) -> Result<Parsed, Diagnostic> {
         ));
     }
     let clean = text::strip_forbidden(&decoded);
-    let clean = text::repair_mojibake(&clean);
+    let clean = text::repair_mojibake(&clean).into_owned();
     if clean.trim().is_empty() {
         return Err(Diagnostic::error(
             1,
@@ -78,17 +109,7 @@ pub fn parse(bytes: &[u8], opts: &ParseOptions) -> Result<Parsed, Diagnostic> {
             "",
         ));
     }
-    let mut p = LineParser {
-        lines: clean.lines().collect(),
-        at: 0,
-        opts,
-        warnings,
-    };
-    let event = p.event()?;
-    Ok(Parsed {
-        event,
-        warnings: p.warnings,
-    })
+    Ok(clean)
 }
 
 /// Line and column (1-based, in characters) of a byte offset of the raw input.
@@ -106,6 +127,11 @@ fn position(raw: &[u8], at: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// Text of a title, a name or a context: wiki residue, tags and entities gone.
+fn plain(s: &str) -> String {
+    text::plain_text(&wiki::plain(s))
+}
+
 struct LineParser<'a> {
     lines: Vec<&'a str>,
     /// Index of the next line to read (0-based).
@@ -114,22 +140,50 @@ struct LineParser<'a> {
     warnings: Vec<Diagnostic>,
 }
 
-#[derive(PartialEq)]
+#[derive(PartialEq, Clone, Copy)]
 enum Section {
     Sources,
     Related,
+    Changes,
+    /// The archive's links to other renderings of the page: not content.
+    Formats,
     Other,
 }
 
 impl<'a> LineParser<'a> {
-    fn event(&mut self) -> Result<Event, Diagnostic> {
+    fn event(&mut self, rel: &str) -> Result<Event, Diagnostic> {
         let fm = self.front_matter()?;
-        let date = self.day_heading(fm.date)?;
+        let body_start = self.at;
+        let heading = self.day_heading()?;
+        let layout = crate::model::layout_key(rel);
+        let date = match (fm.date, heading, &layout) {
+            (Some(date), ..) | (None, Some(date), _) => date,
+            (None, None, Some((_, date))) => {
+                let (n, line) = self.first_nonblank(body_start);
+                self.warn(
+                    n,
+                    1,
+                    "no day heading: the day is taken from the file's folder",
+                    line,
+                );
+                *date
+            }
+            (None, None, None) => {
+                let (n, line) = self.first_nonblank(body_start);
+                return Err(Diagnostic::error(
+                    n,
+                    1,
+                    "missing day heading: expected `### [YYYY-M-D](/news/YYYY/M/D/index.md)` before the headline",
+                    line,
+                ));
+            }
+        };
         let title = self.headline(fm.title.as_deref())?;
         let summary = self.summary();
         let mut sources = Vec::new();
         let mut image = None;
         let mut related = Vec::new();
+        let mut versions = Vec::new();
         let mut contexts: Vec<Context> = Vec::new();
         while let Some((n, line)) = self.next_line() {
             // `summary()` and the loop below stop at section headings, so this is one.
@@ -138,7 +192,7 @@ impl<'a> LineParser<'a> {
                 self.warn(
                     n,
                     1,
-                    "unknown section, ignored (expected `### Sources:` or `### Related:`)",
+                    "unknown section, kept out of the item (expected `### Sources:`, `### Related:` or `### Changes:`)",
                     line,
                 );
             }
@@ -148,7 +202,7 @@ impl<'a> LineParser<'a> {
                 }
                 self.at += 1;
                 let n = self.at;
-                if next.trim().is_empty() || section == Section::Other {
+                if next.trim().is_empty() || matches!(section, Section::Other | Section::Formats) {
                     continue;
                 }
                 let Some(item) = list_link(next) else {
@@ -160,8 +214,24 @@ impl<'a> LineParser<'a> {
                     );
                     continue;
                 };
-                let name = text::plain_text(item.text);
+                let name = plain(item.text);
                 let href = text::decode_entities(item.href);
+                let key = crate::model::parse_news_path(&href);
+                if section == Section::Changes {
+                    let Some(key) = key else {
+                        let what = "ignored: a version must link to an event file `/news/YYYY/M/D/<slug>.md`";
+                        self.warn(n, item.href_col, what, next);
+                        continue;
+                    };
+                    let (time, first) = version_note(item.rest);
+                    versions.push(Version {
+                        key,
+                        path: written_path(&href),
+                        time,
+                        first,
+                    });
+                    continue;
+                }
                 let Some(url) = self.opts.links.resolve(&href) else {
                     let what = "link is not a usable http(s) or mailto URL, ignored";
                     self.warn(n, item.href_col, what, next);
@@ -179,42 +249,54 @@ impl<'a> LineParser<'a> {
                         }
                     }
                     Section::Related => {
-                        let key = crate::model::parse_news_path(&href);
                         contexts.extend(context_list(item.rest).map(Context::from));
                         related.push(Related {
                             title: name.into(),
+                            path: key.is_some().then(|| written_path(&href)),
                             url: key.is_none().then(|| url.into()),
                             key,
                         });
                     }
-                    Section::Other => {}
+                    Section::Changes | Section::Formats | Section::Other => {}
                 }
             }
         }
+        let contexts_pinned = fm.contexts.is_some();
         if let Some(names) = fm.contexts {
-            contexts = names
-                .iter()
-                .map(|c| Context::from(text::plain_text(c)))
-                .collect();
+            contexts = names.iter().map(|c| Context::from(plain(c))).collect();
         }
         contexts.retain(|c| !c.is_empty());
         contexts.sort();
         contexts.dedup();
-        let mut slug = headline_slug(&title);
-        if slug.is_empty() {
-            slug = format!("event-{}", short_hash(&title));
-        }
+        let (key, path): (EventKey, Arc<str>) = match layout {
+            Some((key, _)) => (key, written_path(rel)),
+            None => {
+                let mut slug = headline_slug(&title);
+                if slug.is_empty() {
+                    slug = format!("event-{}", short_hash(&title));
+                }
+                let key = event_key(date, &slug);
+                (key.clone(), key)
+            }
+        };
         Ok(Event {
-            key: event_key(date, &slug),
+            key,
+            path,
             date,
             time: fm.time,
             id: fm.id.map(Into::into),
             title: title.into(),
-            summary_html: self.opts.sanitizer.markdown(&summary).into(),
+            summary_html: self
+                .opts
+                .sanitizer
+                .markdown(&wiki::markdown(&summary))
+                .into(),
             sources: sources.into(),
             image,
             related: related.into(),
             contexts: contexts.into(),
+            contexts_pinned,
+            versions: versions.into(),
         })
     }
 
@@ -229,11 +311,15 @@ impl<'a> LineParser<'a> {
         None
     }
 
-    fn peek_line(&self) -> Option<&'a str> {
-        self.lines[self.at..]
+    /// The first non-blank line from index `from` on, with its 1-based number (the
+    /// line after the end when there is none).
+    fn first_nonblank(&self, from: usize) -> (usize, &'a str) {
+        self.lines[from.min(self.lines.len())..]
             .iter()
-            .find(|l| !l.trim().is_empty())
-            .copied()
+            .position(|l| !l.trim().is_empty())
+            .map_or((self.lines.len().max(1), ""), |i| {
+                (from + i + 1, self.lines[from + i])
+            })
     }
 
     fn warn(&mut self, line: usize, col: usize, message: &str, snippet: &str) {
@@ -263,66 +349,84 @@ impl<'a> LineParser<'a> {
         front_matter::parse(format, &body, 2)
     }
 
-    /// `### [2017-11-2](/news/2017/11/2/index.md)`, or `### 2017-11-2`.
-    fn day_heading(
-        &mut self,
-        from_front_matter: Option<NaiveDate>,
-    ) -> Result<NaiveDate, Diagnostic> {
-        let heading = self
-            .peek_line()
-            .filter(|l| l.starts_with("### ") && section_of(l).is_none());
-        let Some(line) = heading else {
-            return from_front_matter.ok_or_else(|| {
-                let (n, line) = self.lines.iter().enumerate().find(|(_, l)| !l.trim().is_empty()).map_or((0, ""), |(i, l)| (i, *l));
-                Diagnostic::error(n + 1, 1, "missing day heading: expected `### [YYYY-M-D](/news/YYYY/M/D/index.md)` before the headline", line)
-            });
-        };
-        let (n, _) = self.next_line().expect("peeked");
-        let rest = line[4..].trim_start();
-        let col = line.len() - rest.len() + 1;
-        let (date_text, col) = match rest.strip_prefix('[') {
-            Some(inner) => (inner.split(']').next().unwrap_or(""), col + 1),
-            None => (rest.split_whitespace().next().unwrap_or(""), col),
-        };
-        let date = parse_day(date_text).map_err(|why| Diagnostic::error(n, col, why, line))?;
-        Ok(from_front_matter.unwrap_or(date))
+    /// `### [2017-11-2](/news/2017/11/2/index.md)` (or `## `, or a bare date), after
+    /// whatever the archive puts first: a `Formats:` line or section, blank lines.
+    /// Other lines before it are skipped with a warning. `None` when the headline
+    /// (or the end) comes first; the reader is then left on it.
+    fn day_heading(&mut self) -> Result<Option<NaiveDate>, Diagnostic> {
+        let heading = self.lines[self.at..]
+            .iter()
+            .take_while(|l| !is_headline(l))
+            .position(|l| day_heading_text(l).is_some())
+            .map(|i| self.at + i);
+        let mut in_formats = false;
+        while let Some(&line) = self.lines.get(self.at) {
+            let n = self.at + 1;
+            if Some(self.at) == heading {
+                self.at += 1;
+                let (date_text, col) = day_heading_text(line).expect("found above");
+                let date =
+                    parse_day(date_text).map_err(|why| Diagnostic::error(n, col, why, line))?;
+                return Ok(Some(date));
+            }
+            let trimmed = line.trim();
+            let formats_line = trimmed
+                .get(..8)
+                .is_some_and(|s| s.eq_ignore_ascii_case("formats:"));
+            let section = section_of(line);
+            in_formats = section.map_or(in_formats, |s| s == Section::Formats);
+            let known = trimmed.is_empty()
+                || formats_line
+                || section == Some(Section::Formats)
+                || in_formats && list_link(line).is_some();
+            match (known, heading.is_some()) {
+                (true, _) => {}
+                (false, true) => self.warn(n, 1, "ignored: text before the day heading", line),
+                // No day heading: what follows is the headline or the summary.
+                (false, false) => return Ok(None),
+            }
+            self.at += 1;
+        }
+        Ok(None)
     }
 
+    /// The `# headline`, after any topic headings (`##### Euro`).
     fn headline(&mut self, from_front_matter: Option<&str>) -> Result<String, Diagnostic> {
-        let line = self
-            .peek_line()
-            .filter(|l| l.starts_with("# ") || l.trim_end() == "#");
-        let Some(line) = line else {
-            if let Some(title) = from_front_matter
-                .map(text::plain_text)
-                .filter(|t| !t.is_empty())
-            {
+        let front = from_front_matter.map(plain).filter(|t| !t.is_empty());
+        while let Some(&line) = self.lines.get(self.at) {
+            let topic = line.starts_with("##") && section_of(line).is_none();
+            if line.trim().is_empty() || topic {
+                self.at += 1;
+                continue;
+            }
+            if !is_headline(line) {
+                break;
+            }
+            self.at += 1;
+            if let Some(title) = front {
                 return Ok(title);
             }
-            let n = self.lines[self.at..]
-                .iter()
-                .position(|l| !l.trim().is_empty())
-                .map_or(self.lines.len() + 1, |i| self.at + i + 1);
-            let snippet = self.lines.get(n.wrapping_sub(1)).copied().unwrap_or("");
-            return Err(Diagnostic::error(
-                n.max(1),
-                1,
-                "missing headline: expected a line `# <headline>` after the day heading",
-                snippet,
-            ));
-        };
-        let (n, _) = self.next_line().expect("peeked");
-        let title = text::plain_text(&line[1..]);
-        if let Some(title) = from_front_matter
-            .map(text::plain_text)
-            .filter(|t| !t.is_empty())
-        {
+            let title = plain(&line[1..]);
+            if title.is_empty() {
+                return Err(Diagnostic::error(self.at, 1, "empty headline", line));
+            }
             return Ok(title);
         }
-        if title.is_empty() {
-            return Err(Diagnostic::error(n, 1, "empty headline", line));
+        if let Some(title) = front {
+            return Ok(title);
         }
-        Ok(title)
+        let (n, snippet) = self.first_nonblank(self.at);
+        let n = if snippet.is_empty() {
+            self.lines.len() + 1
+        } else {
+            n
+        };
+        Err(Diagnostic::error(
+            n,
+            1,
+            "missing headline: expected a line `# <headline>` after the day heading",
+            snippet,
+        ))
     }
 
     /// The lines up to the first section heading, as markdown.
@@ -339,6 +443,41 @@ impl<'a> LineParser<'a> {
     }
 }
 
+/// `# Headline`: one `#`, whatever follows.
+fn is_headline(line: &str) -> bool {
+    line.starts_with('#') && !line.starts_with("##")
+}
+
+/// The date text of a day heading (`## [2017-11-2](...)`, `### 2017-11-2`) and its
+/// column: a heading of level 2 to 6 whose text is a bracketed link, or a date.
+fn day_heading_text(line: &str) -> Option<(&str, usize)> {
+    let level = line.bytes().take_while(|&b| b == b'#').count();
+    if !(2..=6).contains(&level) || !line[level..].starts_with([' ', '\t']) {
+        return None;
+    }
+    let rest = line[level..].trim_start();
+    let col = line.len() - rest.len() + 1;
+    match rest.strip_prefix('[') {
+        Some(inner) => Some((inner.split(']').next().unwrap_or(""), col + 1)),
+        None => {
+            let word = rest.split_whitespace().next().unwrap_or("");
+            parse_day(word).is_ok().then_some((word, col))
+        }
+    }
+}
+
+/// `_2018-02-06 13:49:26 (First version)_` -> the time (UTC) and whether it is
+/// the first version. `_(Current version)_` has neither.
+fn version_note(rest: &str) -> (Option<i64>, bool) {
+    let t = rest.trim().trim_matches(|c| c == '_' || c == '*').trim();
+    let time = t
+        .get(..19)
+        .and_then(|s| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").ok())
+        .map(|t| t.and_utc().timestamp());
+    let first = t.to_ascii_lowercase().contains("first version");
+    (time, first)
+}
+
 /// Which section a `###` line opens; `None` for any other line.
 fn section_of(line: &str) -> Option<Section> {
     let title = line
@@ -352,6 +491,8 @@ fn section_of(line: &str) -> Option<Section> {
     Some(match title.to_ascii_lowercase().as_str() {
         "sources" | "source" => Section::Sources,
         "related" => Section::Related,
+        "changes" => Section::Changes,
+        "formats" => Section::Formats,
         _ => Section::Other,
     })
 }
@@ -377,6 +518,8 @@ fn parse_day(s: &str) -> Result<NaiveDate, String> {
 struct ListLink<'a> {
     text: &'a str,
     href: &'a str,
+    /// Bytes from the start of the raw href to the end of its `)`.
+    href_len: usize,
     /// 1-based column of `href`.
     href_col: usize,
     /// What follows the link (the Related `_Context: ..._`).
@@ -396,16 +539,25 @@ fn list_link(line: &str) -> Option<ListLink<'_>> {
             .filter(|_| digits > 0)?
     };
     let body = after_marker.trim_start().strip_prefix('[')?;
+    let link = list_link_body(body)?;
+    let href_start = line.len() - link.rest.len() - link.href_len;
+    Some(ListLink {
+        href_col: line[..href_start].chars().count() + 1,
+        ..link
+    })
+}
+
+/// `text](href) rest`: a link after its opening bracket.
+fn list_link_body(body: &str) -> Option<ListLink<'_>> {
     let close = matching(body, '[', ']')?;
     let text = &body[..close];
     let after = body[close + 1..].strip_prefix('(')?;
     let end = matching(after, '(', ')')?;
-    let href = after[..end].trim();
-    let href_start = line.len() - after.len();
     Some(ListLink {
         text,
-        href,
-        href_col: line[..href_start].chars().count() + 1,
+        href: after[..end].trim(),
+        href_len: end + 1,
+        href_col: 0,
         rest: &after[end + 1..],
     })
 }
@@ -435,10 +587,7 @@ fn context_list(rest: &str) -> impl Iterator<Item = String> + '_ {
         Some(l) if l.starts_with("context:") => &t[8..],
         _ => "",
     };
-    names
-        .split(',')
-        .map(text::plain_text)
-        .filter(|n| !n.is_empty())
+    names.split(',').map(plain).filter(|n| !n.is_empty())
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ fn opts() -> ParseOptions {
 }
 
 fn parse_str(s: &str) -> Result<Parsed, Diagnostic> {
-    parse(s.as_bytes(), &opts())
+    parse("event.md", s.as_bytes(), &opts())
 }
 
 fn error_of(s: &str) -> Diagnostic {
@@ -17,7 +17,7 @@ fn error_of(s: &str) -> Diagnostic {
 
 #[test]
 fn seed_parses_to_exact_values() {
-    let Parsed { event, warnings } = parse(SEED, &opts()).unwrap();
+    let Parsed { event, warnings } = parse("000_6b75227719e54f27.txt", SEED, &opts()).unwrap();
     assert!(warnings.is_empty(), "{warnings:?}");
     assert_eq!(event.date, NaiveDate::from_ymd_opt(2017, 11, 2).unwrap());
     assert_eq!(
@@ -73,8 +73,12 @@ fn crlf_and_zero_padded_dates_parse_the_same() {
     let crlf: Vec<u8> = String::from_utf8_lossy(SEED)
         .replace('\n', "\r\n")
         .into_bytes();
-    let a = parse(SEED, &opts()).unwrap().event;
-    let b = parse(&crlf, &opts()).unwrap().event;
+    let a = parse("000_6b75227719e54f27.txt", SEED, &opts())
+        .unwrap()
+        .event;
+    let b = parse("000_6b75227719e54f27.txt", &crlf, &opts())
+        .unwrap()
+        .event;
     assert_eq!(a, b);
     let padded = String::from_utf8_lossy(SEED).replace("[2017-11-2]", "[2017-11-02]");
     assert_eq!(parse_str(&padded).unwrap().event, a);
@@ -110,7 +114,7 @@ fn missing_parts_are_errors() {
 #[test]
 fn oversized_files_are_refused() {
     let opts = ParseOptions::new(100, crate::links::example());
-    let e = parse(&[b'x'; 101], &opts).unwrap_err();
+    let e = parse("x.md", &[b'x'; 101], &opts).unwrap_err();
     assert!(e.message.contains("over the limit of 100"), "{}", e.message);
 }
 
@@ -120,7 +124,7 @@ fn dirty_bytes_are_cleaned() {
         b"### [2017-11-2](/x)\n# Bad\x00 \x1b[31mbytes\xff here\n\nText\x0c with \xe2\x80 cut\n"
             .to_vec();
     input.extend_from_slice("### Sources:\n1. [A](https://a.example/?x=1&amp;y=2)\n".as_bytes());
-    let Parsed { event, warnings } = parse(&input, &opts()).unwrap();
+    let Parsed { event, warnings } = parse("x.md", &input, &opts()).unwrap();
     assert_eq!(&*event.title, "Bad [31mbytes\u{fffd} here");
     assert_eq!(&*event.summary_html, "<p>Text with \u{fffd} cut</p>\n");
     assert_eq!(&*event.sources[0].url, "https://a.example/?x=1&y=2");
@@ -208,16 +212,139 @@ mod never_panics {
     proptest! {
         #[test]
         fn on_any_bytes(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
-            let _ = parse(&bytes, &opts());
+            let _ = parse("news/2017/11/2/x.md", &bytes, &opts());
         }
 
         #[test]
         fn on_any_line_soup(lines in prop::collection::vec(line(), 0..25)) {
             let text = lines.join("\n");
-            if let Ok(parsed) = parse(text.as_bytes(), &opts()) {
+            if let Ok(parsed) = parse("x.md", text.as_bytes(), &opts()) {
                 prop_assert!(!parsed.event.title.is_empty());
                 prop_assert!(parsed.event.key.starts_with("/news/"));
             }
         }
+    }
+}
+
+/// The variants of the real archive (`tests/fixtures/real-archive`): each parses,
+/// quietly where the archive is regular.
+mod archive_variants {
+    use super::*;
+
+    const EURO: &str = "\nFormats: [HTML](/news/1999/01/1/the-euro.html)  [JSON](/news/1999/01/1/the-euro.json)  [XML](/news/1999/01/1/the-euro.xml)  \n\n### [1999-01-1](/news/1999/01/1/index.md)\n\n##### Euro\n#  The euro currency is introduced.\n\n\n\n\n### Related:\n\n1. [Pope Francis donates 100,000 euros. ](/news/2017/03/10/pope-francis.md) _Context: euro_\n";
+
+    #[test]
+    fn identity_comes_from_the_path_in_the_archive_layout() {
+        let Parsed { event, warnings } =
+            parse("news/1999/01/1/the-euro.md", EURO.as_bytes(), &opts()).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(&*event.title, "The euro currency is introduced.");
+        assert_eq!(&*event.path, "/news/1999/01/1/the-euro.md");
+        assert_eq!(&*event.key, "/news/1999/1/1/the-euro.md");
+        assert_eq!(event.date, NaiveDate::from_ymd_opt(1999, 1, 1).unwrap());
+        assert_eq!(&*event.summary_html, "");
+        assert_eq!(&*event.contexts[0], "euro");
+        let related = &event.related[0];
+        assert_eq!(
+            related.key.as_deref(),
+            Some("/news/2017/3/10/pope-francis.md")
+        );
+        assert_eq!(
+            related.path.as_deref(),
+            Some("/news/2017/03/10/pope-francis.md")
+        );
+        // Outside the layout, the path derives from the day and headline.
+        let elsewhere = parse("inbox/x.md", EURO.as_bytes(), &opts()).unwrap().event;
+        assert_eq!(
+            &*elsewhere.path,
+            "/news/1999/1/1/the-euro-currency-is-introduced.md"
+        );
+        assert_eq!(elsewhere.path, elsewhere.key);
+    }
+
+    #[test]
+    fn a_formats_section_and_source_heading_are_the_archive_s() {
+        let input = "\n### Formats:\n\n* [HTML](/news/2017/11/10/h.html)\n* [JSON](/news/2017/11/10/h.json)\n### [2017-11-10](/news/2017/11/10/index.md)\n\n# Hezbollah declares\n\nShia group&#39;s head accuses ''Saudi Arabia''.\n\n### Source:\n\n1. [Al-Jazeera](http://www.aljazeera.com/x.html)\n1. [Cover Image](https://img.example/a.jpg)\n";
+        let Parsed { event, warnings } =
+            parse("news/2017/11/10/h.md", input.as_bytes(), &opts()).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(
+            &*event.summary_html,
+            "<p>Shia group's head accuses <em>Saudi Arabia</em>.</p>\n"
+        );
+        assert_eq!(&*event.sources[0].name, "Al-Jazeera");
+        assert_eq!(event.image.as_deref(), Some("https://img.example/a.jpg"));
+    }
+
+    #[test]
+    fn changes_list_the_versions_with_their_times() {
+        let input = "### [2017-11-1](/news/2017/11/1/index.md)\n\n# A gunman opens fire in a Walmart\n\n### Changes:\n\n1. [A gunman opens fire in a Wal-Mart ](/news/2017/11/1/a-gunman-wal-mart.md) _2017-11-02 20:30:05 (First version)_\n2. [Update ](/news/2017/11/01/a-gunman-update.md) _2017-11-03 08:00:00 (Update)_\n1. [A gunman opens fire in a Walmart ](/news/2017/11/1/a-gunman-walmart.md) _(Current version)_\n1. [Outside](https://elsewhere.example/x) _(Update)_\n";
+        let Parsed { event, warnings } = parse(
+            "news/2017/11/1/a-gunman-walmart.md",
+            input.as_bytes(),
+            &opts(),
+        )
+        .unwrap();
+        assert_eq!(warnings.len(), 1, "the link outside the tree: {warnings:?}");
+        assert_eq!(warnings[0].line, 10);
+        let v: Vec<(&str, &str, Option<i64>, bool)> = event
+            .versions
+            .iter()
+            .map(|v| (&*v.key, &*v.path, v.time, v.first))
+            .collect();
+        assert_eq!(
+            v,
+            [
+                (
+                    "/news/2017/11/1/a-gunman-wal-mart.md",
+                    "/news/2017/11/1/a-gunman-wal-mart.md",
+                    Some(1509654605),
+                    true
+                ),
+                (
+                    "/news/2017/11/1/a-gunman-update.md",
+                    "/news/2017/11/01/a-gunman-update.md",
+                    Some(1509696000),
+                    false
+                ),
+                (
+                    "/news/2017/11/1/a-gunman-walmart.md",
+                    "/news/2017/11/1/a-gunman-walmart.md",
+                    None,
+                    false
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn what_the_archive_does_not_say_is_tolerated() {
+        // No day heading: the folder gives the day, with a warning.
+        let Parsed { event, warnings } =
+            parse("news/2005/07/7/x.md", b"# Just a headline\n", &opts()).unwrap();
+        assert_eq!(event.date, NaiveDate::from_ymd_opt(2005, 7, 7).unwrap());
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].message.contains("folder"), "{warnings:?}");
+        // Junk before the day heading is skipped with a warning that names it.
+        let Parsed { event, warnings } = parse(
+            "x.md",
+            b"garbage line\n### [2017-11-2](/x)\n#Tight headline {{cite web|x}}\n",
+            &opts(),
+        )
+        .unwrap();
+        assert_eq!(&*event.title, "Tight headline");
+        assert_eq!((warnings.len(), warnings[0].line), (1, 1));
+        // An unknown section is kept out of the item.
+        let Parsed { event, warnings } = parse(
+            "x.md",
+            b"### [2017-11-2](/x)\n# T\n\nText\n\n### Notes:\n\n- secret\n",
+            &opts(),
+        )
+        .unwrap();
+        assert!(!event.summary_html.contains("secret"));
+        assert!(
+            warnings[0].message.contains("unknown section"),
+            "{warnings:?}"
+        );
     }
 }

@@ -70,10 +70,10 @@ fn entry(it: &super::Item) -> Entry {
     Entry {
         title: Text::plain(e.title.to_string()),
         id: it.id.clone(),
-        updated: time(it.ts),
+        updated: time(it.updated),
         published: Some(time(it.ts)),
         links,
-        categories: e
+        categories: it
             .contexts
             .iter()
             .map(|c| Category {

@@ -43,6 +43,8 @@ struct Item<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     image: Option<&'a str>,
     date_published: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    date_modified: Option<String>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     tags: Vec<&'a str>,
 }
@@ -76,7 +78,9 @@ pub fn render(doc: &FeedDoc, site: &Site) -> Vec<u8> {
                 content_html: &it.content,
                 image: it.event.image.as_deref(),
                 date_published: utc(it.ts).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                tags: it.event.contexts.iter().map(|c| &**c).collect(),
+                date_modified: (it.updated != it.ts)
+                    .then(|| utc(it.updated).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                tags: it.contexts.iter().map(|c| &**c).collect(),
             })
             .collect(),
     };

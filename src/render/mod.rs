@@ -11,9 +11,11 @@ mod rss;
 
 use crate::index::{utc, Index};
 use crate::links::Links;
-use crate::model::{Context, Event};
+use crate::model::{Context, Event, EventKey};
 use chrono::{Datelike, NaiveDate};
 use std::cmp::Reverse;
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
 pub const GENERATOR: &str = concat!("eventfeed ", env!("CARGO_PKG_VERSION"));
 /// The names of a feed's three files, in its directory.
@@ -53,7 +55,10 @@ pub fn context_dir(slug: &str) -> String {
 /// One item, with what every format needs precomputed.
 pub struct Item<'a> {
     pub event: &'a Event,
+    pub contexts: &'a [Context],
     pub ts: i64,
+    /// When the item last changed (at least `ts`).
+    pub updated: i64,
     pub id: String,
     pub link: String,
     pub content: String,
@@ -67,7 +72,7 @@ pub struct FeedDoc<'a> {
     /// The HTML page the feed stands for.
     pub alternate: String,
     pub items: Vec<Item<'a>>,
-    /// Newest item time; the epoch for an empty feed (never the clock).
+    /// Newest item change; the epoch for an empty feed (never the clock).
     pub updated: i64,
     /// RFC 5005: the directories of the older and newer archive documents.
     pub prev_archive: Option<String>,
@@ -86,7 +91,7 @@ impl FeedDoc<'_> {
 
 /// Gathers a feed from the index; `None` when the feed has no reason to exist.
 pub fn feed<'a>(index: &'a Index, site: &Site, id: &FeedId) -> Option<FeedDoc<'a>> {
-    let items = |keys: &mut dyn Iterator<Item = &'a crate::model::EventKey>| -> Vec<Item<'a>> {
+    let items = |keys: &mut dyn Iterator<Item = &'a EventKey>| -> Vec<Item<'a>> {
         keys.map(|k| item(index, site, k)).collect()
     };
     let newest_day = index.days().keys().next_back().copied();
@@ -138,15 +143,7 @@ pub fn feed<'a>(index: &'a Index, site: &Site, id: &FeedId) -> Option<FeedDoc<'a
                     day.format("%-d %B %Y"),
                     site.title
                 ),
-                alternate: site.links.page_url(
-                    &format!(
-                        "/news/{}/{}/{}/index.md",
-                        day.year(),
-                        day.month(),
-                        day.day()
-                    )
-                    .into(),
-                ),
+                alternate: site.links.page_url(&day_page_path(index, *day, keys)),
                 items: items(&mut sorted.into_iter().map(|(_, k)| k)),
                 updated: 0,
                 prev_archive: prev.map(day_dir),
@@ -156,34 +153,55 @@ pub fn feed<'a>(index: &'a Index, site: &Site, id: &FeedId) -> Option<FeedDoc<'a
             }
         }
     };
-    let updated = doc.items.iter().map(|i| i.ts).max().unwrap_or(0);
+    let updated = doc.items.iter().map(|i| i.updated).max().unwrap_or(0);
     Some(FeedDoc { updated, ..doc })
 }
 
-fn item<'a>(index: &'a Index, site: &Site, key: &crate::model::EventKey) -> Item<'a> {
+/// The path of a day's page: in the folder of its events when they live in the
+/// archive layout (whose padding it keeps), else derived from the date.
+fn day_page_path(index: &Index, day: NaiveDate, keys: &BTreeSet<EventKey>) -> Arc<str> {
+    let in_layout = keys.iter().find_map(|k| {
+        let path = &index.event(k)?.event.path;
+        let (_, date) = crate::model::layout_key(path)?;
+        let folder = path.rsplit_once('/')?.0;
+        (date == day).then(|| format!("{folder}/index.md"))
+    });
+    in_layout
+        .unwrap_or_else(|| {
+            format!(
+                "/news/{}/{}/{}/index.md",
+                day.year(),
+                day.month(),
+                day.day()
+            )
+        })
+        .into()
+}
+
+fn item<'a>(index: &'a Index, site: &Site, key: &EventKey) -> Item<'a> {
     let entry = index.event(key).expect("indexed");
     let event = &*entry.event;
     Item {
         event,
+        contexts: &entry.contexts,
         ts: entry.ts,
-        id: item_id(event, &site.links),
+        updated: entry.updated,
+        id: item_id(event, &entry.id_path, &site.links),
         link: site.links.item_url(event),
-        content: content::html(event, &site.links),
+        content: content::html(event, index, &site.links),
     }
 }
 
 /// The guid / Atom id of an event: its front-matter id, or a `tag:` URI (RFC 4151)
-/// built from the canonical key, which survives rebuilds, restarts and file renames.
-pub fn item_id(event: &Event, links: &Links) -> String {
+/// built from the path of its first version, which survives rebuilds, restarts,
+/// headline edits and new versions. The tag's date is the day in that path.
+pub fn item_id(event: &Event, id_path: &str, links: &Links) -> String {
     if let Some(id) = &event.id {
         return id.to_string();
     }
-    let path = event.key.strip_suffix(".md").unwrap_or(&event.key);
-    format!(
-        "tag:{},{}:{path}",
-        links.host(),
-        event.date.format("%Y-%m-%d")
-    )
+    let date = crate::model::layout_key(id_path).map_or(event.date, |(_, d)| d);
+    let path = id_path.strip_suffix(".md").unwrap_or(id_path);
+    format!("tag:{},{}:{path}", links.host(), date.format("%Y-%m-%d"))
 }
 
 /// The three files of a feed, as (path relative to the output root, bytes).

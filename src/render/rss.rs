@@ -100,7 +100,7 @@ fn item(it: &super::Item) -> Item {
             permalink: false,
         }),
         pub_date: Some(rfc822(it.ts)),
-        categories: e
+        categories: it
             .contexts
             .iter()
             .map(|c| Category {

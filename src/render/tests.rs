@@ -27,11 +27,11 @@ fn index() -> Index {
     index.apply([
         Change::Upsert(
             "seed.txt".into(),
-            Arc::new(parse(SEED, &opts).unwrap().event),
+            Arc::new(parse("seed.txt", SEED, &opts).unwrap().event),
         ),
         Change::Upsert(
             "japan.md".into(),
-            Arc::new(parse(other.as_bytes(), &opts).unwrap().event),
+            Arc::new(parse("japan.md", other.as_bytes(), &opts).unwrap().event),
         ),
     ]);
     index

@@ -9,24 +9,26 @@ use std::os::unix::fs::MetadataExt;
 const SEED: &[u8] = include_bytes!("../fixtures/seed.txt");
 
 /// The fixture's events besides the seed: (path, alternative path, day,
-/// headline, contexts).
+/// headline, contexts). Paths in the archive layout are the events' identity;
+/// the alternatives keep it only outside the layout.
 const EVENTS: [(&str, &str, &str, &str, &[&str]); 3] = [
     (
-        "news/2017/11/6/japan.md",
-        "x/japan.markdown",
+        // The seed links to this event unpadded: the link finds the padded file.
+        "news/2017/11/06/u-s-president-donald-trump-visits-japan-amidst-the-2017-north-korea-crisis.md",
+        "news/2017/11/06/u-s-president-donald-trump-visits-japan-amidst-the-2017-north-korea-crisis.md",
         "2017-11-6",
         "U.S. President Donald Trump visits Japan amidst the 2017 North Korea crisis.",
         &["Donald Trump", "2017 North Korea crisis"],
     ),
     (
-        "news/2017/11/6/other.md",
         "y/other.md",
+        "x/y/other.markdown",
         "2017-11-6",
         "Zürich hosts a summit on 東京 and القاهرة 🎉",
         &["Zürich", "東京"],
     ),
     (
-        "news/2017/11/4/lonely.md",
+        "lonely.md",
         "z/lonely.txt",
         "2017-11-4",
         "An event with no related list",
@@ -53,13 +55,18 @@ fn fixture() -> Tree {
     t
 }
 
+/// The number of files the fixture has: the seed, the events and a day page.
+const FIXTURE_FILES: usize = 5;
+
 #[test]
 fn every_feed_parses_with_absolute_links_unique_ids_and_counts() {
     let t = fixture();
     let out = t.build();
     let summary = stderr(&out);
     assert!(
-        summary.contains("4 events from 4 files (4 read, 0 skipped)"),
+        summary.contains(&format!(
+            "4 events from {FIXTURE_FILES} files ({FIXTURE_FILES} read, 0 skipped)"
+        )),
         "{summary}"
     );
     let files = t.files();
@@ -197,7 +204,8 @@ fn output_is_deterministic_whatever_the_file_order_and_names() {
     let a = fixture();
     a.build();
     let b = Tree::new();
-    // Reverse order, other names, other folders: same events.
+    // Reverse order, other names and folders outside the archive layout: the
+    // same events.
     for (_, path, date, headline, contexts) in EVENTS.iter().rev() {
         b.write(path, event_text(date, headline, contexts));
     }
@@ -234,7 +242,7 @@ fn removed_events_take_their_feeds_with_them() {
     let t = fixture();
     t.build();
     assert!(t.output.join("contexts/zurich/rss.xml").exists());
-    t.remove("news/2017/11/6/other.md");
+    t.remove(EVENTS[1].0);
     let out = t.build();
     assert!(stderr(&out).contains(" 6 removed"), "{}", stderr(&out));
     assert!(!t.output.join("contexts/zurich").exists());
@@ -242,7 +250,7 @@ fn removed_events_take_their_feeds_with_them() {
         t.output.join("days/2017/11/06/rss.xml").exists(),
         "the day still has the Japan event"
     );
-    t.remove("news/2017/11/6/japan.md");
+    t.remove(EVENTS[0].0);
     t.build();
     assert!(!t.output.join("days/2017/11/06").exists());
     let newest = String::from_utf8(t.read("all/atom.xml")).unwrap();
@@ -391,7 +399,7 @@ fn the_cache_skips_unchanged_files_and_repairs_a_tampered_output() {
         "{out}"
     );
     t.write(
-        "news/2017/11/4/lonely.md",
+        "lonely.md",
         Ev::new("2017-11-4", "An event with no related list, edited").text(),
     );
     let out = stderr(&t.build());
@@ -403,7 +411,8 @@ fn the_cache_skips_unchanged_files_and_repairs_a_tampered_output() {
     assert_same(&t.files(), &cached, "a changed output is rendered again");
     let out = stderr(&t.cmd("build").arg("--fresh").output().unwrap());
     assert!(
-        out.contains("(4 read, 0 skipped)") && out.contains(" 0 files written"),
+        out.contains(&format!("({FIXTURE_FILES} read, 0 skipped)"))
+            && out.contains(" 0 files written"),
         "{out}"
     );
     assert_same(&t.files(), &t.fresh_build(), "fresh build");

@@ -1,16 +1,18 @@
 //! The engine's invariant: whatever sequence of creates, edits, renames, deletes
 //! and folder moves the daemon sees, in whatever batches, the output it keeps equals
-//! a fresh full build of the resulting tree, byte for byte.
+//! a fresh full build of the resulting tree, byte for byte. The tree mixes the
+//! archive layout with other names, day pages, versions and Related links between
+//! its events, the facts that make one file's change reach other items.
 
 use eventfeed::engine::{Engine, FnEmit};
 use eventfeed::index::Change;
 use eventfeed::links::{ItemLink, Links};
-use eventfeed::parse::{parse, ParseOptions};
+use eventfeed::parse::{day_page, parse, ParseOptions};
 use eventfeed::render::Site;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::convert::Infallible;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 fn site(items: usize) -> Site {
@@ -38,6 +40,17 @@ struct Spec {
     headline: usize,
     contexts: Vec<usize>,
     summary: u8,
+    /// Related links to events of the world: (target, padded link).
+    related: Vec<(usize, bool)>,
+    /// A `### Changes:` section: earlier versions (targets), with timestamps.
+    versions: Vec<(usize, u8)>,
+}
+
+/// A day page: events of the world with the contexts it gives them.
+#[derive(Debug, Clone)]
+struct PageSpec {
+    entries: Vec<(usize, Vec<usize>)>,
+    readme: bool,
 }
 
 const HEADLINES: [&str; 6] = [
@@ -58,16 +71,62 @@ const CONTEXTS: [&str; 7] = [
     "Twitter",
 ];
 
+/// The link to event `target` (a slot), padded like the folders or not.
+fn link(target: usize, padded: bool) -> String {
+    let day = match (target % DIRS.len(), padded) {
+        (0, false) => "1",
+        (0, true) => "01",
+        (1, false) => "2",
+        (1, true) => "02",
+        _ => "3",
+    };
+    format!("/news/2017/11/{day}/s{}.md", target / DIRS.len())
+}
+
 impl Spec {
     fn text(&self) -> String {
         let mut s = format!(
-            "### [2017-11-{}](/x)\n\n# {} \n\nSummary {}\n\n### Sources:\n\n1. [P](https://p.example/{})\n",
+            "Formats: [HTML](/x.html)\n\n### [2017-11-{}](/x)\n\n##### Topic\n#  {} \n\nSummary ''{}''\n\n### Source:\n\n1. [P](https://p.example/{})\n",
             self.day, HEADLINES[self.headline], self.summary, self.headline
         );
-        if !self.contexts.is_empty() {
+        if !self.versions.is_empty() {
+            s.push_str("\n### Changes:\n\n");
+            for (i, (target, hour)) in self.versions.iter().enumerate() {
+                let label = if i == 0 { "First version" } else { "Update" };
+                s.push_str(&format!(
+                    "1. [Old ]({}) _2017-11-0{} {hour:02}:00:00 ({label})_\n",
+                    link(*target, i % 2 == 1),
+                    1 + (*hour as u32 % 3),
+                ));
+            }
+            s.push_str("1. [Now ](/news/2017/11/3/self.md) _(Current version)_\n");
+        }
+        if !self.contexts.is_empty() || !self.related.is_empty() {
+            s.push_str("\n### Related:\n\n");
             let names: Vec<&str> = self.contexts.iter().map(|&c| CONTEXTS[c]).collect();
             s.push_str(&format!(
-                "\n### Related:\n\n1. [R ](/news/2017/1/1/r.md) _Context: {}_\n",
+                "1. [R ](/news/2017/1/1/r.md) _Context: {}_\n",
+                names.join(", ")
+            ));
+            for (target, padded) in &self.related {
+                s.push_str(&format!(
+                    "1. [T ]({}) _Context: Twitter_\n",
+                    link(*target, *padded)
+                ));
+            }
+        }
+        s
+    }
+}
+
+impl PageSpec {
+    fn text(&self) -> String {
+        let mut s = "## [2017-11-1](/news/2017/11/1/index.md)\n\n".to_owned();
+        for (target, contexts) in &self.entries {
+            let names: Vec<&str> = contexts.iter().map(|&c| CONTEXTS[c]).collect();
+            s.push_str(&format!(
+                "### [Some headline]({})\n_Context: {}_\n\n",
+                link(*target, true),
                 names.join(", ")
             ));
         }
@@ -78,6 +137,7 @@ impl Spec {
 #[derive(Debug, Clone)]
 enum Op {
     Write(usize, Spec),
+    Page(usize, PageSpec),
     Rename(usize, usize),
     Delete(usize),
     MoveDir(usize, usize),
@@ -86,10 +146,16 @@ enum Op {
     Corrupt(usize),
 }
 
-const DIRS: [&str; 3] = ["a", "b/c", "d"];
+/// Two day folders of the archive layout (one padded) and one outside it.
+const DIRS: [&str; 3] = ["news/2017/11/1", "news/2017/11/02", "b/c"];
 
 fn path(slot: usize) -> PathBuf {
-    PathBuf::from(format!("{}/f{}.md", DIRS[slot % 3], slot / 3))
+    PathBuf::from(format!("{}/s{}.md", DIRS[slot % 3], slot / 3))
+}
+
+fn page_path(dir: usize, readme: bool) -> PathBuf {
+    let name = if readme { "README.md" } else { "index.md" };
+    PathBuf::from(format!("{}/{name}", DIRS[dir % 3]))
 }
 
 fn spec() -> impl Strategy<Value = Spec> {
@@ -98,23 +164,52 @@ fn spec() -> impl Strategy<Value = Spec> {
         0..HEADLINES.len(),
         prop::collection::vec(0..CONTEXTS.len(), 0..3),
         0u8..3,
+        prop::collection::vec((0usize..12, any::<bool>()), 0..3),
+        prop::collection::vec((0usize..12, 0u8..24), 0..3),
     )
-        .prop_map(|(day, headline, contexts, summary)| Spec {
-            day,
-            headline,
-            contexts,
-            summary,
-        })
+        .prop_map(
+            |(day, headline, contexts, summary, related, versions)| Spec {
+                day,
+                headline,
+                contexts,
+                summary,
+                related,
+                versions,
+            },
+        )
+}
+
+fn page_spec() -> impl Strategy<Value = PageSpec> {
+    (
+        prop::collection::vec(
+            (0usize..12, prop::collection::vec(0..CONTEXTS.len(), 0..3)),
+            0..4,
+        ),
+        any::<bool>(),
+    )
+        .prop_map(|(entries, readme)| PageSpec { entries, readme })
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => (0usize..12, spec()).prop_map(|(s, e)| Op::Write(s, e)),
+        1 => (0usize..3, page_spec()).prop_map(|(d, p)| Op::Page(d, p)),
         2 => (0usize..12, 0usize..12).prop_map(|(a, b)| Op::Rename(a, b)),
         2 => (0usize..12).prop_map(Op::Delete),
         1 => (0usize..3, 0usize..3).prop_map(|(a, b)| Op::MoveDir(a, b)),
         1 => (0usize..12).prop_map(Op::Corrupt),
     ]
+}
+
+/// What the daemon's reader makes of a file; `None` when it does not parse.
+fn read(path: &Path, text: &str, opts: &ParseOptions) -> Option<Change> {
+    let name = path.file_name().unwrap().to_string_lossy();
+    if name == "index.md" || name == "README.md" {
+        let page = day_page(text.as_bytes(), opts).ok()?.page;
+        return Some(Change::Page(path.to_owned(), Arc::new(page)));
+    }
+    let parsed = parse(&path.to_string_lossy(), text.as_bytes(), opts).ok()?;
+    Some(Change::Upsert(path.to_owned(), Arc::new(parsed.event)))
 }
 
 /// The file system and the daemon's view of it.
@@ -149,6 +244,11 @@ impl World {
             Op::Write(s, spec) => {
                 self.files.insert(path(*s), spec.text());
                 vec![path(*s)]
+            }
+            Op::Page(d, page) => {
+                let p = page_path(*d, page.readme);
+                self.files.insert(p.clone(), page.text());
+                vec![p]
             }
             Op::Corrupt(s) => {
                 if let Some(text) = self.files.get_mut(&path(*s)) {
@@ -197,9 +297,7 @@ impl World {
             .into_iter()
             .filter_map(|p| match self.files.get(&p) {
                 None => Some(Change::Remove(p)),
-                Some(text) => parse(text.as_bytes(), &self.opts)
-                    .ok()
-                    .map(|parsed| Change::Upsert(p, Arc::new(parsed.event))),
+                Some(text) => read(&p, text, &self.opts),
             })
             .collect();
         let plan = self.engine.apply(changes);
@@ -222,11 +320,7 @@ impl World {
         let changes: Vec<Change> = self
             .files
             .iter()
-            .filter_map(|(p, text)| {
-                parse(text.as_bytes(), &self.opts)
-                    .ok()
-                    .map(|e| Change::Upsert(p.clone(), Arc::new(e.event)))
-            })
+            .filter_map(|(p, text)| read(p, text, &self.opts))
             .collect();
         engine.apply(changes);
         engine
@@ -254,7 +348,7 @@ proptest! {
         }
         // Files whose last write did not parse keep their last good version in the
         // daemon by design; remove them so both sides speak of the same tree.
-        let broken: Vec<PathBuf> = world.files.iter().filter(|(_, t)| parse(t.as_bytes(), &world.opts).is_err()).map(|(p, _)| p.clone()).collect();
+        let broken: Vec<PathBuf> = world.files.iter().filter(|(p, t)| read(p, t, &world.opts).is_none()).map(|(p, _)| p.clone()).collect();
         for p in &broken {
             world.files.remove(p);
         }

@@ -7,6 +7,7 @@ mod check;
 mod daemon_invariant;
 mod incremental;
 mod readers;
+mod real_archive;
 mod serve;
 mod watch;
 mod websub;

@@ -206,8 +206,8 @@ fn a_file_written_elsewhere_and_renamed_in_appears_in_all_its_day_and_contexts()
             .as_bytes(),
     )
     .unwrap();
-    tmp.persist(t.input.join("news/2017/11/2/arrived.md"))
-        .unwrap();
+    fs::create_dir_all(t.input.join("inbox")).unwrap();
+    tmp.persist(t.input.join("inbox/arrived.md")).unwrap();
     settles(&t, &d);
     assert_listed(
         &t,
@@ -220,11 +220,12 @@ fn a_file_written_elsewhere_and_renamed_in_appears_in_all_its_day_and_contexts()
         "Renamed in: a new event",
     );
 
-    // Moved to another folder of the tree: the same event, the same feeds.
+    // Moved to another folder of the tree, outside the archive layout (where the
+    // identity comes from the day and headline): the same event, the same feeds.
     let before = t.files();
     fs::create_dir_all(t.input.join("archive")).unwrap();
     fs::rename(
-        t.input.join("news/2017/11/2/arrived.md"),
+        t.input.join("inbox/arrived.md"),
         t.input.join("archive/arrived.md"),
     )
     .unwrap();
@@ -989,4 +990,93 @@ fn symlinked_folders_are_left_out_as_a_full_build_leaves_them_out() {
     std::os::unix::fs::symlink(&other, t.input.join("swap")).unwrap();
     settles(&t, &d);
     assert_eq!(titles(&t, "all/rss.xml"), ["Linked real event number 0"]);
+}
+
+/// The archive's own dynamics, followed by the daemon: a day page that gains a
+/// context, a headline edit in place, and a new version that takes over its first
+/// version's item (same id, new link) and the links to it.
+#[test]
+fn day_pages_headline_edits_and_new_versions_are_followed() {
+    let t = Tree::new();
+    let day = "news/2017/11/01";
+    let first = format!("{day}/a-gunman-opens-fire-in-a-wal-mart.md");
+    t.write(
+        &first,
+        Ev::new("2017-11-1", "A gunman opens fire in a Wal-Mart").text(),
+    );
+    // Linked unpadded: the link finds the padded file.
+    let linker = Ev::new("2017-11-2", "Police name the Thornton gunman").text()
+        + "\n### Related:\n\n1. [A gunman ](/news/2017/11/1/a-gunman-opens-fire-in-a-wal-mart.md) _Context: Thornton_\n";
+    t.write("news/2017/11/02/police.md", linker);
+    let d = t.watch();
+    settles(&t, &d);
+    let item = |t: &Tree| {
+        let feed = t.feed("days/2017/11/01/atom.xml");
+        let e = &feed.entries[0];
+        (
+            e.id.clone(),
+            e.links[0].href.clone(),
+            e.title.as_ref().unwrap().content.clone(),
+        )
+    };
+    let (id, link, _) = item(&t);
+    assert_eq!(link, format!("{BASE}{}", first.replace(".md", ".html")));
+
+    // The day page gives the event a context: its feed appears.
+    t.write(
+        &format!("{day}/index.md"),
+        "## [2017-11-1](/news/2017/11/01/index.md)\n\n### [A gunman](/news/2017/11/01/a-gunman-opens-fire-in-a-wal-mart.md)\n_Context: Thornton shooting_\n",
+    );
+    settles(&t, &d);
+    assert_listed(
+        &t,
+        &["contexts/thornton-shooting/rss.xml"],
+        "A gunman opens fire in a Wal-Mart",
+    );
+
+    // A headline edit in place: same id, same link, new title.
+    t.write(
+        &first,
+        Ev::new("2017-11-1", "A gunman opens fire in a Wal-Mart store").text(),
+    );
+    settles(&t, &d);
+    assert_eq!(
+        item(&t),
+        (
+            id.clone(),
+            link.clone(),
+            "A gunman opens fire in a Wal-Mart store".into()
+        )
+    );
+
+    // A new version under another name lists the first: one item, the first
+    // version's id, the new file's link, and the Related link follows it.
+    let current = format!("{day}/a-gunman-opens-fire-in-a-walmart.md");
+    t.write(
+        &current,
+        Ev::new("2017-11-1", "A gunman opens fire in a Walmart").text()
+            + "\n### Changes:\n\n1. [A gunman opens fire in a Wal-Mart ](/news/2017/11/01/a-gunman-opens-fire-in-a-wal-mart.md) _2017-11-02 20:30:05 (First version)_\n1. [A gunman opens fire in a Walmart ](/news/2017/11/01/a-gunman-opens-fire-in-a-walmart.md) _(Current version)_\n",
+    );
+    settles(&t, &d);
+    let feed = t.feed("days/2017/11/01/atom.xml");
+    assert_eq!(feed.entries.len(), 1, "earlier versions are not items");
+    let new_link = format!("{BASE}{}", current.replace(".md", ".html"));
+    assert_eq!(
+        item(&t),
+        (
+            id,
+            new_link.clone(),
+            "A gunman opens fire in a Walmart".into()
+        )
+    );
+    let police = String::from_utf8(t.read("days/2017/11/02/rss.xml")).unwrap();
+    assert!(
+        police.contains(&format!("<a href=\"{new_link}\">")),
+        "{police}"
+    );
+    assert_listed(
+        &t,
+        &["contexts/thornton-shooting/rss.xml"],
+        "A gunman opens fire in a Walmart",
+    );
 }

@@ -1,8 +1,14 @@
 //! Deterministic generator of a realistic corpus of news-event files.
 //!
-//! The corpus mimics the shape of `shared/seeds/000_6b75227719e54f27.txt`: one
-//! markdown file per event at `news/YYYY/M/D/<slug>.md`, plus a day page
-//! `news/YYYY/M/D/index.md` per day.
+//! The corpus mimics the shape of the real archive (`tests/fixtures/real-archive`
+//! and the seed): one markdown file per event at `news/YYYY/MM/D/<slug>.md`, plus a
+//! day page `news/YYYY/MM/D/index.md` per day listing each event with its
+//! contexts. The archive's variants are there in realistic proportions: a
+//! `Formats:` line or `### Formats:` list before the day heading, topic headings
+//! (`##### Euro`) and extra spaces before the headline, `### Source:` as often as
+//! `### Sources:`, events with no summary or no sources, wiki emphasis, and a few
+//! events with an earlier version (a file of its own, named by a `### Changes:`
+//! section).
 //!
 //! Everything is a pure function of `(seed, N, start, event index)`: event `i`
 //! can be produced on its own, in any order and on any thread, by
@@ -111,6 +117,8 @@ pub struct GeneratedEvent {
     pub related: Vec<u64>,
     /// The whole file.
     pub text: String,
+    /// The file of its earlier version, when it has one (named in `### Changes:`).
+    pub old_version: Option<GeneratedFile>,
 }
 
 /// A generated file that is not an event (a day page).
@@ -197,6 +205,13 @@ pub fn generate(opts: &CorpusOptions, out: &Path) -> Result<CorpusStats> {
                     .with_context(|| format!("writing {}", file.display()))?;
                 acc.bytes += ev.text.len() as u64;
                 acc.files += 1;
+                if let Some(old) = &ev.old_version {
+                    let file = out.join(&old.path);
+                    fs::write(&file, &old.text)
+                        .with_context(|| format!("writing {}", file.display()))?;
+                    acc.bytes += old.text.len() as u64;
+                    acc.files += 1;
+                }
                 if keys.is_empty() {
                     acc.no_ctx += 1;
                 }
@@ -247,9 +262,14 @@ pub fn generate(opts: &CorpusOptions, out: &Path) -> Result<CorpusStats> {
     })
 }
 
-/// `news/YYYY/M/D` (not zero padded).
+/// `news/YYYY/MM/D`: the month zero-padded, the day not, as in the archive.
 fn day_dir(date: NaiveDate) -> String {
-    format!("news/{}/{}/{}", date.year(), date.month(), date.day())
+    format!("news/{}/{:02}/{}", date.year(), date.month(), date.day())
+}
+
+/// `1999-01-1`: a day heading's date, padded as the archive's folders are.
+fn day_text(date: NaiveDate) -> String {
+    format!("{}-{:02}-{}", date.year(), date.month(), date.day())
 }
 
 // ---------------------------------------------------------------------------
@@ -331,6 +351,7 @@ const TAG_RELATED: u64 = 5;
 const TAG_PLACE: u64 = 6;
 const TAG_OFFSET: u64 = 7;
 const TAG_CTX: u64 = 8;
+const TAG_FORMAT: u64 = 9;
 
 // ---------------------------------------------------------------------------
 // The generator.
@@ -502,21 +523,21 @@ impl Generator {
         self.build(i, revision).0
     }
 
-    /// The day page `news/YYYY/M/D/index.md` of day `d`, listing the day's
-    /// events below `limit` (pass `N`, or more once events were added).
+    /// The day page `news/YYYY/MM/D/index.md` of day `d`, listing the day's
+    /// events below `limit` (pass `N`, or more once events were added), each with
+    /// its contexts, as the archive's day pages do.
     pub fn day_page(&self, d: u64, limit: u64) -> GeneratedFile {
         let date = self.day_date(d);
         let dir = day_dir(date);
-        let mut text = format!(
-            "### [{}-{}-{}](/{dir}/index.md)\n\n",
-            date.year(),
-            date.month(),
-            date.day()
-        );
+        let mut text = format!("## [{}](/{dir}/index.md)\n\n", day_text(date));
         let range = self.day_events(d);
-        for (n, i) in (range.start..range.end.min(limit)).enumerate() {
-            let (headline, slug) = self.headline(i, &self.memberships(i));
-            let _ = writeln!(text, "{}. [{headline} ](/{dir}/{slug}.md)", n + 1);
+        for i in range.start..range.end.min(limit) {
+            let ev = self.event(i);
+            let _ = writeln!(text, "### [ {}](/{})", ev.headline, ev.path);
+            if !ev.contexts.is_empty() {
+                let _ = writeln!(text, "_Context: {}_", ev.contexts.join(", "));
+            }
+            text.push('\n');
         }
         GeneratedFile {
             path: format!("{dir}/index.md"),
@@ -565,24 +586,71 @@ impl Generator {
             .collect();
 
         let dir = day_dir(date);
+        let mut f = Rng(hash3(self.salt, TAG_FORMAT, i));
         let mut text = String::with_capacity(2048);
-        let _ = write!(
-            text,
-            "### [{}-{}-{}](/{dir}/index.md)\n\n# {headline} \n\n",
-            date.year(),
-            date.month(),
-            date.day()
-        );
-        self.summary(&mut text, i, revision, &ctxs, &names);
-        text.push_str("\n\n\n### Sources:\n\n");
-        self.sources(&mut text, i, date, &slug);
+        match f.below(20) {
+            0..=11 => {
+                let _ = write!(
+                    text,
+                    "\nFormats: [HTML](/{dir}/{slug}.html)  [JSON](/{dir}/{slug}.json)  [XML](/{dir}/{slug}.xml)  \n\n"
+                );
+            }
+            12 => {
+                let _ = writeln!(
+                    text,
+                    "\n### Formats:\n\n* [HTML](/{dir}/{slug}.html)\n* [JSON](/{dir}/{slug}.json)\n* [XML](/{dir}/{slug}.xml)"
+                );
+            }
+            _ => {}
+        }
+        let _ = write!(text, "### [{}](/{dir}/index.md)\n\n", day_text(date));
+        if !names.is_empty() && f.chance(0.3) {
+            let _ = writeln!(text, "##### {}", names[0]);
+        }
+        let spaces = if f.chance(0.5) { "  " } else { " " };
+        let _ = write!(text, "#{spaces}{headline} \n\n");
+        // An edit (revision > 0) always has a summary: it is what the edit changes.
+        if f.chance(0.92) || revision > 0 {
+            self.summary(&mut text, i, revision, &ctxs, &names);
+        }
+        if f.chance(0.95) {
+            let heading = if f.chance(0.5) { "Source" } else { "Sources" };
+            let _ = write!(text, "\n\n\n### {heading}:\n\n");
+            self.sources(&mut text, i, date, &slug);
+        }
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        // A few events were revised under another headline: the earlier version
+        // is a file of its own, named by the current one's `### Changes:`.
+        let old_version = (i > 0 && f.chance(0.03)).then(|| {
+            let old_slug = format!("{}-first", &slug[..slug.len().min(120)]);
+            let old_text = text.replacen(
+                &format!("#{spaces}{headline} "),
+                &format!("# First report: {headline} "),
+                1,
+            );
+            GeneratedFile {
+                path: format!("{dir}/{old_slug}.md"),
+                text: old_text,
+            }
+        });
+        if let Some(old) = &old_version {
+            let _ = write!(
+                text,
+                "\n### Changes:\n\n1. [First report: {headline} ](/{}) _{} 09:30:05 (First version)_\n1. [{headline} ](/{dir}/{slug}.md) _(Current version)_\n",
+                old.path,
+                date.format("%Y-%m-%d")
+            );
+        }
         if !entries.is_empty() {
             text.push_str("\n### Related:\n\n");
             for (n, (j, shared)) in entries.iter().enumerate() {
                 let (h, s) = self.headline(*j, &self.memberships(*j));
                 let jd = self.day_date(self.day_of(*j));
-                // As in the seed, Related links sometimes zero-pad the month.
-                let month = if rng.chance(0.5) {
+                // As in the archive, Related links zero-pad the month like the
+                // folders; some do not, and must find the file all the same.
+                let month = if rng.chance(0.8) {
                     format!("{:02}", jd.month())
                 } else {
                     jd.month().to_string()
@@ -608,6 +676,7 @@ impl Generator {
             contexts,
             related: entries.iter().map(|e| e.0).collect(),
             text,
+            old_version,
         };
         (ev, keys)
     }
@@ -1058,6 +1127,9 @@ impl Generator {
         let name = |r: &mut Rng| -> String {
             if ctxs.is_empty() || r.chance(0.2) {
                 r.pick(GENERIC_SUBJECTS).to_string()
+            } else if r.chance(0.1) {
+                // Wiki emphasis left over from the archive's source.
+                format!("''{}''", names[r.below(names.len() as u64) as usize])
             } else {
                 names[r.below(names.len() as u64) as usize].clone()
             }
@@ -2669,22 +2741,32 @@ mod tests {
             let ev = g.event(i);
             let lines: Vec<&str> = ev.text.lines().collect();
             let d = ev.date;
-            assert_eq!(
-                lines[0],
-                format!(
-                    "### [{}-{}-{}](/news/{}/{}/{}/index.md)",
-                    d.year(),
-                    d.month(),
-                    d.day(),
-                    d.year(),
-                    d.month(),
-                    d.day()
-                )
+            let day = format!(
+                "### [{}-{:02}-{}](/news/{}/{:02}/{}/index.md)",
+                d.year(),
+                d.month(),
+                d.day(),
+                d.year(),
+                d.month(),
+                d.day()
             );
-            assert_eq!(lines[1], "");
-            assert_eq!(lines[2], format!("# {} ", ev.headline));
-            assert!(ev.text.contains("\n\n\n### Sources:\n\n1. ["));
-            assert!(ev.text.ends_with('\n') && !ev.text.ends_with("\n\n"));
+            let at = lines.iter().position(|l| *l == day).expect("day heading");
+            assert!(at <= 6, "{}", ev.text);
+            let headline = lines[at..]
+                .iter()
+                .find(|l| l.starts_with("# ") || l.starts_with("#  "))
+                .expect("headline");
+            assert_eq!(
+                headline.trim_start_matches('#').trim_start(),
+                format!("{} ", ev.headline)
+            );
+            assert!(ev.path.starts_with(&format!(
+                "news/{}/{:02}/{}/",
+                d.year(),
+                d.month(),
+                d.day()
+            )));
+            assert!(ev.text.ends_with('\n'));
             assert!(!ev.slug.is_empty() && ev.slug.len() <= 140);
             let words = ev.headline.split_whitespace().count();
             assert!((8..=30).contains(&words), "{words} words: {}", ev.headline);
@@ -2740,7 +2822,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let stats = generate(&CorpusOptions::new(1000, 1), dir.path()).unwrap();
         assert_eq!(stats.events, 1000);
-        assert_eq!(stats.files, 1000 + stats.days);
+        let g = Generator::new(&CorpusOptions::new(1000, 1));
+        let versions = (0..1000)
+            .filter(|&i| g.event(i).old_version.is_some())
+            .count() as u64;
+        assert!((10..=60).contains(&versions), "{versions}");
+        assert_eq!(stats.files, 1000 + versions + stats.days);
         assert!(stats.contexts > 50, "{}", stats.contexts);
         let ev = Generator::new(&CorpusOptions::new(1000, 1)).event(999);
         let text = std::fs::read_to_string(dir.path().join(&ev.path)).unwrap();

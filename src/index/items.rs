@@ -1,0 +1,272 @@
+//! What an item is, beyond its file: the current version among the files that
+//! `### Changes:` sections tie together, the contexts day pages give it, where
+//! Related links to it resolve, and the bookkeeping that re-renders the items
+//! whose links resolve elsewhere after a change (see the module doc of `index`).
+
+use super::*;
+
+impl Index {
+    /// The path of the page a link to `key` goes to: that of its current
+    /// version, when there is a file for it.
+    pub fn resolve(&self, key: &EventKey) -> Option<&Arc<str>> {
+        self.bases.get(&self.current(key)).map(|e| &e.path)
+    }
+
+    /// Versions that more than one base claims to supersede, or that claim their
+    /// own successor: (the current one, the one that lost), sorted.
+    pub fn version_conflicts(&self) -> Vec<(EventKey, EventKey)> {
+        let mut out: Vec<(EventKey, EventKey)> = Vec::new();
+        for (key, claimants) in &self.claimed_by {
+            if !self.bases.contains_key(key) {
+                continue;
+            }
+            let rank = self.rank(key);
+            for c in claimants.iter().filter(|c| self.rank(c) < rank) {
+                out.push((self.current(key), c.clone()));
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// How a base ranks among the versions of an event: the one that lists more
+    /// versions, then the one whose last version is later, then the greater key.
+    /// A key without a file ranks below every base.
+    fn rank<'a>(&'a self, key: &'a EventKey) -> (usize, i64, &'a str) {
+        match self.bases.get(key) {
+            Some(e) => (
+                e.versions.len(),
+                e.versions
+                    .iter()
+                    .filter_map(|v| v.time)
+                    .max()
+                    .unwrap_or(i64::MIN),
+                key,
+            ),
+            None => (0, i64::MIN, key),
+        }
+    }
+
+    /// The current version of `key`: the claimant that outranks it, repeatedly.
+    /// Ranks only grow along the way, so this ends.
+    fn current(&self, key: &EventKey) -> EventKey {
+        let mut key = key.clone();
+        loop {
+            let Some(claimants) = self.claimed_by.get(&key) else {
+                return key;
+            };
+            let rank = self.rank(&key);
+            let best = claimants
+                .iter()
+                .map(|c| (self.rank(c), c))
+                .filter(|(r, _)| *r > rank)
+                .max();
+            match best {
+                Some((_, c)) => key = c.clone(),
+                None => return key,
+            }
+        }
+    }
+
+    /// The keys whose current version is `current`, itself first.
+    fn family(&self, current: &EventKey) -> Vec<EventKey> {
+        let mut out = vec![current.clone()];
+        let mut seen: BTreeSet<EventKey> = out.iter().cloned().collect();
+        let mut i = 0;
+        while i < out.len() {
+            let key = out[i].clone();
+            i += 1;
+            let Some(base) = self.bases.get(&key) else {
+                continue;
+            };
+            for v in base.versions.iter() {
+                if !seen.contains(&v.key) && self.current(&v.key) == *current {
+                    seen.insert(v.key.clone());
+                    out.push(v.key.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// Brings bases, version claims, items and mentions in line with the files,
+    /// for the raw keys and every key whose current version they were or are.
+    pub(super) fn settle_all(&mut self, raw: &BTreeSet<EventKey>, touched: &mut Touched) {
+        let mut dirty = raw.clone();
+        let families = |index: &Self, dirty: &mut BTreeSet<EventKey>| {
+            let currents: BTreeSet<EventKey> = raw.iter().map(|k| index.current(k)).collect();
+            for c in currents {
+                dirty.extend(index.family(&c));
+            }
+        };
+        families(self, &mut dirty);
+        for key in raw {
+            let winner = self
+                .claims
+                .get(key)
+                .and_then(|c| c.first())
+                .map(|p| self.files[p].clone());
+            let old = match &winner {
+                Some(w) => self.bases.insert(key.clone(), w.clone()),
+                None => self.bases.remove(key),
+            };
+            if let (Some(w), Some(o)) = (&winner, &old) {
+                if Arc::ptr_eq(w, o) || w.versions == o.versions {
+                    continue;
+                }
+            }
+            for v in old.iter().flat_map(|o| o.versions.iter()) {
+                if let Some(by) = self.claimed_by.get_mut(&v.key) {
+                    by.retain(|c| c != key);
+                    if by.is_empty() {
+                        self.claimed_by.remove(&v.key);
+                    }
+                }
+            }
+            for v in winner.iter().flat_map(|w| w.versions.iter()) {
+                if v.key != *key {
+                    let by = self.claimed_by.entry(v.key.clone()).or_default();
+                    if let Err(i) = by.binary_search(key) {
+                        by.insert(i, key.clone());
+                    }
+                }
+            }
+        }
+        families(self, &mut dirty);
+        for key in &dirty {
+            self.settle(key, touched);
+        }
+        for key in &dirty {
+            let now = self.resolve(key).cloned();
+            let Some(m) = self.mentions.get_mut(key) else {
+                continue;
+            };
+            if m.resolved == now {
+                continue;
+            }
+            m.resolved = now;
+            for by in &m.by {
+                let entry = &self.events[by];
+                touched.days.insert(entry.event.date);
+                touched.contexts.extend(entry.contexts.iter().cloned());
+            }
+        }
+    }
+
+    /// The item `key` stands for, if it is current.
+    fn item(&self, key: &EventKey) -> Option<Entry> {
+        let base = self.bases.get(key)?;
+        if self.current(key) != *key {
+            return None;
+        }
+        let mut contexts: Vec<Context> = base.contexts.to_vec();
+        if !base.contexts_pinned {
+            for k in self.family(key) {
+                for (_, given) in self.page_contexts.get(&k).into_iter().flatten() {
+                    contexts.extend(given.iter().cloned());
+                }
+            }
+            contexts.sort();
+            contexts.dedup();
+        }
+        let first = base
+            .versions
+            .iter()
+            .find(|v| v.first)
+            .or(base.versions.first());
+        let id_path = match first {
+            Some(v) if v.key != *key => v.path.clone(),
+            _ => base.path.clone(),
+        };
+        let day = base
+            .date
+            .and_hms_opt(0, 0, 0)
+            .expect("valid")
+            .and_utc()
+            .timestamp();
+        // Version timestamps long after the day are when an archive was imported
+        // or converted, not when the news was written or revised: not item times.
+        let near = |t: &i64| (day..day + VERSION_WINDOW).contains(t);
+        let first_time = first.and_then(|v| v.time).filter(near);
+        Some(Entry {
+            event: base.clone(),
+            contexts: contexts.into(),
+            id_path,
+            ts: 0,
+            updated: 0,
+            explicit: base.time.map(|t| t.timestamp()).or(first_time),
+            latest: base
+                .versions
+                .iter()
+                .filter_map(|v| v.time)
+                .filter(near)
+                .max(),
+            placed: None,
+        })
+    }
+
+    /// Makes `events[key]` the item of `key`, if it changed.
+    fn settle(&mut self, key: &EventKey, touched: &mut Touched) {
+        let item = self.item(key);
+        let current = self.events.get(key);
+        if let (Some(new), Some(old)) = (&item, current) {
+            let same_event = Arc::ptr_eq(&new.event, &old.event) || new.event == old.event;
+            if same_event
+                && new.contexts == old.contexts
+                && new.id_path == old.id_path
+                && new.explicit == old.explicit
+                && new.latest == old.latest
+            {
+                return;
+            }
+        }
+        if let Some(entry) = self.events.remove(key) {
+            self.unplace(key, &entry);
+            touched.days.insert(entry.event.date);
+            touched.contexts.extend(entry.contexts.iter().cloned());
+            let day = self.days.get_mut(&entry.event.date).expect("indexed day");
+            day.remove(key);
+            if day.is_empty() {
+                self.days.remove(&entry.event.date);
+                touched.listing = true;
+            }
+            for r in entry.event.related.iter() {
+                let Some(target) = &r.key else { continue };
+                if let Some(m) = self.mentions.get_mut(target) {
+                    if let Ok(i) = m.by.binary_search(key) {
+                        m.by.remove(i);
+                    }
+                    if m.by.is_empty() {
+                        self.mentions.remove(target);
+                    }
+                }
+            }
+        }
+        if let Some(entry) = item {
+            touched.days.insert(entry.event.date);
+            touched.contexts.extend(entry.contexts.iter().cloned());
+            let day = self.days.entry(entry.event.date).or_default();
+            touched.listing |= day.is_empty();
+            day.insert(key.clone());
+            for r in entry.event.related.iter() {
+                let Some(target) = &r.key else { continue };
+                if !self.mentions.contains_key(target) {
+                    let resolved = self.resolve(target).cloned();
+                    self.mentions.insert(
+                        target.clone(),
+                        Mention {
+                            resolved,
+                            by: Vec::new(),
+                        },
+                    );
+                }
+                let by = &mut self.mentions.get_mut(target).expect("inserted").by;
+                if let Err(i) = by.binary_search(key) {
+                    by.insert(i, key.clone());
+                }
+            }
+            self.events.insert(key.clone(), entry);
+        }
+    }
+}
