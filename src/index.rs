@@ -81,11 +81,11 @@ impl Touched {
 pub struct Entry {
     /// The current version's event.
     pub event: Arc<Event>,
-    /// Its own contexts and those day pages give any of its versions, sorted.
-    pub contexts: Box<[Context]>,
-    /// The path the item id derives from: the first version's, so that an edit
-    /// that makes a new version updates the reader's item in place.
-    pub id_path: Arc<str>,
+    /// Its own contexts and those day pages give any of its versions, sorted,
+    /// when they are more than its own (see `Entry::contexts`).
+    contexts: Option<Box<[Context]>>,
+    /// The first version's path, when it is another file (see `Entry::id_path`).
+    first_version: Option<Arc<str>>,
     /// The item timestamp (seconds since the epoch): the explicit time where
     /// there is one, else noon UTC of its day plus a stable offset, see
     /// `Index::assign_times`.
@@ -104,9 +104,10 @@ pub struct Entry {
 /// when they were last rendered.
 #[derive(Debug, Default)]
 struct Mention {
-    resolved: Option<Arc<str>>,
+    /// A hash of the page path (see `Index::resolved`).
+    resolved: Option<u64>,
     /// Sorted.
-    by: Vec<EventKey>,
+    by: Box<[EventKey]>,
 }
 
 /// How long after its day a version timestamp still says when the event was
@@ -129,8 +130,9 @@ pub struct Index {
     claims: HashMap<EventKey, Vec<FileKey>>,
     /// Day pages, by file.
     pages: BTreeMap<FileKey, Arc<DayPage>>,
-    /// The event of the first file claiming each key, current or not.
-    bases: HashMap<EventKey, Arc<Event>>,
+    /// The first file's event of each key whose first file lists versions: what
+    /// version claims were registered from, and what ranks keys.
+    versioned: HashMap<EventKey, Arc<Event>>,
     /// The contexts day pages give each key, by page (sorted by page).
     page_contexts: HashMap<EventKey, Vec<PageGift>>,
     /// The bases that list each key as an earlier version of themselves (sorted).
@@ -322,7 +324,7 @@ impl Index {
         let Some(ts) = entry.placed else { return };
         let item = (Reverse(ts), key.clone());
         self.all.remove(&item);
-        for c in entry.contexts.iter() {
+        for c in entry.contexts().iter() {
             if let Some(ctx) = self.contexts.get_mut(c) {
                 ctx.items.remove(&item);
             }
@@ -402,7 +404,7 @@ impl Index {
             entry.ts = ts;
             entry.updated = updated;
             let old = entry.placed.replace(ts);
-            let contexts = entry.contexts.clone();
+            let contexts: Vec<Context> = entry.contexts().to_vec();
             if let Some(old) = old {
                 let old_item = (Reverse(old), key.clone());
                 self.all.remove(&old_item);

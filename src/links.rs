@@ -72,7 +72,7 @@ impl Links {
     pub fn item_url(&self, event: &Event) -> String {
         match (self.item_link, event.sources.first()) {
             (ItemLink::Source, Some(source)) => source.url.to_string(),
-            _ => self.page_url(&event.path),
+            _ => self.page_url(&event.path()),
         }
     }
 

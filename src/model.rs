@@ -6,6 +6,62 @@ use chrono::{DateTime, FixedOffset, NaiveDate};
 use rustc_hash::FxHashSet as HashSet;
 use std::sync::Arc;
 
+impl Event {
+    /// The event's identity as published: for a file in the archive layout its
+    /// path relative to the input root, exactly as it is (`/news/1999/01/1/x.md`);
+    /// otherwise a path derived from its day and headline (equal to `key`). The
+    /// page URL and the item id come from it.
+    pub fn path(&self) -> std::borrow::Cow<'_, str> {
+        match &self.custom_path {
+            Some(path) => std::borrow::Cow::Borrowed(path),
+            None => padded_path(&self.key, self.pad),
+        }
+    }
+}
+
+/// How a news path writes its month and day: zero-padded (`07`) or not (`7`).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub struct Padding {
+    pub month: bool,
+    pub day: bool,
+}
+
+impl Padding {
+    fn of(month: &str, day: &str) -> Self {
+        let padded = |s: &str| s.len() == 2 && s.starts_with('0');
+        Self {
+            month: padded(month),
+            day: padded(day),
+        }
+    }
+}
+
+/// The path a canonical key is written as with `pad`: `/news/2017/07/4/x.md`.
+pub fn padded_path(key: &str, pad: Padding) -> std::borrow::Cow<'_, str> {
+    let mut parts = key.splitn(6, '/');
+    let (Some(""), Some("news"), Some(y), Some(m), Some(d), Some(file)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return std::borrow::Cow::Borrowed(key);
+    };
+    if !(pad.month && m.len() == 1 || pad.day && d.len() == 1) {
+        return std::borrow::Cow::Borrowed(key);
+    }
+    let z = |on: bool, s: &str| if on && s.len() == 1 { "0" } else { "" };
+    std::borrow::Cow::Owned(format!(
+        "/news/{y}/{}{m}/{}{d}/{file}",
+        z(pad.month, m),
+        z(pad.day, d)
+    ))
+}
+
 /// A context (topic) name, shared between every event that carries it.
 pub type Context = Arc<str>;
 
@@ -16,11 +72,13 @@ pub type EventKey = Arc<str>;
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Event {
     pub key: EventKey,
-    /// The event's identity as published: for a file in the archive layout its
-    /// path relative to the input root, exactly as it is (`/news/1999/01/1/x.md`);
-    /// otherwise a path derived from its day and headline (equal to `key`). The
-    /// page URL and the item id come from it.
-    pub path: Arc<str>,
+    /// How the event's path pads its month and day: with `key`, the path itself
+    /// (see [`Event::path`]), kept this way since a second string per event is
+    /// a large share of the daemon's memory.
+    pub pad: Padding,
+    /// The path, when it is not `key` with `pad` (a layout path under a folder
+    /// other than the root's `news/`).
+    pub custom_path: Option<Arc<str>>,
     pub date: NaiveDate,
     /// A full timestamp, only when front matter gives one.
     pub time: Option<DateTime<FixedOffset>>,
@@ -80,9 +138,9 @@ pub struct Related {
     /// goes to the page of the event with that key (its current version), when
     /// there is one.
     pub key: Option<EventKey>,
-    /// The news-tree path as written (leading slash added), for a link to an
-    /// event that is not in the tree (only when `key` is some).
-    pub path: Option<Arc<str>>,
+    /// How the link pads its month and day: with `key`, the link as written, for
+    /// a link to an event that is not in the tree.
+    pub pad: Padding,
     /// The absolute URL of a link outside the news tree (only when `key` is none).
     pub url: Option<Box<str>>,
 }
@@ -106,7 +164,9 @@ impl Interner {
     /// The event with its strings shared.
     pub fn event(&mut self, mut event: Event) -> Event {
         self.share(&mut event.key);
-        self.share(&mut event.path);
+        if let Some(path) = &mut event.custom_path {
+            self.share(path);
+        }
         self.share(&mut event.title);
         for c in event.contexts.iter_mut() {
             self.share(c);
@@ -115,9 +175,6 @@ impl Interner {
             self.share(&mut r.title);
             if let Some(key) = &mut r.key {
                 self.share(key);
-            }
-            if let Some(path) = &mut r.path {
-                self.share(path);
             }
         }
         for v in event.versions.iter_mut() {
@@ -159,6 +216,11 @@ pub fn event_key(date: NaiveDate, slug: &str) -> EventKey {
 /// Parses a news-tree link (`/news/2017/07/4/slug.md`, padded or not, with or
 /// without the leading slash) into its canonical key.
 pub fn parse_news_path(path: &str) -> Option<EventKey> {
+    parse_news_link(path).map(|(key, _)| key)
+}
+
+/// A news-tree link's canonical key and how it pads its month and day.
+pub fn parse_news_link(path: &str) -> Option<(EventKey, Padding)> {
     let rest = path
         .strip_prefix('/')
         .unwrap_or(path)
@@ -169,7 +231,7 @@ pub fn parse_news_path(path: &str) -> Option<EventKey> {
         return None;
     }
     let (date, slug) = layout_day_slug(y, m, d, file)?;
-    Some(event_key(date, slug))
+    Some((event_key(date, slug), Padding::of(m, d)))
 }
 
 /// The canonical key and date of a file in the archive layout: a path (relative
@@ -229,6 +291,19 @@ mod tests {
         ];
         for (path, key) in cases {
             assert_eq!(parse_news_path(path).as_deref(), key, "{path}");
+        }
+    }
+
+    #[test]
+    fn links_come_back_as_written() {
+        for link in [
+            "/news/2017/07/4/a-b.md",
+            "/news/2017/7/4/a-b.md",
+            "/news/2017/11/02/a-b.md",
+            "/news/2017/01/01/a-b.md",
+        ] {
+            let (key, pad) = parse_news_link(link).unwrap();
+            assert_eq!(padded_path(&key, pad), link);
         }
     }
 

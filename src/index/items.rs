@@ -4,12 +4,26 @@
 //! whose links resolve elsewhere after a change (see the module doc of `index`).
 
 use super::*;
+use std::borrow::Cow;
 
 impl Index {
-    /// The path of the page a link to `key` goes to: that of its current
-    /// version, when there is a file for it.
-    pub fn resolve(&self, key: &EventKey) -> Option<&Arc<str>> {
-        self.bases.get(&self.current(key)).map(|e| &e.path)
+    /// The event of the first file claiming `key`, current or not.
+    fn winner(&self, key: &EventKey) -> Option<&Arc<Event>> {
+        let path = self.claims.get(key)?.first()?;
+        self.files.get(path)
+    }
+
+    /// The event a link to `key` goes to: its current version, when there is a
+    /// file for it.
+    pub fn resolve(&self, key: &EventKey) -> Option<&Arc<Event>> {
+        self.winner(&self.current(key))
+    }
+
+    /// Where a link to `key` resolves, as a hash of the page path: what
+    /// `mentions` compares to know that the items linking there must change.
+    fn resolved(&self, key: &EventKey) -> Option<u64> {
+        self.resolve(key)
+            .map(|e| crate::slug::stable_hash(e.path().as_bytes()))
     }
 
     /// Versions that more than one base claims to supersede, or that claim their
@@ -17,7 +31,7 @@ impl Index {
     pub fn version_conflicts(&self) -> Vec<(EventKey, EventKey)> {
         let mut out: Vec<(EventKey, EventKey)> = Vec::new();
         for (key, claimants) in &self.claimed_by {
-            if !self.bases.contains_key(key) {
+            if self.winner(key).is_none() {
                 continue;
             }
             let rank = self.rank(key);
@@ -32,9 +46,11 @@ impl Index {
 
     /// How a base ranks among the versions of an event: the one that lists more
     /// versions, then the one whose last version is later, then the greater key.
-    /// A key without a file ranks below every base.
+    /// A key without versions (or without a file) ranks below every base with.
+    /// Reads `versioned` only, so that it answers for the state before a change
+    /// until `settle_all` brings that in line.
     fn rank<'a>(&'a self, key: &'a EventKey) -> (usize, i64, &'a str) {
-        match self.bases.get(key) {
+        match self.versioned.get(key) {
             Some(e) => (
                 e.versions.len(),
                 e.versions
@@ -77,7 +93,7 @@ impl Index {
         while i < out.len() {
             let key = out[i].clone();
             i += 1;
-            let Some(base) = self.bases.get(&key) else {
+            let Some(base) = self.versioned.get(&key) else {
                 continue;
             };
             for v in base.versions.iter() {
@@ -90,8 +106,8 @@ impl Index {
         out
     }
 
-    /// Brings bases, version claims, items and mentions in line with the files,
-    /// for the raw keys and every key whose current version they were or are.
+    /// Brings version claims, items and mentions in line with the files, for the
+    /// raw keys and every key whose current version they were or are.
     pub(super) fn settle_all(&mut self, raw: &BTreeSet<EventKey>, touched: &mut Touched) {
         let mut dirty = raw.clone();
         let families = |index: &Self, dirty: &mut BTreeSet<EventKey>| {
@@ -102,14 +118,10 @@ impl Index {
         };
         families(self, &mut dirty);
         for key in raw {
-            let winner = self
-                .claims
-                .get(key)
-                .and_then(|c| c.first())
-                .map(|p| self.files[p].clone());
+            let winner = self.winner(key).filter(|w| !w.versions.is_empty()).cloned();
             let old = match &winner {
-                Some(w) => self.bases.insert(key.clone(), w.clone()),
-                None => self.bases.remove(key),
+                Some(w) => self.versioned.insert(key.clone(), w.clone()),
+                None => self.versioned.remove(key),
             };
             if let (Some(w), Some(o)) = (&winner, &old) {
                 if Arc::ptr_eq(w, o) || w.versions == o.versions {
@@ -138,7 +150,7 @@ impl Index {
             self.settle(key, touched);
         }
         for key in &dirty {
-            let now = self.resolve(key).cloned();
+            let now = self.resolved(key);
             let Some(m) = self.mentions.get_mut(key) else {
                 continue;
             };
@@ -146,17 +158,17 @@ impl Index {
                 continue;
             }
             m.resolved = now;
-            for by in &m.by {
+            for by in m.by.iter() {
                 let entry = &self.events[by];
                 touched.days.insert(entry.event.date);
-                touched.contexts.extend(entry.contexts.iter().cloned());
+                touched.contexts.extend(entry.contexts().iter().cloned());
             }
         }
     }
 
     /// The item `key` stands for, if it is current.
     fn item(&self, key: &EventKey) -> Option<Entry> {
-        let base = self.bases.get(key)?;
+        let base = self.winner(key)?;
         if self.current(key) != *key {
             return None;
         }
@@ -175,10 +187,6 @@ impl Index {
             .iter()
             .find(|v| v.first)
             .or(base.versions.first());
-        let id_path = match first {
-            Some(v) if v.key != *key => v.path.clone(),
-            _ => base.path.clone(),
-        };
         let day = base
             .date
             .and_hms_opt(0, 0, 0)
@@ -190,9 +198,9 @@ impl Index {
         let near = |t: &i64| (day..day + VERSION_WINDOW).contains(t);
         let first_time = first.and_then(|v| v.time).filter(near);
         Some(Entry {
-            event: base.clone(),
-            contexts: contexts.into(),
-            id_path,
+            // Most items have exactly their file's contexts: no copy then.
+            contexts: (*contexts != *base.contexts).then(|| contexts.into()),
+            first_version: first.filter(|v| v.key != *key).map(|v| v.path.clone()),
             ts: 0,
             updated: 0,
             explicit: base.time.map(|t| t.timestamp()).or(first_time),
@@ -203,6 +211,7 @@ impl Index {
                 .filter(near)
                 .max(),
             placed: None,
+            event: base.clone(),
         })
     }
 
@@ -214,7 +223,7 @@ impl Index {
             let same_event = Arc::ptr_eq(&new.event, &old.event) || new.event == old.event;
             if same_event
                 && new.contexts == old.contexts
-                && new.id_path == old.id_path
+                && new.first_version == old.first_version
                 && new.explicit == old.explicit
                 && new.latest == old.latest
             {
@@ -224,7 +233,7 @@ impl Index {
         if let Some(entry) = self.events.remove(key) {
             self.unplace(key, &entry);
             touched.days.insert(entry.event.date);
-            touched.contexts.extend(entry.contexts.iter().cloned());
+            touched.contexts.extend(entry.contexts().iter().cloned());
             let day = self.days.get_mut(&entry.event.date).expect("indexed day");
             day.remove(key);
             if day.is_empty() {
@@ -235,7 +244,9 @@ impl Index {
                 let Some(target) = &r.key else { continue };
                 if let Some(m) = self.mentions.get_mut(target) {
                     if let Ok(i) = m.by.binary_search(key) {
-                        m.by.remove(i);
+                        let mut by = std::mem::take(&mut m.by).into_vec();
+                        by.remove(i);
+                        m.by = by.into();
                     }
                     if m.by.is_empty() {
                         self.mentions.remove(target);
@@ -245,28 +256,44 @@ impl Index {
         }
         if let Some(entry) = item {
             touched.days.insert(entry.event.date);
-            touched.contexts.extend(entry.contexts.iter().cloned());
+            touched.contexts.extend(entry.contexts().iter().cloned());
             let day = self.days.entry(entry.event.date).or_default();
             touched.listing |= day.is_empty();
             day.insert(key.clone());
             for r in entry.event.related.iter() {
                 let Some(target) = &r.key else { continue };
                 if !self.mentions.contains_key(target) {
-                    let resolved = self.resolve(target).cloned();
-                    self.mentions.insert(
-                        target.clone(),
-                        Mention {
-                            resolved,
-                            by: Vec::new(),
-                        },
-                    );
+                    let resolved = self.resolved(target);
+                    let by = Box::default();
+                    self.mentions
+                        .insert(target.clone(), Mention { resolved, by });
                 }
-                let by = &mut self.mentions.get_mut(target).expect("inserted").by;
-                if let Err(i) = by.binary_search(key) {
+                let m = self.mentions.get_mut(target).expect("inserted");
+                if let Err(i) = m.by.binary_search(key) {
+                    // An exact-size slice: most keys are linked from one or two
+                    // items, and a Vec's spare room would cost more than the copy.
+                    let mut by = std::mem::take(&mut m.by).into_vec();
                     by.insert(i, key.clone());
+                    m.by = by.into();
                 }
             }
             self.events.insert(key.clone(), entry);
+        }
+    }
+}
+
+impl Entry {
+    /// The item's contexts: its file's, and those day pages give it.
+    pub fn contexts(&self) -> &[Context] {
+        self.contexts.as_deref().unwrap_or(&self.event.contexts)
+    }
+
+    /// The path the item id derives from: the first version's, so that an edit
+    /// that makes a new version updates the reader's item in place.
+    pub fn id_path(&self) -> Cow<'_, str> {
+        match &self.first_version {
+            Some(path) => Cow::Borrowed(path),
+            None => self.event.path(),
         }
     }
 }

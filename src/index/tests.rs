@@ -5,8 +5,9 @@ pub(crate) fn event(date: (i32, u32, u32), slug: &str, contexts: &[&str]) -> Arc
     let date = NaiveDate::from_ymd_opt(date.0, date.1, date.2).unwrap();
     let key = event_key(date, slug);
     Arc::new(Event {
-        path: key.clone(),
         key,
+        pad: Default::default(),
+        custom_path: None,
         date,
         time: None,
         id: None,

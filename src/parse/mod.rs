@@ -19,12 +19,11 @@ pub use markdown::Sanitizer;
 
 use crate::diag::Diagnostic;
 use crate::links::Links;
-use crate::model::{event_key, written_path, Context, Event, EventKey, Related, Source, Version};
+use crate::model::{event_key, written_path, Context, Event, Padding, Related, Source, Version};
 use crate::slug::{headline_slug, short_hash};
 use crate::text;
 use chrono::NaiveDate;
 use front_matter::{Format, FrontMatter};
-use std::sync::Arc;
 
 /// What parsing needs to know beyond the bytes.
 pub struct ParseOptions {
@@ -216,7 +215,8 @@ impl<'a> LineParser<'a> {
                 };
                 let name = plain(item.text);
                 let href = text::decode_entities(item.href);
-                let key = crate::model::parse_news_path(&href);
+                let link = crate::model::parse_news_link(&href);
+                let key = link.as_ref().map(|(key, _)| key.clone());
                 if section == Section::Changes {
                     let Some(key) = key else {
                         let what = "ignored: a version must link to an event file `/news/YYYY/M/D/<slug>.md`";
@@ -252,7 +252,7 @@ impl<'a> LineParser<'a> {
                         contexts.extend(context_list(item.rest).map(Context::from));
                         related.push(Related {
                             title: name.into(),
-                            path: key.is_some().then(|| written_path(&href)),
+                            pad: link.map(|(_, pad)| pad).unwrap_or_default(),
                             url: key.is_none().then(|| url.into()),
                             key,
                         });
@@ -268,20 +268,28 @@ impl<'a> LineParser<'a> {
         contexts.retain(|c| !c.is_empty());
         contexts.sort();
         contexts.dedup();
-        let (key, path): (EventKey, Arc<str>) = match layout {
-            Some((key, _)) => (key, written_path(rel)),
+        let (key, pad, custom_path) = match layout {
+            Some((key, _)) => {
+                let path = written_path(rel);
+                match crate::model::parse_news_link(&path) {
+                    Some((_, pad)) if crate::model::padded_path(&key, pad) == *path => {
+                        (key, pad, None)
+                    }
+                    _ => (key, Padding::default(), Some(path)),
+                }
+            }
             None => {
                 let mut slug = headline_slug(&title);
                 if slug.is_empty() {
                     slug = format!("event-{}", short_hash(&title));
                 }
-                let key = event_key(date, &slug);
-                (key.clone(), key)
+                (event_key(date, &slug), Padding::default(), None)
             }
         };
         Ok(Event {
             key,
-            path,
+            pad,
+            custom_path,
             date,
             time: fm.time,
             id: fm.id.map(Into::into),

@@ -239,7 +239,8 @@ mod archive_variants {
             parse("news/1999/01/1/the-euro.md", EURO.as_bytes(), &opts()).unwrap();
         assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(&*event.title, "The euro currency is introduced.");
-        assert_eq!(&*event.path, "/news/1999/01/1/the-euro.md");
+        assert_eq!(event.path(), "/news/1999/01/1/the-euro.md");
+        assert_eq!(event.custom_path, None, "the key and its padding say it");
         assert_eq!(&*event.key, "/news/1999/1/1/the-euro.md");
         assert_eq!(event.date, NaiveDate::from_ymd_opt(1999, 1, 1).unwrap());
         assert_eq!(&*event.summary_html, "");
@@ -250,16 +251,24 @@ mod archive_variants {
             Some("/news/2017/3/10/pope-francis.md")
         );
         assert_eq!(
-            related.path.as_deref(),
-            Some("/news/2017/03/10/pope-francis.md")
+            crate::model::padded_path(related.key.as_ref().unwrap(), related.pad),
+            "/news/2017/03/10/pope-francis.md"
         );
         // Outside the layout, the path derives from the day and headline.
         let elsewhere = parse("inbox/x.md", EURO.as_bytes(), &opts()).unwrap().event;
         assert_eq!(
-            &*elsewhere.path,
+            elsewhere.path(),
             "/news/1999/1/1/the-euro-currency-is-introduced.md"
         );
-        assert_eq!(elsewhere.path, elsewhere.key);
+        assert_eq!(elsewhere.path(), &*elsewhere.key);
+        let nested = parse(
+            "archive/news/1999/01/1/the-euro.md",
+            EURO.as_bytes(),
+            &opts(),
+        )
+        .unwrap()
+        .event;
+        assert_eq!(nested.path(), "/archive/news/1999/01/1/the-euro.md");
     }
 
     #[test]

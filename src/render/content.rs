@@ -32,13 +32,13 @@ pub fn html(event: &Event, index: &Index, links: &Links) -> String {
         for r in event.related.iter() {
             // A link to an event goes to the page of its current version; to
             // one not in the tree, to the page as written.
-            let url = match (&r.key, &r.path, &r.url) {
-                (Some(key), path, _) => match index.resolve(key).or(path.as_ref()) {
-                    Some(path) => links.page_url(path),
-                    None => links.page_url(key),
+            let url = match (&r.key, &r.url) {
+                (Some(key), _) => match index.resolve(key) {
+                    Some(target) => links.page_url(&target.path()),
+                    None => links.page_url(&crate::model::padded_path(key, r.pad)),
                 },
-                (None, _, Some(url)) => url.to_string(),
-                (None, _, None) => continue,
+                (None, Some(url)) => url.to_string(),
+                (None, None) => continue,
             };
             let _ = write!(
                 out,

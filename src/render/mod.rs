@@ -161,8 +161,8 @@ pub fn feed<'a>(index: &'a Index, site: &Site, id: &FeedId) -> Option<FeedDoc<'a
 /// archive layout (whose padding it keeps), else derived from the date.
 fn day_page_path(index: &Index, day: NaiveDate, keys: &BTreeSet<EventKey>) -> Arc<str> {
     let in_layout = keys.iter().find_map(|k| {
-        let path = &index.event(k)?.event.path;
-        let (_, date) = crate::model::layout_key(path)?;
+        let path = index.event(k)?.event.path();
+        let (_, date) = crate::model::layout_key(&path)?;
         let folder = path.rsplit_once('/')?.0;
         (date == day).then(|| format!("{folder}/index.md"))
     });
@@ -183,10 +183,10 @@ fn item<'a>(index: &'a Index, site: &Site, key: &EventKey) -> Item<'a> {
     let event = &*entry.event;
     Item {
         event,
-        contexts: &entry.contexts,
+        contexts: entry.contexts(),
         ts: entry.ts,
         updated: entry.updated,
-        id: item_id(event, &entry.id_path, &site.links),
+        id: item_id(event, &entry.id_path(), &site.links),
         link: site.links.item_url(event),
         content: content::html(event, index, &site.links),
     }
