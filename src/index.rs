@@ -84,20 +84,28 @@ pub struct Entry {
     /// Its own contexts and those day pages give any of its versions, sorted,
     /// when they are more than its own (see `Entry::contexts`).
     contexts: Option<Box<[Context]>>,
-    /// The first version's path, when it is another file (see `Entry::id_path`).
-    first_version: Option<Arc<str>>,
+    /// What versions or front matter add; boxed, as few items have any (the
+    /// daemon keeps an entry per event).
+    timing: Option<Box<Timing>>,
     /// The item timestamp (seconds since the epoch): the explicit time where
     /// there is one, else noon UTC of its day plus a stable offset, see
     /// `Index::assign_times`.
     pub ts: i64,
     /// When the item last changed: its last version's time, or `ts`.
     pub updated: i64,
+    /// The timestamp under which the event is in `all` and its contexts' sets.
+    placed: Option<i64>,
+}
+
+/// An item's identity and times beyond its file and day.
+#[derive(Debug, Default, PartialEq)]
+struct Timing {
+    /// The first version's path, when it is another file (see `Entry::id_path`).
+    first_version: Option<Arc<str>>,
     /// A published time from front matter or the first version's timestamp.
     explicit: Option<i64>,
     /// The newest version timestamp (within `VERSION_WINDOW` of the day).
     latest: Option<i64>,
-    /// The timestamp under which the event is in `all` and its contexts' sets.
-    placed: Option<i64>,
 }
 
 /// The events whose Related entries name a key, and where that key resolved
@@ -368,7 +376,7 @@ impl Index {
         };
         let mut ts_of: HashMap<&EventKey, i64> = HashMap::default();
         for key in keys {
-            if let Some(t) = self.events[key].explicit {
+            if let Some(t) = self.events[key].timing().explicit {
                 ts_of.insert(key, claim(&mut used, t));
             }
         }
@@ -391,7 +399,7 @@ impl Index {
         for key in keys {
             let entry = &self.events[key];
             let ts = ts_of[key];
-            let updated = match entry.latest {
+            let updated = match entry.timing().latest {
                 Some(l) if l > ts => claim(&mut used, l),
                 _ => ts,
             };

@@ -197,12 +197,8 @@ impl Index {
         // or converted, not when the news was written or revised: not item times.
         let near = |t: &i64| (day..day + VERSION_WINDOW).contains(t);
         let first_time = first.and_then(|v| v.time).filter(near);
-        Some(Entry {
-            // Most items have exactly their file's contexts: no copy then.
-            contexts: (*contexts != *base.contexts).then(|| contexts.into()),
+        let timing = Timing {
             first_version: first.filter(|v| v.key != *key).map(|v| v.path.clone()),
-            ts: 0,
-            updated: 0,
             explicit: base.time.map(|t| t.timestamp()).or(first_time),
             latest: base
                 .versions
@@ -210,6 +206,13 @@ impl Index {
                 .filter_map(|v| v.time)
                 .filter(near)
                 .max(),
+        };
+        Some(Entry {
+            // Most items have exactly their file's contexts: no copy then.
+            contexts: (*contexts != *base.contexts).then(|| contexts.into()),
+            timing: (timing != Timing::default()).then(|| Box::new(timing)),
+            ts: 0,
+            updated: 0,
             placed: None,
             event: base.clone(),
         })
@@ -221,12 +224,7 @@ impl Index {
         let current = self.events.get(key);
         if let (Some(new), Some(old)) = (&item, current) {
             let same_event = Arc::ptr_eq(&new.event, &old.event) || new.event == old.event;
-            if same_event
-                && new.contexts == old.contexts
-                && new.first_version == old.first_version
-                && new.explicit == old.explicit
-                && new.latest == old.latest
-            {
+            if same_event && new.contexts == old.contexts && new.timing == old.timing {
                 return;
             }
         }
@@ -291,9 +289,18 @@ impl Entry {
     /// The path the item id derives from: the first version's, so that an edit
     /// that makes a new version updates the reader's item in place.
     pub fn id_path(&self) -> Cow<'_, str> {
-        match &self.first_version {
+        match &self.timing().first_version {
             Some(path) => Cow::Borrowed(path),
             None => self.event.path(),
         }
+    }
+
+    pub(super) fn timing(&self) -> &Timing {
+        static NONE: Timing = Timing {
+            first_version: None,
+            explicit: None,
+            latest: None,
+        };
+        self.timing.as_deref().unwrap_or(&NONE)
     }
 }
