@@ -81,7 +81,11 @@ pub fn build(settings: &Settings, fresh: bool) -> Result<ExitCode, crate::Failur
 /// from scratch (every file read, every feed rendered, stale files pruned).
 pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
     let t = Instant::now();
-    let source = Source::new(&settings.input, &settings.extensions);
+    let source = Source::new(
+        &settings.input,
+        &settings.extensions,
+        settings.max_file_bytes,
+    );
     let opts = ParseOptions::new(settings.max_file_bytes, settings.site.links.clone());
     let fingerprint = cache::fingerprint(settings);
     // Scanning the input and rebuilding the index from the cache are
@@ -289,7 +293,11 @@ pub fn save_cache(
 }
 
 pub fn check(settings: &Settings) -> Result<ExitCode, crate::Failure> {
-    let source = Source::new(&settings.input, &settings.extensions);
+    let source = Source::new(
+        &settings.input,
+        &settings.extensions,
+        settings.max_file_bytes,
+    );
     let opts = ParseOptions::new(settings.max_file_bytes, settings.site.links.clone());
     let (scanned, problems) = source.scan()?;
     for p in &problems {

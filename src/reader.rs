@@ -71,6 +71,18 @@ pub fn read(
 fn read_one(source: &Source, opts: &ParseOptions, rel: &std::path::Path) -> Outcome {
     match source.read(rel) {
         Ok(None) => Ok(None),
+        // The source reads one byte past the limit, so the size to name is the
+        // file's own (the bytes read may be a prefix).
+        Ok(Some((bytes, stamp))) if bytes.len() as u64 > opts.max_bytes => Err(Diagnostic::error(
+            1,
+            1,
+            format!(
+                "file is {} bytes, over the limit of {} (config `max_file_bytes`)",
+                stamp.len.max(bytes.len() as u64),
+                opts.max_bytes
+            ),
+            "",
+        )),
         Ok(Some((bytes, stamp))) => parse::parse(&bytes, opts).map(|p| Some((p, stamp))),
         Err(e) => Err(Diagnostic::error(
             1,

@@ -324,7 +324,11 @@ impl Daemon {
             settings: settings.clone(),
             engine,
             sink,
-            source: Source::new(&settings.input, &settings.extensions),
+            source: Source::new(
+                &settings.input,
+                &settings.extensions,
+                settings.max_file_bytes,
+            ),
             opts: ParseOptions::new(settings.max_file_bytes, settings.site.links.clone()),
             stamps,
             last_change: None,

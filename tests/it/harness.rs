@@ -46,7 +46,21 @@ impl Tree {
 
     /// The binary, pointed at this tree.
     pub fn cmd(&self, sub: &str) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_eventfeed"));
+        self.wrapped(&[], sub)
+    }
+
+    /// The binary pointed at this tree, run through `wrapper` (a program and its
+    /// arguments, such as `/usr/bin/time -f %M` or `setpriv --reuid=...`).
+    pub fn wrapped(&self, wrapper: &[&str], sub: &str) -> Command {
+        let bin = env!("CARGO_BIN_EXE_eventfeed");
+        let mut cmd = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(args).arg(bin);
+                cmd
+            }
+            None => Command::new(bin),
+        };
         cmd.arg(sub)
             .arg("--input")
             .arg(&self.input)

@@ -5,6 +5,7 @@ mod harness;
 mod build;
 mod check;
 mod daemon_invariant;
+mod faults;
 mod incremental;
 mod readers;
 mod watch;
