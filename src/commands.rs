@@ -4,6 +4,7 @@
 
 use crate::cache::{self, Cache, CachedFile, Stamp};
 use crate::config::Settings;
+use crate::console::say;
 use crate::engine::{Engine, FnEmit};
 use crate::index::Change;
 use crate::parse::ParseOptions;
@@ -58,7 +59,7 @@ pub fn build(settings: &Settings, fresh: bool) -> Result<ExitCode, crate::Failur
     let Started {
         summary: s, engine, ..
     } = start(settings, &sink, &mode)?;
-    eprintln!(
+    say!(
         "eventfeed: {} events from {} files ({} read, {} skipped) -> {} feeds: {} files written ({:.1} MB), {} unchanged, {} removed in {:.2} s",
         s.events,
         s.files,
@@ -301,7 +302,7 @@ pub fn check(settings: &Settings) -> Result<ExitCode, crate::Failure> {
     let opts = ParseOptions::new(settings.max_file_bytes, settings.site.links.clone());
     let (scanned, problems) = source.scan()?;
     for p in &problems {
-        eprintln!("{p}");
+        say!("{p}");
     }
     let paths: Vec<PathBuf> = scanned.into_iter().map(|(p, _)| p).collect();
     let mut engine = Engine::new(settings.site.clone());
@@ -316,7 +317,7 @@ pub fn check(settings: &Settings) -> Result<ExitCode, crate::Failure> {
     print_reports(settings, &read);
     engine.apply(read.changes);
     let duplicates = report_duplicates(settings, &engine);
-    eprintln!(
+    say!(
         "eventfeed: checked {} files: {} invalid, {} warnings, {} duplicates",
         paths.len(),
         read.failed,
@@ -335,7 +336,7 @@ pub fn print_reports(settings: &Settings, read: &Read) {
     for (path, diags) in &read.reports {
         let shown = settings.input.join(path);
         for d in diags {
-            eprintln!("{}", d.display(&shown.to_string_lossy()));
+            say!("{}", d.display(&shown.to_string_lossy()));
         }
     }
 }
@@ -347,7 +348,7 @@ fn report_duplicates(settings: &Settings, engine: &Engine) -> usize {
         let mut paths = paths.iter();
         let winner = settings.input.join(paths.next().expect("two or more"));
         for p in paths {
-            eprintln!(
+            say!(
                 "{}: warning: same event as {} ({key}), ignored",
                 settings.input.join(p).display(),
                 winner.display()

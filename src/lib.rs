@@ -7,6 +7,9 @@
 //! writes the output atomically, [`watch`] turns file-system events into change
 //! sets, and [`cli`] and [`commands`] tie them to the command line.
 
+// Printing goes through `console`, which has no panic path on a closed stream.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 // core
 pub mod diag;
 pub mod engine;
@@ -24,6 +27,7 @@ pub mod cache;
 pub mod cli;
 pub mod commands;
 pub mod config;
+mod console;
 mod failure;
 pub mod lock;
 mod logging;

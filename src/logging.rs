@@ -17,7 +17,10 @@ pub fn init() {
     let journald = std::env::var_os("JOURNAL_STREAM").is_some();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        // A closed stderr must not panic the daemon (the default reports a
+        // failed write with `eprintln!`, to the same closed stderr).
+        .with_writer(|| crate::console::LossyStderr)
+        .log_internal_errors(false)
         .with_target(false);
     let _ = if journald {
         builder.without_time().with_ansi(false).try_init()

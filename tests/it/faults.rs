@@ -8,6 +8,7 @@ use crate::harness::*;
 use crate::watch::settles;
 use std::fs;
 use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 /// Peak resident memory allowed to a process whose tree holds a 2 GB file.
@@ -91,4 +92,99 @@ fn a_2gb_file_in_the_tree_is_an_error_and_costs_no_memory() {
     let peak = peak_rss_kb(d.child.id());
     println!("daemon with two 2 GB files: peak RSS {peak} kB");
     assert!(peak < MAX_RSS_KB, "the daemon peaked at {peak} kB");
+}
+
+/// Stdout and stderr both on a pipe whose reader has exited: every write to them
+/// fails with EPIPE.
+fn closed_pipe() -> (Stdio, Stdio) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    (writer.try_clone().unwrap().into(), writer.into())
+}
+
+/// Files that make the binary print diagnostics.
+fn bad_files(t: &Tree) {
+    t.write("bad/empty.md", "");
+    t.write(
+        "bad/cut.md",
+        "### [2017-11-9](/news/2017/11/9/index.md)\n\n",
+    );
+}
+
+#[test]
+fn closed_stdout_and_stderr_lose_no_work() {
+    let t = small_tree();
+    bad_files(&t);
+    let (out, err) = closed_pipe();
+    let status = t
+        .cmd("build")
+        .env("EVENTFEED_LOG", "debug")
+        .stdout(out)
+        .stderr(err)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "build exits cleanly: {status}");
+    assert_same(&t.files(), &t.fresh_build(), "build on a closed pipe");
+
+    let (out, err) = closed_pipe();
+    let status = t.cmd("check").stdout(out).stderr(err).status().unwrap();
+    assert_eq!(status.code(), Some(1), "check still tells: {status}");
+    let (out, err) = closed_pipe();
+    let help = Command::new(env!("CARGO_BIN_EXE_eventfeed"))
+        .arg("--help")
+        .stdout(out)
+        .stderr(err)
+        .status()
+        .unwrap();
+    assert_eq!(help.code(), Some(0), "--help: {help}");
+
+    // The daemon logs every batch: it must follow changes and stop cleanly.
+    let (out, err) = closed_pipe();
+    let mut child = t
+        .cmd("watch")
+        .env("EVENTFEED_LOG", "debug")
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .unwrap();
+    t.write(
+        "news/2017/11/3/late.md",
+        Ev::new("2017-11-3", "Late event").text(),
+    );
+    t.write("bad/cut-too.md", "### [2017-11-9](/x)\n");
+    let want = t.fresh_build();
+    wait_for(
+        Duration::from_secs(30),
+        || t.files() == want || child.try_wait().unwrap().is_some(),
+        || {
+            format!(
+                "the daemon on a closed pipe did not catch up: {:?}",
+                t.files().keys()
+            )
+        },
+    );
+    assert!(child.try_wait().unwrap().is_none(), "the daemon died");
+    terminate(child.id());
+    let status = wait_child(&mut child, Duration::from_secs(30));
+    assert_eq!(status.code(), Some(0), "{status}");
+}
+
+fn terminate(pid: u32) {
+    let ok = Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+fn wait_child(child: &mut std::process::Child, timeout: Duration) -> std::process::ExitStatus {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(start.elapsed() < timeout, "did not exit in {timeout:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
