@@ -182,6 +182,7 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
         &|| bar.inc(1),
     );
     bar.finish_and_clear();
+    crate::shutdown::check()?;
     print_reports(settings, &read);
     stamps.extend(read.stamps.iter().cloned());
     changes.extend(read.changes);

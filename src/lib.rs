@@ -32,8 +32,10 @@ mod failure;
 pub mod lock;
 mod logging;
 pub mod reader;
+mod shutdown;
 pub mod sink;
 pub mod source;
+mod systemd;
 pub mod watch;
 
 pub use failure::Failure;

@@ -41,7 +41,9 @@ type Outcome = Result<Option<(Parsed, Stamp)>, Diagnostic>;
 const CHUNK: usize = 4096;
 
 /// Reads `paths` (relative to the source root); a path that is gone becomes a
-/// removal. `tick` is called once per file, for progress bars.
+/// removal. `tick` is called once per file, for progress bars. A stop request
+/// ends the reading after the chunk in flight: the caller must then commit
+/// nothing (see the `shutdown` module).
 pub fn read(
     source: &Source,
     opts: &ParseOptions,
@@ -52,11 +54,15 @@ pub fn read(
 ) -> Read {
     let mut out = Read::default();
     for chunk in paths.chunks(CHUNK) {
+        if crate::shutdown::requested() {
+            break;
+        }
         let results: Vec<(PathBuf, Outcome)> = chunk
             .par_iter()
             .with_min_len(16)
             .map(|rel| {
                 let outcome = read_one(source, opts, rel);
+                crate::systemd::keepalive();
                 tick();
                 (rel.clone(), outcome)
             })

@@ -93,6 +93,8 @@ impl Sink {
 
     /// Writes `bytes` to `rel` unless the file already holds exactly them.
     pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<()> {
+        crate::shutdown::check()?;
+        crate::systemd::keepalive();
         let target = self.root.join(rel);
         if let Some(stamp) = same_contents(&target, bytes) {
             self.counts.unchanged.fetch_add(1, Relaxed);

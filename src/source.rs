@@ -86,6 +86,7 @@ impl Source {
     /// `statx`, and a tree has thousands of day folders).
     fn walk(&self, dir: &Path, files: &mut Vec<(PathBuf, Stamp)>, problems: &mut Vec<String>) {
         use rayon::prelude::*;
+        crate::systemd::keepalive();
         let entries = match fs::read_dir(dir) {
             Ok(e) => e,
             Err(e) => return problems.push(format!("{}: cannot list folder: {e}", dir.display())),

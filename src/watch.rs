@@ -58,6 +58,12 @@ async fn serve(
     mut settings: Settings,
     reload: impl Fn() -> Result<Settings, crate::Failure>,
 ) -> Result<(), crate::Failure> {
+    // Signals are handled from the start: a SIGTERM during the first reconcile
+    // must stop it cleanly, not kill the process.
+    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
+    tracing::debug!("signal handlers installed");
     let (tx, mut rx) = mpsc::channel(CHANNEL);
     let hints = Arc::new(Hints {
         tx,
@@ -77,15 +83,24 @@ async fn serve(
         ms = started.elapsed().as_millis() as u64,
         "watching the input"
     );
-    let mut daemon = Daemon::start(&settings, sink?)?;
-    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
-    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
-    let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
-    let watchdog = watchdog_interval();
+    // The first reconcile of a large tree takes minutes: it runs on its own
+    // thread so that a SIGTERM meanwhile is seen, stops it, and exits 0.
+    let mut first = {
+        let settings = settings.clone();
+        let sink = sink?;
+        tokio::task::spawn_blocking(move || Daemon::start(&settings, sink))
+    };
+    let mut daemon = tokio::select! {
+        biased;
+        _ = term.recv() => return stop_starting(first).await,
+        _ = int.recv() => return stop_starting(first).await,
+        daemon = &mut first => daemon.context("the first reconcile panicked")??,
+    };
+    let watchdog = crate::systemd::watchdog_interval();
     let mut watchdog_tick = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
     let mut reconcile_tick = tokio::time::interval(settings.reconcile.max(Duration::from_secs(1)));
     reconcile_tick.reset();
-    notify(&[sd_notify::NotifyState::Ready]);
+    notify("READY=1");
     daemon.status();
     tracing::info!(events = daemon.engine.index().event_count(), input = %settings.input.display(), output = %settings.output.display(), "watching");
     let mut rescan = Rescan::default();
@@ -121,11 +136,11 @@ async fn serve(
             }
             _ = reconcile_tick.tick() => daemon.reconcile("periodic reconcile"),
             _ = watchdog_tick.tick(), if watchdog.is_some() => {
-                notify(&[sd_notify::NotifyState::Watchdog]);
+                notify("WATCHDOG=1");
                 daemon.status();
             }
             _ = hup.recv() => {
-                notify(&[sd_notify::NotifyState::Reloading]);
+                notify("RELOADING=1");
                 match reload() {
                     Ok(new) => {
                         if new.output != settings.output {
@@ -141,12 +156,12 @@ async fn serve(
                     }
                     Err(e) => tracing::error!("reload failed, keeping the running configuration: {e}"),
                 }
-                notify(&[sd_notify::NotifyState::Ready]);
+                notify("READY=1");
                 daemon.status();
             }
         }
     }
-    notify(&[sd_notify::NotifyState::Stopping]);
+    notify("STOPPING=1");
     tracing::info!("stopping");
     daemon.stop();
     drop(watcher);
@@ -489,16 +504,23 @@ impl Daemon {
             index.event_count(),
             index.days().len() + index.contexts().len() + 1
         );
-        notify(&[sd_notify::NotifyState::Status(&status)]);
+        notify(&format!("STATUS={status}"));
     }
 }
 
-fn notify(state: &[sd_notify::NotifyState]) {
-    let _ = sd_notify::notify(false, state);
+fn notify(message: &str) {
+    crate::systemd::notify(message);
 }
 
-/// Half the watchdog timeout systemd asked for, if it asked.
-fn watchdog_interval() -> Option<Duration> {
-    let mut usec = 0;
-    sd_notify::watchdog_enabled(false, &mut usec).then(|| Duration::from_micros(usec / 2))
+/// A stop asked for during the first reconcile: ends it at the next file and
+/// exits without committing what it had not finished (the next start redoes it;
+/// every file written so far was complete, and temp files are cleaned up).
+async fn stop_starting(
+    first: tokio::task::JoinHandle<Result<Daemon>>,
+) -> Result<(), crate::Failure> {
+    notify("STOPPING=1");
+    tracing::info!("stopping during the first reconcile; the next start resumes it");
+    crate::shutdown::request();
+    let _ = first.await;
+    Ok(())
 }

@@ -188,3 +188,75 @@ fn wait_child(child: &mut std::process::Child, timeout: Duration) -> std::proces
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn a_notify_socket_nobody_reads_blocks_nothing() {
+    let t = small_tree();
+    let sockets = tempfile::tempdir().unwrap();
+    let path = sockets.path().join("notify");
+    // Bound and never read: its queue fills after a few messages.
+    let _socket = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+    // As systemd runs it: WATCHDOG_PID is the daemon's own (the shell's, kept
+    // through exec).
+    let mut cmd = t.wrapped(&["sh", "-c", r#"WATCHDOG_PID=$$ exec "$0" "$@""#], "watch");
+    cmd.env("NOTIFY_SOCKET", &path)
+        .env("WATCHDOG_USEC", "100000");
+    let mut d = t.spawn(cmd, "log");
+    wait_for(
+        Duration::from_secs(60),
+        || d.log().contains("watching"),
+        || d.log(),
+    );
+    // Pings every 50 ms fill the queue long before these land.
+    for i in 0..4 {
+        std::thread::sleep(Duration::from_millis(200));
+        t.write(
+            &format!("news/2017/11/3/more-{i}.md"),
+            Ev::new("2017-11-3", &format!("More number {i}")).text(),
+        );
+        settles(&t, &d);
+    }
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(Duration::from_secs(30)), Some(0), "{}", d.log());
+}
+
+#[test]
+fn sigterm_during_the_first_reconcile_exits_0_and_the_next_start_completes() {
+    let t = small_tree();
+    for i in 0..3000 {
+        let date = format!("2016-{}-{}", 1 + i % 12, 1 + i % 28);
+        t.write(
+            &format!("bulk/e{i}.md"),
+            Ev::new(&date, &format!("Bulk event {i}"))
+                .contexts(&[&format!("Bulk {}", i % 40)])
+                .text(),
+        );
+    }
+    let mut cmd = t.cmd("watch");
+    cmd.env("EVENTFEED_LOG", "debug");
+    let mut d = t.spawn(cmd, "log");
+    wait_for(
+        Duration::from_secs(60),
+        || d.log().contains("signal handlers installed"),
+        || d.log(),
+    );
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(Duration::from_secs(60)), Some(0), "{}", d.log());
+    println!(
+        "stopped {} the first reconcile",
+        if d.log().contains("during the first reconcile") {
+            "during"
+        } else {
+            "after"
+        }
+    );
+    drop(d);
+    let d = t.watch();
+    settles(&t, &d);
+    let temps: Vec<String> = t
+        .files()
+        .into_keys()
+        .filter(|k| k.contains(".eventfeed-"))
+        .collect();
+    assert!(temps.is_empty(), "temp files left: {temps:?}");
+}
