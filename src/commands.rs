@@ -5,9 +5,11 @@
 use crate::cache::{self, Cache, CachedFile, Stamp};
 use crate::config::Settings;
 use crate::console::say;
-use crate::engine::{Engine, FnEmit};
+use crate::engine::Engine;
 use crate::index::Change;
 use crate::parse::ParseOptions;
+use crate::plan::Plan;
+use crate::publish::{self, Unwritten};
 use crate::reader::{self, OnError, Read};
 use crate::sink::Sink;
 use crate::source::Source;
@@ -16,7 +18,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Mutex;
 use std::time::Instant;
 
 /// What a start did, for the summary line and the daemon's log.
@@ -38,6 +39,9 @@ pub struct Mode {
     /// Use the cache of the last run (off for `build --fresh`).
     pub cache: bool,
     pub on_error: OnError,
+    /// Return a failed write as [`Started::unwritten`] (the daemon retries it)
+    /// instead of as an error (`build` exits with it).
+    pub retry_writes: bool,
 }
 
 /// The engine after a start, and the stamps of the files it holds.
@@ -45,6 +49,8 @@ pub struct Started {
     pub engine: Engine,
     pub stamps: HashMap<PathBuf, Stamp>,
     pub summary: Summary,
+    /// What could not be written, with [`Mode::retry_writes`].
+    pub unwritten: Option<Unwritten>,
 }
 
 pub fn build(settings: &Settings, fresh: bool) -> Result<ExitCode, crate::Failure> {
@@ -55,10 +61,12 @@ pub fn build(settings: &Settings, fresh: bool) -> Result<ExitCode, crate::Failur
         progress: true,
         cache: !fresh,
         on_error: OnError::Remove,
+        retry_writes: false,
     };
     let Started {
         summary: s, engine, ..
-    } = start(settings, &sink, &mode)?;
+    } = start(settings, &sink, &mode)
+        .map_err(|e| anyhow::anyhow!("{}", publish::advice(&e, &settings.output)))?;
     say!(
         "eventfeed: {} events from {} files ({} read, {} skipped) -> {} feeds: {} files written ({:.1} MB), {} unchanged, {} removed in {:.2} s",
         s.events,
@@ -207,26 +215,20 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
         plan.feeds.len() as u64 * 3 + 2,
         "writing",
     );
-    let keep = Mutex::new(HashSet::default());
-    engine.render(
-        &plan,
-        FnEmit(|path: &str, bytes: &[u8]| {
-            sink.write(path, bytes)?;
-            if full {
-                keep.lock().expect("not poisoned").insert(path.to_owned());
-            }
-            bar.inc(1);
-            anyhow::Ok(())
-        }),
-    )?;
+    let written = publish::write(&engine, sink, &plan, full, &|| bar.inc(1));
     bar.finish_and_clear();
-    for dir in &plan.removed {
-        sink.remove_dir(dir)?;
-    }
-    if full {
-        sink.prune(&keep.into_inner().expect("not poisoned"))?;
-    }
-    sink.sync()?;
+    let unwritten = match written {
+        Ok(()) => {
+            sink.sync()?;
+            None
+        }
+        Err(error) if mode.retry_writes => Some(Unwritten {
+            plan: Plan::default(),
+            full,
+            error,
+        }),
+        Err(e) => return Err(e),
+    };
     tracing::debug!(
         ms = t.elapsed().as_millis() as u64,
         feeds = plan.feeds.len(),
@@ -234,20 +236,24 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
         "rendered and written"
     );
     let (written, unchanged, removed, bytes) = sink.counts.take();
-    if changed_input || full || written + removed > 0 {
-        save_cache(settings, &engine, &stamps, sink);
+    // With writes left to do, the cache of the last run stays: the next start
+    // then compares against it, and redoes what this one could not write.
+    if unwritten.is_none() && (changed_input || full || written + removed > 0) {
+        save_cache(settings, &engine, &stamps, sink, true);
         tracing::debug!(
             ms = t.elapsed().as_millis() as u64,
             rss_mib = rss_mib(),
             "cache saved"
         );
     }
+    let feeds = plan.feeds.len();
+    let unwritten = unwritten.map(|u| Unwritten { plan, ..u });
     let summary = Summary {
         files: scanned.len(),
         events: engine.index().event_count(),
         read: to_read.len(),
         failed: read.failed,
-        feeds: plan.feeds.len(),
+        feeds,
         written,
         bytes,
         unchanged,
@@ -257,6 +263,7 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
         engine,
         stamps,
         summary,
+        unwritten,
     })
 }
 
@@ -272,11 +279,14 @@ fn rss_mib() -> u64 {
 }
 
 /// Saves what the next start needs; a failure costs only speed, so it is logged.
+/// With `output_current` false (writes failed and are not yet redone) the
+/// output's stamps are left out, so that the next start renders every feed.
 pub fn save_cache(
     settings: &Settings,
     engine: &Engine,
     stamps: &HashMap<PathBuf, Stamp>,
     sink: &Sink,
+    output_current: bool,
 ) {
     let mut files: Vec<CachedFile> = engine
         .index()
@@ -288,7 +298,12 @@ pub fn save_cache(
         })
         .collect();
     files.sort_unstable_by(|a, b| a.raw_path().cmp(b.raw_path()));
-    let cache = Cache::new(cache::fingerprint(settings), files, sink.manifest());
+    let outputs = if output_current {
+        sink.manifest()
+    } else {
+        Vec::new()
+    };
+    let cache = Cache::new(cache::fingerprint(settings), files, outputs);
     if let Err(e) = cache.save(&settings.state_dir) {
         tracing::warn!("cannot save the cache (the next start will read every file): {e:#}");
     }

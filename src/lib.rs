@@ -31,6 +31,7 @@ mod console;
 mod failure;
 pub mod lock;
 mod logging;
+pub mod publish;
 pub mod reader;
 mod shutdown;
 pub mod sink;

@@ -21,6 +21,26 @@ const TEMP_SUFFIX: &str = ".tmp";
 /// The top-level entries of the output directory that eventfeed owns.
 pub const OWNED: [&str; 5] = ["all", "contexts", "days", "index.html", "feeds.opml"];
 
+/// A failed call on the output, with the path it was about: the daemon's advice
+/// on what to fix (a full disk, a folder it may not write) starts from it.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot {action} {}", path.display())]
+pub struct OutputError {
+    pub action: &'static str,
+    pub path: PathBuf,
+    #[source]
+    pub source: io::Error,
+}
+
+/// Wraps an I/O error with what was being done to which path.
+fn at<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> OutputError + 'a {
+    move |source| OutputError {
+        action,
+        path: path.to_owned(),
+        source,
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Counts {
     pub written: AtomicUsize,
@@ -104,20 +124,19 @@ impl Sink {
         let dir = target.parent().expect("files live in the output directory");
         let tmp = match temp_in(dir) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                fs::create_dir_all(dir)
-                    .with_context(|| format!("cannot create {}", dir.display()))?;
+                fs::create_dir_all(dir).map_err(at("create", dir))?;
                 temp_in(dir)
             }
             other => other,
         }
-        .with_context(|| format!("cannot create a temp file in {}", dir.display()))?;
+        .map_err(at("create a temp file in", dir))?;
         let mut file = tmp.as_file();
         file.write_all(bytes)
             .and_then(|()| file.set_permissions(fs::Permissions::from_mode(0o644)))
-            .with_context(|| format!("cannot write {}", tmp.path().display()))?;
+            .map_err(at("write", tmp.path()))?;
         let stamp = Stamp::of(&file.metadata()?);
         tmp.persist(&target)
-            .with_context(|| format!("cannot rename into {}", target.display()))?;
+            .map_err(|e| at("rename into", &target)(e.error))?;
         self.record(rel, Some(stamp));
         self.counts.written.fetch_add(1, Relaxed);
         self.counts.bytes.fetch_add(bytes.len(), Relaxed);
@@ -135,10 +154,7 @@ impl Sink {
                     self.counts.removed.fetch_add(1, Relaxed);
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    return Err(e)
-                        .with_context(|| format!("cannot remove {}", dir.join(file).display()))
-                }
+                Err(e) => return Err(at("remove", &dir.join(file))(e).into()),
             }
         }
         self.remove_empty_dirs(&dir);
@@ -295,7 +311,7 @@ fn read_dir(dir: &Path) -> Result<fs::ReadDir> {
 }
 
 fn remove_file(path: &Path) -> Result<()> {
-    fs::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))
+    Ok(fs::remove_file(path).map_err(at("remove", path))?)
 }
 
 #[cfg(test)]

@@ -10,9 +10,10 @@
 use crate::cache::Stamp;
 use crate::commands::{self, print_reports, Mode, Started};
 use crate::config::Settings;
-use crate::engine::{Engine, FnEmit};
+use crate::engine::Engine;
 use crate::index::Change;
 use crate::parse::ParseOptions;
+use crate::publish::{self, Unwritten};
 use crate::reader::{self, OnError};
 use crate::sink::Sink;
 use crate::source::Source;
@@ -134,6 +135,7 @@ async fn serve(
                     rescan.request();
                 }
             }
+            () = until(daemon.retry_at()) => daemon.retry(),
             _ = reconcile_tick.tick() => daemon.reconcile("periodic reconcile"),
             _ = watchdog_tick.tick(), if watchdog.is_some() => {
                 notify("WATCHDOG=1");
@@ -201,6 +203,14 @@ impl Rescan {
         } else {
             self.backoff = Duration::ZERO;
         }
+    }
+}
+
+/// Waits until `at`, or forever.
+async fn until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -309,6 +319,20 @@ struct Daemon {
     /// Whether the cache on disk is behind (saving a large one takes a while, so
     /// it is saved only when it must be).
     dirty: bool,
+    /// Writes that failed, to retry.
+    behind: Option<Behind>,
+}
+
+/// Writes that failed (a full disk, a folder the daemon may not write), retried
+/// on their own after a delay that doubles from a second to a minute, and with
+/// every batch meanwhile: they must not wait for another change or the hourly
+/// reconcile.
+struct Behind {
+    unwritten: Unwritten,
+    delay: Duration,
+    at: tokio::time::Instant,
+    /// What fails and what to do, for `STATUS=`.
+    advice: String,
 }
 
 impl Daemon {
@@ -318,11 +342,13 @@ impl Daemon {
             progress: false,
             cache: true,
             on_error: OnError::KeepLastGood,
+            retry_writes: true,
         };
         let Started {
             engine,
             stamps,
             summary: s,
+            unwritten,
         } = commands::start(settings, &sink, &mode)?;
         tracing::info!(
             files = s.files,
@@ -335,7 +361,7 @@ impl Daemon {
             ms = started.elapsed().as_millis() as u64,
             "reconciled"
         );
-        Ok(Self {
+        let mut daemon = Self {
             settings: settings.clone(),
             engine,
             sink,
@@ -348,7 +374,13 @@ impl Daemon {
             stamps,
             last_change: None,
             dirty: false,
-        })
+            behind: None,
+        };
+        if let Some(u) = unwritten {
+            daemon.dirty = true;
+            daemon.fell_behind(u, Duration::ZERO);
+        }
+        Ok(daemon)
     }
 
     /// One batch of hinted paths (absolute, from the watcher).
@@ -440,21 +472,19 @@ impl Daemon {
     }
 
     fn commit(&mut self, changes: Vec<Change>, files: usize, started: Instant) {
-        let plan = self.engine.apply(changes);
-        if plan.is_empty() {
+        let mut plan = self.engine.apply(changes);
+        let (mut full, mut delay) = (false, Duration::ZERO);
+        if let Some(behind) = self.behind.take() {
+            publish::merge(&mut plan, behind.unwritten.plan);
+            (full, delay) = (behind.unwritten.full, behind.delay);
+        }
+        if plan.is_empty() && !full {
             return;
         }
-        let result = self
-            .engine
-            .render(
-                &plan,
-                FnEmit(|path: &str, bytes: &[u8]| self.sink.write(path, bytes)),
-            )
-            .and_then(|()| {
-                plan.removed
-                    .iter()
-                    .try_for_each(|dir| self.sink.remove_dir(dir))
-            })
+        if full {
+            plan = self.engine.everything();
+        }
+        let result = publish::write(&self.engine, &self.sink, &plan, full, &|| {})
             .map(|()| self.sink.sync_soon());
         let (written, unchanged, removed, _) = self.sink.counts.take();
         match result {
@@ -469,13 +499,39 @@ impl Daemon {
                     ms = started.elapsed().as_millis() as u64,
                     "batch"
                 );
+                if !delay.is_zero() {
+                    tracing::info!("the feeds are written again; the output is current");
+                }
             }
-            // The output is behind the index now: the next reconcile repairs it.
-            Err(e) => {
-                tracing::error!("writing the feeds failed, will retry at the next reconcile: {e:#}")
-            }
+            Err(error) => self.fell_behind(Unwritten { plan, full, error }, delay),
         }
         self.status();
+    }
+
+    /// Keeps what failed to write, and when to try again.
+    fn fell_behind(&mut self, unwritten: Unwritten, last_delay: Duration) {
+        let delay = (last_delay * 2).clamp(Duration::from_secs(1), Duration::from_secs(60));
+        let advice = publish::advice(&unwritten.error, &self.settings.output);
+        tracing::error!(
+            "writing the feeds failed: {advice}; retrying in {} s",
+            delay.as_secs()
+        );
+        self.behind = Some(Behind {
+            unwritten,
+            delay,
+            at: tokio::time::Instant::now() + delay,
+            advice,
+        });
+    }
+
+    /// When failed writes are due again, if any failed.
+    fn retry_at(&self) -> Option<tokio::time::Instant> {
+        self.behind.as_ref().map(|b| b.at)
+    }
+
+    /// Writes again what failed to write.
+    fn retry(&mut self) {
+        self.commit(Vec::new(), 0, Instant::now());
     }
 
     /// Makes the output durable and the cache current, before exiting.
@@ -490,7 +546,14 @@ impl Daemon {
     /// nothing that did not change meanwhile.
     fn save_cache(&mut self) {
         if std::mem::take(&mut self.dirty) {
-            commands::save_cache(&self.settings, &self.engine, &self.stamps, &self.sink);
+            let current = self.behind.is_none();
+            commands::save_cache(
+                &self.settings,
+                &self.engine,
+                &self.stamps,
+                &self.sink,
+                current,
+            );
         }
     }
 
@@ -499,11 +562,18 @@ impl Daemon {
         let ago = self.last_change.map_or("none yet".to_owned(), |t| {
             format!("{} s ago", t.elapsed().as_secs())
         });
-        let status = format!(
+        let mut status = format!(
             "{} events, {} feeds, last change {ago}",
             index.event_count(),
             index.days().len() + index.contexts().len() + 1
         );
+        if let Some(b) = &self.behind {
+            status = format!(
+                "behind, retrying every {} s: {}; {status}",
+                b.delay.as_secs(),
+                b.advice
+            );
+        }
         notify(&format!("STATUS={status}"));
     }
 }

@@ -260,3 +260,151 @@ fn sigterm_during_the_first_reconcile_exits_0_and_the_next_start_completes() {
         .collect();
     assert!(temps.is_empty(), "temp files left: {temps:?}");
 }
+
+/// Whether the test runs as root; if not, says that it skips.
+fn root_or_skip(test: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let root = fs::metadata("/proc/self").unwrap().uid() == 0;
+    if !root {
+        println!("skipped {test}: it needs root (CI runs as root)");
+    }
+    root
+}
+
+/// A tmpfs mounted over a folder for the life of the value: unmounted on drop,
+/// panics included.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(at: &Path, size: &str) -> Self {
+        fs::create_dir_all(at).unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "mount: {}", stderr(&out));
+        Self(at.to_owned())
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let ok = Command::new("umount").arg(&self.0).status();
+        if !ok.is_ok_and(|s| s.success()) {
+            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+        }
+    }
+}
+
+/// Writes zeros to `path` until the file system is full.
+fn fill(path: &Path) {
+    use std::io::Write;
+    let mut f = fs::File::create(path).unwrap();
+    let chunk = vec![0u8; 4096];
+    while f.write_all(&chunk).and_then(|()| f.sync_all()).is_ok() {}
+}
+
+/// Every feed in the output is complete: it parses (and no temp file is there).
+fn no_torn_files(t: &Tree) {
+    for (path, bytes) in t.files() {
+        assert!(!path.contains(".eventfeed-"), "temp file left: {path}");
+        if path.ends_with(".xml") || path.ends_with(".json") {
+            assert!(
+                feed_rs::parser::parse(&bytes[..]).is_ok(),
+                "{path} is torn: {} bytes",
+                bytes.len()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_full_disk_is_retried_until_the_change_lands() {
+    if !root_or_skip("a_full_disk_is_retried_until_the_change_lands") {
+        return;
+    }
+    let t = small_tree();
+    let _tmpfs = Tmpfs::mount(&t.output, "2m");
+    let d = t.watch();
+    settles(&t, &d);
+    let filler = t.output.join("filler");
+    fill(&filler);
+    t.write(
+        "news/2017/11/3/late.md",
+        Ev::new("2017-11-3", "Late event")
+            .contexts(&["Topic 0", "Topic 9"])
+            .text(),
+    );
+    wait_for(
+        Duration::from_secs(20),
+        || d.log().contains("is full: free space on it; retrying in"),
+        || d.log(),
+    );
+    no_torn_files(&t);
+    fs::remove_file(&filler).unwrap();
+    let freed = std::time::Instant::now();
+    settles(&t, &d);
+    println!("landed {:?} after space was freed", freed.elapsed());
+    assert!(d.log().contains("the output is current"), "{}", d.log());
+}
+
+/// An id of `nobody`, from `id`.
+fn nobody(flag: &str) -> u32 {
+    let out = Command::new("id").args([flag, "nobody"]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+#[test]
+fn a_folder_the_daemon_may_not_write_is_retried_once_fixed() {
+    if !root_or_skip("a_folder_the_daemon_may_not_write_is_retried_once_fixed") {
+        return;
+    }
+    use std::os::unix::fs::{chown, PermissionsExt};
+    let t = small_tree();
+    let (uid, gid) = (nobody("-u"), nobody("-g"));
+    // nobody reads the input, and owns the output and the state.
+    let top = t.input.parent().unwrap();
+    fs::set_permissions(top, fs::Permissions::from_mode(0o755)).unwrap();
+    for dir in [&t.output, &t.state] {
+        fs::create_dir_all(dir).unwrap();
+        chown(dir, Some(uid), Some(gid)).unwrap();
+    }
+    let cmd = t.wrapped(
+        &[
+            "setpriv",
+            "--reuid=nobody",
+            "--regid=nogroup",
+            "--clear-groups",
+        ],
+        "watch",
+    );
+    let d = t.spawn(cmd, "log");
+    wait_for(
+        Duration::from_secs(60),
+        || d.log().contains("watching"),
+        || d.log(),
+    );
+    settles(&t, &d);
+    // A folder root made (as `build` run as root would have).
+    let day = t.output.join("days/2017/11/03");
+    fs::create_dir_all(&day).unwrap();
+    t.write(
+        "news/2017/11/3/late.md",
+        Ev::new("2017-11-3", "Late event").text(),
+    );
+    let needle = format!(
+        "{} is owned by root, and nobody (the user eventfeed runs as) may not write in it: it must be owned by nobody",
+        day.display()
+    );
+    wait_for(
+        Duration::from_secs(20),
+        || d.log().contains(&needle),
+        || d.log(),
+    );
+    no_torn_files(&t);
+    chown(&day, Some(uid), Some(gid)).unwrap();
+    let fixed = std::time::Instant::now();
+    settles(&t, &d);
+    println!("landed {:?} after the folder was fixed", fixed.elapsed());
+}
