@@ -37,6 +37,7 @@ mod shutdown;
 pub mod sink;
 pub mod source;
 mod systemd;
+mod users;
 pub mod watch;
 
 pub use failure::Failure;

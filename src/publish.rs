@@ -6,6 +6,7 @@
 use crate::engine::{Engine, FnEmit};
 use crate::plan::Plan;
 use crate::sink::{OutputError, Sink};
+use crate::users::{process_uid, user_name};
 use anyhow::Result;
 use rustc_hash::FxHashSet as HashSet;
 use std::os::unix::fs::MetadataExt;
@@ -127,24 +128,6 @@ fn folder_to_write(failed: &OutputError) -> std::path::PathBuf {
         }
     }
     folder.to_owned()
-}
-
-/// The effective user id of this process (the owner of its /proc entry).
-pub fn process_uid() -> u32 {
-    std::fs::metadata("/proc/self").map_or(u32::MAX, |m| m.uid())
-}
-
-/// A user's name from /etc/passwd, else `uid N`.
-pub fn user_name(uid: u32) -> String {
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    passwd
-        .lines()
-        .find_map(|l| {
-            let mut f = l.split(':');
-            let name = f.next()?;
-            (f.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_owned())
-        })
-        .unwrap_or_else(|| format!("uid {uid}"))
 }
 
 #[cfg(test)]

@@ -69,6 +69,9 @@ pub struct Sink {
     manifest: Mutex<HashMap<String, Stamp>>,
     /// The background syncer of [`Sink::sync_soon`], started on first use.
     syncer: std::sync::OnceLock<Mutex<std::sync::mpsc::Sender<()>>>,
+    /// Who the files and folders written must belong to, if not to us: the
+    /// output directory's owner when we run as root.
+    owner: Option<(u32, u32)>,
 }
 
 impl Sink {
@@ -82,6 +85,7 @@ impl Sink {
             counts: Counts::default(),
             manifest: Mutex::default(),
             syncer: std::sync::OnceLock::new(),
+            owner: crate::users::owner_to_keep(root),
         };
         let t = std::time::Instant::now();
         sink.clean_temp(root)?;
@@ -124,12 +128,16 @@ impl Sink {
         let dir = target.parent().expect("files live in the output directory");
         let tmp = match temp_in(dir) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                fs::create_dir_all(dir).map_err(at("create", dir))?;
+                self.create_dirs(dir).map_err(at("create", dir))?;
                 temp_in(dir)
             }
             other => other,
         }
         .map_err(at("create a temp file in", dir))?;
+        if let Some((uid, gid)) = self.owner {
+            std::os::unix::fs::fchown(tmp.as_file(), Some(uid), Some(gid))
+                .map_err(at("give its owner", tmp.path()))?;
+        }
         let mut file = tmp.as_file();
         file.write_all(bytes)
             .and_then(|()| file.set_permissions(fs::Permissions::from_mode(0o644)))
@@ -140,6 +148,23 @@ impl Sink {
         self.record(rel, Some(stamp));
         self.counts.written.fetch_add(1, Relaxed);
         self.counts.bytes.fetch_add(bytes.len(), Relaxed);
+        Ok(())
+    }
+
+    /// Creates a folder and the missing ones above it, each given to the owner
+    /// the output must keep.
+    fn create_dirs(&self, dir: &Path) -> io::Result<()> {
+        let Some((uid, gid)) = self.owner else {
+            return fs::create_dir_all(dir);
+        };
+        let missing: Vec<&Path> = dir.ancestors().take_while(|d| !d.exists()).collect();
+        for d in missing.into_iter().rev() {
+            match fs::create_dir(d) {
+                Ok(()) => std::os::unix::fs::chown(d, Some(uid), Some(gid))?,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e),
+            }
+        }
         Ok(())
     }
 

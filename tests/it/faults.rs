@@ -355,21 +355,22 @@ fn nobody(flag: &str) -> u32 {
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
-#[test]
-fn a_folder_the_daemon_may_not_write_is_retried_once_fixed() {
-    if !root_or_skip("a_folder_the_daemon_may_not_write_is_retried_once_fixed") {
-        return;
-    }
+/// Lets `nobody` read the input and own the output and the state: the tree as
+/// a service user would have it.
+fn for_nobody(t: &Tree) -> (u32, u32) {
     use std::os::unix::fs::{chown, PermissionsExt};
-    let t = small_tree();
     let (uid, gid) = (nobody("-u"), nobody("-g"));
-    // nobody reads the input, and owns the output and the state.
     let top = t.input.parent().unwrap();
     fs::set_permissions(top, fs::Permissions::from_mode(0o755)).unwrap();
     for dir in [&t.output, &t.state] {
         fs::create_dir_all(dir).unwrap();
         chown(dir, Some(uid), Some(gid)).unwrap();
     }
+    (uid, gid)
+}
+
+/// The daemon run as `nobody`, once it is watching.
+fn watch_as_nobody(t: &Tree) -> Daemon {
     let cmd = t.wrapped(
         &[
             "setpriv",
@@ -382,11 +383,24 @@ fn a_folder_the_daemon_may_not_write_is_retried_once_fixed() {
     let d = t.spawn(cmd, "log");
     wait_for(
         Duration::from_secs(60),
-        || d.log().contains("watching"),
+        || d.log().contains("watching") || d.log().contains("error"),
         || d.log(),
     );
+    assert!(d.log().contains("watching"), "{}", d.log());
+    d
+}
+
+#[test]
+fn a_folder_the_daemon_may_not_write_is_retried_once_fixed() {
+    if !root_or_skip("a_folder_the_daemon_may_not_write_is_retried_once_fixed") {
+        return;
+    }
+    let t = small_tree();
+    let (uid, gid) = for_nobody(&t);
+    let d = watch_as_nobody(&t);
     settles(&t, &d);
-    // A folder root made (as `build` run as root would have).
+    // A folder root made (as `build` run as root did before it wrote as the
+    // output's owner).
     let day = t.output.join("days/2017/11/03");
     fs::create_dir_all(&day).unwrap();
     t.write(
@@ -403,8 +417,52 @@ fn a_folder_the_daemon_may_not_write_is_retried_once_fixed() {
         || d.log(),
     );
     no_torn_files(&t);
-    chown(&day, Some(uid), Some(gid)).unwrap();
+    std::os::unix::fs::chown(&day, Some(uid), Some(gid)).unwrap();
     let fixed = std::time::Instant::now();
     settles(&t, &d);
     println!("landed {:?} after the folder was fixed", fixed.elapsed());
+}
+
+#[test]
+fn build_as_root_on_another_users_output_leaves_it_theirs() {
+    if !root_or_skip("build_as_root_on_another_users_output_leaves_it_theirs") {
+        return;
+    }
+    use std::os::unix::fs::MetadataExt;
+    let t = small_tree();
+    let (uid, gid) = for_nobody(&t);
+    // `sudo eventfeed build`: root's own state folder, the service's output.
+    let root_state = tempfile::tempdir().unwrap();
+    let out = t
+        .cmd("build")
+        .env("XDG_STATE_HOME", root_state.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut owners = Vec::new();
+    let mut walk = vec![t.output.clone()];
+    while let Some(dir) = walk.pop() {
+        for e in fs::read_dir(&dir).unwrap().flatten() {
+            let m = fs::symlink_metadata(e.path()).unwrap();
+            owners.push((e.path(), m.uid(), m.gid()));
+            if m.is_dir() {
+                walk.push(e.path());
+            }
+        }
+    }
+    assert!(owners.len() > 10, "{owners:?}");
+    let wrong: Vec<_> = owners
+        .iter()
+        .filter(|(_, u, g)| (*u, *g) != (uid, gid))
+        .collect();
+    assert!(wrong.is_empty(), "not nobody's: {wrong:?}");
+    // The service's daemon replaces those files and adds folders.
+    let d = watch_as_nobody(&t);
+    t.write(
+        "news/2017/11/3/late.md",
+        Ev::new("2017-11-3", "Late event")
+            .contexts(&["Topic 0", "Topic 7"])
+            .text(),
+    );
+    settles(&t, &d);
 }
