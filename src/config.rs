@@ -36,6 +36,18 @@ pub struct Watch {
     pub debounce_ms: u64,
     pub max_delay_ms: u64,
     pub reconcile_secs: u64,
+    pub poll_interval_ms: u64,
+    pub method: Method,
+}
+
+/// How the daemon learns of changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// inotify, else polling (watch limit too small, a network file system).
+    Auto,
+    /// Always poll.
+    Poll,
 }
 
 impl Default for File {
@@ -66,6 +78,8 @@ impl Default for Watch {
             debounce_ms: 5,
             max_delay_ms: 500,
             reconcile_secs: 3600,
+            poll_interval_ms: 2000,
+            method: Method::Auto,
         }
     }
 }
@@ -90,6 +104,9 @@ pub struct Settings {
     pub debounce: Duration,
     pub max_delay: Duration,
     pub reconcile: Duration,
+    /// How often a polling watcher looks (when inotify cannot serve).
+    pub poll_interval: Duration,
+    pub poll_always: bool,
 }
 
 /// Reads and validates the configuration. A missing `path` means defaults only.
@@ -185,6 +202,8 @@ fn validate(file: File, dir: &Path, o: &Overrides) -> Result<Settings> {
         debounce: Duration::from_millis(file.watch.debounce_ms),
         max_delay: Duration::from_millis(file.watch.max_delay_ms.max(file.watch.debounce_ms)),
         reconcile: Duration::from_secs(file.watch.reconcile_secs),
+        poll_interval: Duration::from_millis(file.watch.poll_interval_ms.max(10)),
+        poll_always: file.watch.method == Method::Poll,
     })
 }
 

@@ -39,5 +39,6 @@ pub mod source;
 mod systemd;
 mod users;
 pub mod watch;
+mod watcher;
 
 pub use failure::Failure;

@@ -17,9 +17,8 @@ use crate::publish::{self, Unwritten};
 use crate::reader::{self, OnError};
 use crate::sink::Sink;
 use crate::source::Source;
+use crate::watcher::{watch, Hints};
 use anyhow::{Context as _, Result};
-use notify::event::{AccessKind, AccessMode, EventKind};
-use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -47,14 +46,6 @@ pub fn run(
     Ok(ExitCode::SUCCESS)
 }
 
-/// What the notify thread hands over: the paths of one event, or a note that
-/// events were lost.
-struct Hints {
-    tx: mpsc::Sender<Vec<PathBuf>>,
-    lost: AtomicBool,
-    wake: Notify,
-}
-
 async fn serve(
     mut settings: Settings,
     reload: impl Fn() -> Result<Settings, crate::Failure>,
@@ -75,10 +66,7 @@ async fn serve(
     // The watch comes before the first scan, so nothing written during it is
     // missed; cleaning the output's stale temp files needs neither, so it runs
     // alongside.
-    let (watcher, sink) = rayon::join(
-        || watch(&settings.input, &hints),
-        || Sink::open(&settings.output),
-    );
+    let (watcher, sink) = rayon::join(|| watch(&settings, &hints), || Sink::open(&settings.output));
     let mut watcher = watcher?;
     tracing::debug!(
         ms = started.elapsed().as_millis() as u64,
@@ -114,7 +102,8 @@ async fn serve(
             () = rescan.due(), if rescan.at.is_some() => {
                 while rx.try_recv().is_ok() {}
                 hints.lost.store(false, Ordering::SeqCst);
-                watcher = rewatch(watcher, &settings.input, &hints)?;
+                drop(watcher);
+                watcher = watch(&settings, &hints)?;
                 daemon.reconcile("events were lost");
                 // notify watches for opens too, so a rescan of a tree with more
                 // folders than the kernel queue holds overflows it by itself: back
@@ -149,7 +138,7 @@ async fn serve(
                             tracing::warn!("a new output directory takes a restart, not a reload; keeping {}", settings.output.display());
                         } else {
                             if new.input != settings.input {
-                                watcher = watch(&new.input, &hints)?;
+                                watcher = watch(&new, &hints)?;
                             }
                             settings = new;
                             daemon = Daemon::start(&settings, Sink::open(&settings.output)?)?;
@@ -212,77 +201,6 @@ async fn until(at: Option<tokio::time::Instant>) {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
-}
-
-/// Starts a recursive watch. The callback only hands the event on: a slow
-/// callback overflows the kernel queue.
-fn watch(input: &Path, hints: &Arc<Hints>) -> Result<RecommendedWatcher, crate::Failure> {
-    let h = hints.clone();
-    // A scan does not follow symlinks to folders, so neither does the watch: what
-    // happens behind one is not part of the tree.
-    let config = notify::Config::default().with_follow_symlinks(false);
-    let mut watcher = RecommendedWatcher::new(
-        move |res: notify::Result<notify::Event>| {
-            let lost = match res {
-                Ok(event) if event.need_rescan() => true,
-                Ok(event) if is_noise(&event.kind) => false,
-                // A full channel drops this event; the rescan makes up for it.
-                Ok(event) => h.tx.try_send(event.paths).is_err(),
-                Err(_) => true,
-            };
-            if lost {
-                h.lost.store(true, Ordering::SeqCst);
-                h.wake.notify_one();
-            }
-        },
-        config,
-    )
-    .context("cannot start the file watcher")?;
-    watcher
-        .watch(input, RecursiveMode::Recursive)
-        .map_err(|e| watch_error(e, input))?;
-    Ok(watcher)
-}
-
-fn rewatch(
-    old: RecommendedWatcher,
-    input: &Path,
-    hints: &Arc<Hints>,
-) -> Result<RecommendedWatcher, crate::Failure> {
-    drop(old);
-    watch(input, hints)
-}
-
-/// Reads and opens are our own doing (and nobody else's business).
-fn is_noise(kind: &EventKind) -> bool {
-    matches!(kind, EventKind::Access(a) if *a != AccessKind::Close(AccessMode::Write))
-}
-
-fn watch_error(e: notify::Error, input: &Path) -> crate::Failure {
-    let hint = match &e.kind {
-        notify::ErrorKind::MaxFilesWatch => {
-            let dirs = count_dirs(input);
-            format!(
-                ": the inotify watch limit is reached; this tree has {dirs} folders, each needs one watch: raise it with `sysctl fs.inotify.max_user_watches={}` (and in /etc/sysctl.d/ to keep it)",
-                (dirs * 2).max(524_288)
-            )
-        }
-        _ => String::new(),
-    };
-    crate::Failure::Runtime(anyhow::anyhow!(
-        "cannot watch {}: {e}{hint}",
-        input.display()
-    ))
-}
-
-fn count_dirs(dir: &Path) -> usize {
-    std::fs::read_dir(dir).map_or(0, |entries| {
-        1 + entries
-            .flatten()
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-            .map(|e| count_dirs(&e.path()))
-            .sum::<usize>()
-    })
 }
 
 /// Collects a batch: everything that arrives until the tree has been quiet for
