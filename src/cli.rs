@@ -26,6 +26,7 @@ enum Command {
         fresh: bool,
     },
     /// Lint the input tree like a compiler; exit 1 if any file is invalid.
+    /// Needs only the input (`--input` or `input` in the config).
     Check(Common),
     /// Build, then keep the feeds current as files change (the daemon).
     Watch(Common),
@@ -48,13 +49,22 @@ struct Common {
 }
 
 impl Common {
-    fn settings(&self) -> Result<Settings, crate::Failure> {
-        let overrides = Overrides {
+    fn overrides(&self) -> Overrides {
+        Overrides {
             input: self.input.clone(),
             output: self.output.clone(),
             base_url: self.base_url.clone(),
-        };
-        config::load(self.config.as_deref(), &overrides).map_err(crate::Failure::Config)
+        }
+    }
+
+    fn settings(&self) -> Result<Settings, crate::Failure> {
+        config::load(self.config.as_deref(), &self.overrides()).map_err(crate::Failure::Config)
+    }
+
+    /// For `check`: only the input is needed.
+    fn check_settings(&self) -> Result<Settings, crate::Failure> {
+        config::load_for_check(self.config.as_deref(), &self.overrides())
+            .map_err(crate::Failure::Config)
     }
 }
 
@@ -75,7 +85,7 @@ pub fn run() -> ExitCode {
         Command::Build { common, fresh } => common
             .settings()
             .and_then(|s| crate::commands::build(&s, *fresh)),
-        Command::Check(c) => c.settings().and_then(|s| crate::commands::check(&s)),
+        Command::Check(c) => c.check_settings().and_then(|s| crate::commands::check(&s)),
         Command::Watch(c) => c
             .settings()
             .and_then(|s| crate::watch::run(s, || c.settings())),

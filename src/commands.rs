@@ -10,7 +10,8 @@ use crate::index::Change;
 use crate::parse::ParseOptions;
 use crate::plan::Plan;
 use crate::publish::{self, Unwritten};
-use crate::reader::{self, OnError, Read};
+use crate::reader::{self, OnError};
+use crate::report::{self, Shown};
 use crate::sink::Sink;
 use crate::source::Source;
 use anyhow::Result;
@@ -42,6 +43,8 @@ pub struct Mode {
     /// Return a failed write as [`Started::unwritten`] (the daemon retries it)
     /// instead of as an error (`build` exits with it).
     pub retry_writes: bool,
+    /// How diagnostics are shown.
+    pub shown: Shown,
 }
 
 /// The engine after a start, and the stamps of the files it holds.
@@ -62,6 +65,7 @@ pub fn build(settings: &Settings, fresh: bool) -> Result<ExitCode, crate::Failur
         cache: !fresh,
         on_error: OnError::Remove,
         retry_writes: false,
+        shown: Shown::Compiler,
     };
     let Started {
         summary: s, engine, ..
@@ -191,7 +195,7 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
     );
     bar.finish_and_clear();
     crate::shutdown::check()?;
-    print_reports(settings, &read);
+    report::files(settings, &read, mode.shown);
     stamps.extend(read.stamps.iter().cloned());
     changes.extend(read.changes);
     let changed_input = !changes.is_empty();
@@ -209,7 +213,7 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
         rss_mib = rss_mib(),
         "indexed"
     );
-    report_duplicates(settings, &engine);
+    report::duplicates(settings, &engine, mode.shown, |_| true);
     let bar = progress_bar(
         mode.progress && plan.feeds.len() > 300,
         plan.feeds.len() as u64 * 3 + 2,
@@ -330,9 +334,9 @@ pub fn check(settings: &Settings) -> Result<ExitCode, crate::Failure> {
         engine.interner(),
         &|| {},
     );
-    print_reports(settings, &read);
+    report::files(settings, &read, Shown::Compiler);
     engine.apply(read.changes);
-    let duplicates = report_duplicates(settings, &engine);
+    let duplicates = report::duplicates(settings, &engine, Shown::Compiler, |_| true);
     say!(
         "eventfeed: checked {} files: {} invalid, {} warnings, {} duplicates",
         paths.len(),
@@ -345,33 +349,6 @@ pub fn check(settings: &Settings) -> Result<ExitCode, crate::Failure> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// Prints every diagnostic, compiler-style, in path order.
-pub fn print_reports(settings: &Settings, read: &Read) {
-    for (path, diags) in &read.reports {
-        let shown = settings.input.join(path);
-        for d in diags {
-            say!("{}", d.display(&shown.to_string_lossy()));
-        }
-    }
-}
-
-fn report_duplicates(settings: &Settings, engine: &Engine) -> usize {
-    let mut dups: Vec<_> = engine.index().duplicates().collect();
-    dups.sort();
-    for (key, paths) in &dups {
-        let mut paths = paths.iter();
-        let winner = settings.input.join(paths.next().expect("two or more"));
-        for p in paths {
-            say!(
-                "{}: warning: same event as {} ({key}), ignored",
-                settings.input.join(p).display(),
-                winner.display()
-            );
-        }
-    }
-    dups.len()
 }
 
 fn progress_bar(visible: bool, len: u64, what: &'static str) -> ProgressBar {

@@ -111,6 +111,17 @@ pub struct Settings {
 
 /// Reads and validates the configuration. A missing `path` means defaults only.
 pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Settings> {
+    load_for(path, overrides, false)
+}
+
+/// The configuration for `check`, which reads the input and writes nothing: no
+/// output directory or base URL is needed (links are resolved against a
+/// placeholder, which no diagnostic shows).
+pub fn load_for_check(path: Option<&Path>, overrides: &Overrides) -> Result<Settings> {
+    load_for(path, overrides, true)
+}
+
+fn load_for(path: Option<&Path>, overrides: &Overrides, check: bool) -> Result<Settings> {
     let (file, dir) = match path {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -121,21 +132,21 @@ pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Settings> {
         }
         None => (File::default(), PathBuf::from(".")),
     };
-    validate(file, &dir, overrides)
+    validate(file, &dir, overrides, check)
 }
 
-fn validate(file: File, dir: &Path, o: &Overrides) -> Result<Settings> {
+fn validate(file: File, dir: &Path, o: &Overrides, check: bool) -> Result<Settings> {
     let rel = |p: PathBuf| if p.is_absolute() { p } else { dir.join(p) };
     let input = o
         .input
         .clone()
         .or(file.input.map(rel))
         .context("no input directory: set `input` in the config or pass --input")?;
-    let output = o
-        .output
-        .clone()
-        .or(file.output.map(rel))
-        .context("no output directory: set `output` in the config or pass --output")?;
+    let output = match o.output.clone().or(file.output.map(rel)) {
+        Some(output) => output,
+        None if check => input.join(".eventfeed-check-writes-nothing"),
+        None => bail!("no output directory: set `output` in the config or pass --output"),
+    };
     let input = std::path::absolute(&input)?;
     let output = std::path::absolute(&output)?;
     if !input.is_dir() {
@@ -143,19 +154,23 @@ fn validate(file: File, dir: &Path, o: &Overrides) -> Result<Settings> {
     }
     let canonical_input = input.canonicalize()?;
     let canonical_output = canonical_parent(&output)?;
-    if canonical_output.starts_with(&canonical_input) {
+    if canonical_output.starts_with(&canonical_input) && !check {
         bail!("output directory {} is inside the input directory {}: the feeds would be read back as input", output.display(), input.display());
     }
-    if canonical_input.starts_with(&canonical_output) {
+    if canonical_input.starts_with(&canonical_output) && !check {
         bail!(
             "input directory {} is inside the output directory {}",
             input.display(),
             output.display()
         );
     }
-    let base_url = o.base_url.clone().or(file.base_url).context(
-        "no base URL: set `base_url` (where the output directory is served) or pass --base-url",
-    )?;
+    let base_url = match o.base_url.clone().or(file.base_url) {
+        Some(url) => url,
+        None if check => "https://check.invalid/".to_owned(),
+        None => bail!(
+            "no base URL: set `base_url` (where the output directory is served) or pass --base-url"
+        ),
+    };
     let site_url = file.site_url.unwrap_or_else(|| base_url.clone());
     let links = Links::new(&site_url, &base_url, &file.page_suffix, file.item_link)
         .map_err(anyhow::Error::msg)?;
@@ -256,7 +271,7 @@ mod tests {
             output: Some(dir.path().join("public")),
             base_url: Some("https://example.org/".into()),
         };
-        let e = validate(File::default(), dir.path(), &o).unwrap_err();
+        let e = validate(File::default(), dir.path(), &o, false).unwrap_err();
         assert!(e.to_string().contains("inside the input"), "{e}");
     }
 }

@@ -33,6 +33,7 @@ pub mod lock;
 mod logging;
 pub mod publish;
 pub mod reader;
+pub mod report;
 mod shutdown;
 pub mod sink;
 pub mod source;

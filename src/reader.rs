@@ -89,6 +89,12 @@ fn read_one(source: &Source, opts: &ParseOptions, rel: &std::path::Path) -> Outc
             ),
             "",
         )),
+        Ok(Some((bytes, _))) if !crate::text::is_text(&bytes) => Err(Diagnostic::error(
+            1,
+            1,
+            "not a text file: event files are UTF-8 markdown (is this an image, a PDF, or UTF-16 text?)",
+            "",
+        )),
         Ok(Some((bytes, stamp))) => parse::parse(&bytes, opts).map(|p| Some((p, stamp))),
         Err(e) => Err(Diagnostic::error(
             1,

@@ -8,13 +8,14 @@
 //! batch into a full rescan with a fresh watcher.
 
 use crate::cache::Stamp;
-use crate::commands::{self, print_reports, Mode, Started};
+use crate::commands::{self, Mode, Started};
 use crate::config::Settings;
 use crate::engine::Engine;
 use crate::index::Change;
 use crate::parse::ParseOptions;
 use crate::publish::{self, Unwritten};
 use crate::reader::{self, OnError};
+use crate::report::{self, Shown};
 use crate::sink::Sink;
 use crate::source::Source;
 use crate::watcher::{watch, Hints};
@@ -261,6 +262,7 @@ impl Daemon {
             cache: true,
             on_error: OnError::KeepLastGood,
             retry_writes: true,
+            shown: Shown::Log,
         };
         let Started {
             engine,
@@ -378,7 +380,7 @@ impl Daemon {
             self.engine.interner(),
             &|| {},
         );
-        print_reports(&self.settings, &read);
+        report::files(&self.settings, &read, Shown::Log);
         for change in &read.changes {
             if let Change::Remove(p) = change {
                 self.stamps.remove(p);
@@ -387,6 +389,12 @@ impl Daemon {
         self.dirty |= !read.stamps.is_empty() || !read.changes.is_empty();
         self.stamps.extend(read.stamps);
         self.commit(read.changes, paths.len(), started);
+        // As `check` does, but only for what this batch read (not every
+        // known duplicate again with every batch).
+        let read: HashSet<&Path> = paths.iter().map(PathBuf::as_path).collect();
+        report::duplicates(&self.settings, &self.engine, Shown::Log, |group| {
+            group.iter().any(|p| read.contains(p))
+        });
     }
 
     fn commit(&mut self, changes: Vec<Change>, files: usize, started: Instant) {
