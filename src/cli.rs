@@ -78,6 +78,11 @@ pub mod status {
     pub const CONFIG: u8 = 78;
 }
 
+/// The command-line definition, for completions and man pages (`assets`).
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     crate::logging::init();

@@ -23,6 +23,7 @@ pub mod slug;
 pub mod text;
 
 // shells
+pub mod assets;
 pub mod cache;
 pub mod cli;
 pub mod commands;

@@ -2,6 +2,7 @@
 
 mod harness;
 
+mod assets;
 mod build;
 mod check;
 mod daemon_invariant;
