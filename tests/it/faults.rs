@@ -220,6 +220,92 @@ fn a_notify_socket_nobody_reads_blocks_nothing() {
     assert_eq!(d.wait_exit(Duration::from_secs(30)), Some(0), "{}", d.log());
 }
 
+/// A notify socket that is read: every message the daemon sends, in order.
+struct Listener {
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+    messages: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Listener {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notify");
+        let socket = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+        let messages = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let m = messages.clone();
+        // Ends with the test process; a blocked recv holds nothing up.
+        std::thread::spawn(move || {
+            let mut buf = vec![0; 4096];
+            while let Ok(n) = socket.recv(&mut buf) {
+                let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+                m.lock().unwrap().push(msg);
+            }
+        });
+        Self {
+            _dir: dir,
+            path,
+            messages,
+        }
+    }
+
+    fn messages(&self) -> Vec<String> {
+        self.messages.lock().unwrap().clone()
+    }
+
+    fn any(&self, pred: impl Fn(&str) -> bool) -> bool {
+        self.messages().iter().any(|m| pred(m))
+    }
+}
+
+/// The daemon run as systemd runs it: notify socket, watchdog, its own
+/// WATCHDOG_PID (the shell's, kept through exec).
+fn under_systemd(t: &Tree, socket: &Path, watchdog_usec: &str) -> Command {
+    let mut cmd = t.wrapped(&["sh", "-c", r#"WATCHDOG_PID=$$ exec "$0" "$@""#], "watch");
+    cmd.env("NOTIFY_SOCKET", socket)
+        .env("WATCHDOG_USEC", watchdog_usec);
+    cmd
+}
+
+#[test]
+fn the_watchdog_is_pinged_during_a_long_first_reconcile() {
+    let t = small_tree();
+    for i in 0..3000 {
+        t.write(
+            &format!("bulk/{}/e{i}.md", i % 50),
+            Ev::new("2016-3-3", &format!("Bulk event {i}")).text(),
+        );
+    }
+    let listener = Listener::new();
+    let mut d = t.spawn(under_systemd(&t, &listener.path, "40000"), "log");
+    wait_for(
+        Duration::from_secs(120),
+        || listener.any(|m| m == "READY=1"),
+        || format!("{:?}\n{}", listener.messages(), d.log()),
+    );
+    let log = d.log();
+    let ms: u64 = log
+        .split(" ms=")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no reconcile time in {log}"));
+    let before_ready = listener
+        .messages()
+        .iter()
+        .take_while(|m| *m != "READY=1")
+        .filter(|m| *m == "WATCHDOG=1")
+        .count();
+    println!("{before_ready} watchdog pings during a first reconcile of {ms} ms");
+    // Every 20 ms of work pings, but a loaded machine may stall between files.
+    assert!(
+        ms < 100 || before_ready >= 2,
+        "{before_ready} pings in {ms} ms"
+    );
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(Duration::from_secs(30)), Some(0), "{}", d.log());
+}
+
 #[test]
 fn sigterm_during_the_first_reconcile_exits_0_and_the_next_start_completes() {
     let t = small_tree();
@@ -326,7 +412,13 @@ fn a_full_disk_is_retried_until_the_change_lands() {
     }
     let t = small_tree();
     let _tmpfs = Tmpfs::mount(&t.output, "2m");
-    let d = t.watch();
+    let listener = Listener::new();
+    let d = t.spawn(under_systemd(&t, &listener.path, "0"), "log");
+    wait_for(
+        Duration::from_secs(60),
+        || d.log().contains("watching"),
+        || d.log(),
+    );
     settles(&t, &d);
     let filler = t.output.join("filler");
     fill(&filler);
@@ -340,6 +432,17 @@ fn a_full_disk_is_retried_until_the_change_lands() {
         Duration::from_secs(20),
         || d.log().contains("is full: free space on it; retrying in"),
         || d.log(),
+    );
+    // What `systemctl status` shows says it too.
+    wait_for(
+        Duration::from_secs(20),
+        || {
+            listener.any(|m| {
+                m.starts_with("STATUS=behind, retrying every")
+                    && m.contains("is full: free space on it")
+            })
+        },
+        || format!("{:?}", listener.messages()),
     );
     no_torn_files(&t);
     fs::remove_file(&filler).unwrap();
