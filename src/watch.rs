@@ -138,7 +138,11 @@ async fn serve(
                         if new.output != settings.output {
                             tracing::warn!("a new output directory takes a restart, not a reload; keeping {}", settings.output.display());
                         } else {
-                            if new.input != settings.input {
+                            let same_watch = new.input == settings.input
+                                && new.poll_always == settings.poll_always
+                                && new.poll_interval == settings.poll_interval;
+                            if !same_watch {
+                                drop(watcher);
                                 watcher = watch(&new, &hints)?;
                             }
                             settings = new;

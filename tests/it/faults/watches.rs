@@ -40,7 +40,9 @@ fn too_few_inotify_watches_fall_back_to_polling() {
     )
     .unwrap();
     let d = {
-        // As short as can be: every process of root shares the limit.
+        // As short as can be: every process of root shares the limit (even
+        // from a user namespace), so no daemon of this run starts meanwhile.
+        let _alone = INOTIFY.write().unwrap_or_else(|e| e.into_inner());
         let _limit = Sysctl::set("fs.inotify.max_user_watches", "1");
         let d = t.spawn(t.cmd_config("watch", &config), "log");
         wait_for(
@@ -70,5 +72,33 @@ fn too_few_inotify_watches_fall_back_to_polling() {
     );
     settles(&t, &d);
     t.remove("news/2017/11/1/event-0.md");
+    settles(&t, &d);
+}
+
+#[test]
+fn a_reload_can_switch_to_polling() {
+    let t = small_tree();
+    let config = t.input.parent().unwrap().join("eventfeed.toml");
+    let write_config = |extra: &str| {
+        let text = format!(
+            "input = {:?}\noutput = {:?}\nbase_url = {BASE:?}\n[watch]\n{extra}",
+            t.input, t.output
+        );
+        fs::write(&config, text).unwrap();
+    };
+    write_config("");
+    let d = t.watch_config(&config);
+    assert!(!d.log().contains("polling"), "{}", d.log());
+    write_config("method = \"poll\"\npoll_interval_ms = 100\n");
+    d.signal("HUP");
+    wait_for(
+        Duration::from_secs(20),
+        || d.log().contains("polling the input every 100 ms") && d.log().contains("configured"),
+        || d.log(),
+    );
+    t.write(
+        "news/2017/11/2/polled.md",
+        Ev::new("2017-11-2", "Seen by polling").text(),
+    );
     settles(&t, &d);
 }
