@@ -27,6 +27,7 @@ enum Command {
         fresh: bool,
     },
     /// Lint the input tree like a compiler; exit 1 if any file is invalid.
+    /// Needs only the input (`--input` or `input` in the config).
     Check(Common),
     /// Build, then keep the feeds current as files change (the daemon).
     Watch(Common),
@@ -58,6 +59,15 @@ struct Common {
 }
 
 impl Common {
+    fn overrides(&self, served_at: Option<SocketAddr>) -> Overrides {
+        Overrides {
+            input: self.input.clone(),
+            output: self.output.clone(),
+            base_url: self.base_url.clone(),
+            served_at,
+        }
+    }
+
     fn settings(&self) -> Result<Settings, crate::Failure> {
         self.settings_served_at(None)
     }
@@ -66,13 +76,14 @@ impl Common {
         &self,
         served_at: Option<SocketAddr>,
     ) -> Result<Settings, crate::Failure> {
-        let overrides = Overrides {
-            input: self.input.clone(),
-            output: self.output.clone(),
-            base_url: self.base_url.clone(),
-            served_at,
-        };
-        config::load(self.config.as_deref(), &overrides).map_err(crate::Failure::Config)
+        config::load(self.config.as_deref(), &self.overrides(served_at))
+            .map_err(crate::Failure::Config)
+    }
+
+    /// For `check`: only the input is needed.
+    fn check_settings(&self) -> Result<Settings, crate::Failure> {
+        config::load_for_check(self.config.as_deref(), &self.overrides(None))
+            .map_err(crate::Failure::Config)
     }
 }
 
@@ -86,6 +97,11 @@ pub mod status {
     pub const CONFIG: u8 = 78;
 }
 
+/// The command-line definition, for completions and man pages (`assets`).
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     crate::logging::init();
@@ -93,7 +109,7 @@ pub fn run() -> ExitCode {
         Command::Build { common, fresh } => common
             .settings()
             .and_then(|s| crate::commands::build(&s, *fresh)),
-        Command::Check(c) => c.settings().and_then(|s| crate::commands::check(&s)),
+        Command::Check(c) => c.check_settings().and_then(|s| crate::commands::check(&s)),
         Command::Watch(c) => c
             .settings()
             .and_then(|s| crate::watch::run(s, || c.settings())),

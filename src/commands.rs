@@ -4,10 +4,14 @@
 
 use crate::cache::{self, Cache, CachedDoc, CachedFile, Stamp};
 use crate::config::Settings;
-use crate::engine::{Engine, FnEmit};
+use crate::console::say;
+use crate::engine::Engine;
 use crate::index::Change;
 use crate::parse::ParseOptions;
-use crate::reader::{self, OnError, Read};
+use crate::plan::Plan;
+use crate::publish::{self, Unwritten};
+use crate::reader::{self, OnError};
+use crate::report::{self, Shown};
 use crate::sink::Sink;
 use crate::source::Source;
 use anyhow::Result;
@@ -15,7 +19,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Mutex;
 use std::time::Instant;
 
 /// What a start did, for the summary line and the daemon's log.
@@ -40,6 +43,11 @@ pub struct Mode {
     /// Report the feeds whose bytes changed (for a WebSub hub), unless every
     /// feed was rendered (a first start would name them all).
     pub changed_feeds: bool,
+    /// Return a failed write as [`Started::unwritten`] (the daemon retries it)
+    /// instead of as an error (`build` exits with it).
+    pub retry_writes: bool,
+    /// How diagnostics are shown.
+    pub shown: Shown,
 }
 
 /// The engine after a start, and the stamps of the files it holds.
@@ -49,6 +57,8 @@ pub struct Started {
     pub summary: Summary,
     /// The feed files whose bytes changed, when [`Mode::changed_feeds`] asked.
     pub changed_feeds: Vec<String>,
+    /// What could not be written, with [`Mode::retry_writes`].
+    pub unwritten: Option<Unwritten>,
 }
 
 pub fn build(settings: &Settings, fresh: bool) -> Result<ExitCode, crate::Failure> {
@@ -60,11 +70,14 @@ pub fn build(settings: &Settings, fresh: bool) -> Result<ExitCode, crate::Failur
         cache: !fresh,
         on_error: OnError::Remove,
         changed_feeds: false,
+        retry_writes: false,
+        shown: Shown::Compiler,
     };
     let Started {
         summary: s, engine, ..
-    } = start(settings, &sink, &mode)?;
-    eprintln!(
+    } = start(settings, &sink, &mode)
+        .map_err(|e| anyhow::anyhow!("{}", publish::advice(&e, &settings.output)))?;
+    say!(
         "eventfeed: {} events from {} files ({} read, {} skipped) -> {} feeds: {} files written ({:.1} MB), {} unchanged, {} removed in {:.2} s",
         s.events,
         s.files,
@@ -87,7 +100,12 @@ pub fn build(settings: &Settings, fresh: bool) -> Result<ExitCode, crate::Failur
 /// from scratch (every file read, every feed rendered, stale files pruned).
 pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
     let t = Instant::now();
-    let source = Source::new(&settings.input, &settings.extensions, &settings.day_pages);
+    let source = Source::new(
+        &settings.input,
+        &settings.extensions,
+        &settings.day_pages,
+        settings.max_file_bytes,
+    );
     let opts = ParseOptions::new(settings.max_file_bytes, settings.site.links.clone());
     let fingerprint = cache::fingerprint(settings);
     // Scanning the input and rebuilding the index from the cache are
@@ -182,7 +200,8 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
         &|| bar.inc(1),
     );
     bar.finish_and_clear();
-    print_reports(settings, &read);
+    crate::shutdown::check()?;
+    report::files(settings, &read, mode.shown);
     stamps.extend(read.stamps.iter().cloned());
     changes.extend(read.changes);
     let changed_input = !changes.is_empty();
@@ -200,39 +219,38 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
         rss_mib = rss_mib(),
         "indexed"
     );
-    report_duplicates(settings, &engine);
+    report::duplicates(settings, &engine, mode.shown, |_| true);
     let bar = progress_bar(
         mode.progress && plan.feeds.len() > 300,
         plan.feeds.len() as u64 * 3 + 2,
         "writing",
     );
-    let keep = Mutex::new(HashSet::default());
-    let changed_feeds = Mutex::new(Vec::new());
-    let report_changed = mode.changed_feeds && !full;
-    engine.render(
+    let mut changed_feeds = Vec::new();
+    let written = publish::write(
+        &engine,
+        sink,
         &plan,
-        FnEmit(|path: &str, bytes: &[u8]| {
-            if sink.write(path, bytes)? && report_changed && crate::websub::is_feed(path) {
-                changed_feeds
-                    .lock()
-                    .expect("not poisoned")
-                    .push(path.to_owned());
-            }
-            if full {
-                keep.lock().expect("not poisoned").insert(path.to_owned());
-            }
-            bar.inc(1);
-            anyhow::Ok(())
-        }),
-    )?;
+        full,
+        &|| bar.inc(1),
+        &mut changed_feeds,
+    );
     bar.finish_and_clear();
-    for dir in &plan.removed {
-        sink.remove_dir(dir)?;
+    // A full render names every feed: not news for a hub (see `Mode::changed_feeds`).
+    if !mode.changed_feeds || full {
+        changed_feeds.clear();
     }
-    if full {
-        sink.prune(&keep.into_inner().expect("not poisoned"))?;
-    }
-    sink.sync()?;
+    let unwritten = match written {
+        Ok(()) => {
+            sink.sync()?;
+            None
+        }
+        Err(error) if mode.retry_writes => Some(Unwritten {
+            plan: Plan::default(),
+            full,
+            error,
+        }),
+        Err(e) => return Err(e),
+    };
     tracing::debug!(
         ms = t.elapsed().as_millis() as u64,
         feeds = plan.feeds.len(),
@@ -240,20 +258,24 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
         "rendered and written"
     );
     let (written, unchanged, removed, bytes) = sink.counts.take();
-    if changed_input || full || written + removed > 0 {
-        save_cache(settings, &engine, &stamps, sink);
+    // With writes left to do, the cache of the last run stays: the next start
+    // then compares against it, and redoes what this one could not write.
+    if unwritten.is_none() && (changed_input || full || written + removed > 0) {
+        save_cache(settings, &engine, &stamps, sink, true);
         tracing::debug!(
             ms = t.elapsed().as_millis() as u64,
             rss_mib = rss_mib(),
             "cache saved"
         );
     }
+    let feeds = plan.feeds.len();
+    let unwritten = unwritten.map(|u| Unwritten { plan, ..u });
     let summary = Summary {
         files: scanned.len(),
         events: engine.index().event_count(),
         read: to_read.len(),
         failed: read.failed,
-        feeds: plan.feeds.len(),
+        feeds,
         written,
         bytes,
         unchanged,
@@ -263,7 +285,8 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
         engine,
         stamps,
         summary,
-        changed_feeds: changed_feeds.into_inner().expect("not poisoned"),
+        changed_feeds,
+        unwritten,
     })
 }
 
@@ -279,11 +302,14 @@ fn rss_mib() -> u64 {
 }
 
 /// Saves what the next start needs; a failure costs only speed, so it is logged.
+/// With `output_current` false (writes failed and are not yet redone) the
+/// output's stamps are left out, so that the next start renders every feed.
 pub fn save_cache(
     settings: &Settings,
     engine: &Engine,
     stamps: &HashMap<PathBuf, Stamp>,
     sink: &Sink,
+    output_current: bool,
 ) {
     let index = engine.index();
     let events = index
@@ -297,18 +323,28 @@ pub fn save_cache(
         .filter_map(|(path, doc)| stamps.get(path).map(|s| CachedFile::new(path, *s, doc)))
         .collect();
     files.sort_unstable_by(|a, b| a.raw_path().cmp(b.raw_path()));
-    let cache = Cache::new(cache::fingerprint(settings), files, sink.manifest());
+    let outputs = if output_current {
+        sink.manifest()
+    } else {
+        Vec::new()
+    };
+    let cache = Cache::new(cache::fingerprint(settings), files, outputs);
     if let Err(e) = cache.save(&settings.state_dir) {
         tracing::warn!("cannot save the cache (the next start will read every file): {e:#}");
     }
 }
 
 pub fn check(settings: &Settings) -> Result<ExitCode, crate::Failure> {
-    let source = Source::new(&settings.input, &settings.extensions, &settings.day_pages);
+    let source = Source::new(
+        &settings.input,
+        &settings.extensions,
+        &settings.day_pages,
+        settings.max_file_bytes,
+    );
     let opts = ParseOptions::new(settings.max_file_bytes, settings.site.links.clone());
     let (scanned, problems) = source.scan()?;
     for p in &problems {
-        eprintln!("{p}");
+        say!("{p}");
     }
     let paths: Vec<PathBuf> = scanned.into_iter().map(|(p, _)| p).collect();
     let mut engine = Engine::new(settings.site.clone());
@@ -320,10 +356,10 @@ pub fn check(settings: &Settings) -> Result<ExitCode, crate::Failure> {
         engine.interner(),
         &|| {},
     );
-    print_reports(settings, &read);
+    report::files(settings, &read, Shown::Compiler);
     engine.apply(read.changes);
-    let duplicates = report_duplicates(settings, &engine);
-    eprintln!(
+    let duplicates = report::duplicates(settings, &engine, Shown::Compiler, |_| true);
+    say!(
         "eventfeed: checked {} files: {} invalid, {} warnings, {} duplicates",
         paths.len(),
         read.failed,
@@ -335,51 +371,6 @@ pub fn check(settings: &Settings) -> Result<ExitCode, crate::Failure> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// Prints every diagnostic, compiler-style, in path order.
-pub fn print_reports(settings: &Settings, read: &Read) {
-    for (path, diags) in &read.reports {
-        let shown = settings.input.join(path);
-        for d in diags {
-            eprintln!("{}", d.display(&shown.to_string_lossy()));
-        }
-    }
-}
-
-/// Reports files that describe one event (same day and slug) and versions that
-/// two files both claim to be current; says how many of each there were.
-fn report_duplicates(settings: &Settings, engine: &Engine) -> usize {
-    let index = engine.index();
-    let mut dups: Vec<_> = index.duplicates().collect();
-    dups.sort();
-    for (key, paths) in &dups {
-        let mut paths = paths.iter();
-        let winner = settings.input.join(paths.next().expect("two or more"));
-        for p in paths {
-            eprintln!(
-                "{}: warning: same event as {} ({key}), ignored",
-                settings.input.join(p).display(),
-                winner.display()
-            );
-        }
-    }
-    let conflicts = index.version_conflicts();
-    for (current, other) in &conflicts {
-        let shown = |key: &crate::model::EventKey| {
-            index.source_of(key).map_or_else(
-                || key.to_string(),
-                |p| settings.input.join(p).display().to_string(),
-            )
-        };
-        eprintln!(
-            "{}: warning: lists {} as an earlier version, but that file outranks it (it lists more versions, or a later last one); {} is the current version",
-            shown(other),
-            shown(current),
-            shown(current),
-        );
-    }
-    dups.len() + conflicts.len()
 }
 
 fn progress_bar(visible: bool, len: u64, what: &'static str) -> ProgressBar {

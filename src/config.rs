@@ -40,6 +40,18 @@ pub struct Watch {
     pub debounce_ms: u64,
     pub max_delay_ms: u64,
     pub reconcile_secs: u64,
+    pub poll_interval_ms: u64,
+    pub method: Method,
+}
+
+/// How the daemon learns of changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// inotify, else polling (watch limit too small, a network file system).
+    Auto,
+    /// Always poll.
+    Poll,
 }
 
 /// `[serve]`: the HTTP server of `eventfeed serve`.
@@ -101,6 +113,8 @@ impl Default for Watch {
             debounce_ms: 5,
             max_delay_ms: 500,
             reconcile_secs: 3600,
+            poll_interval_ms: 2000,
+            method: Method::Auto,
         }
     }
 }
@@ -131,12 +145,26 @@ pub struct Settings {
     pub max_delay: Duration,
     pub reconcile: Duration,
     pub serve: Serve,
+    /// How often a polling watcher looks (when inotify cannot serve).
+    pub poll_interval: Duration,
+    pub poll_always: bool,
 }
 
 /// Reads and validates the configuration. A missing `path` means defaults only.
 pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Settings> {
+    load_for(path, overrides, false)
+}
+
+/// The configuration for `check`, which reads the input and writes nothing: no
+/// output directory or base URL is needed (links are resolved against a
+/// placeholder, which no diagnostic shows).
+pub fn load_for_check(path: Option<&Path>, overrides: &Overrides) -> Result<Settings> {
+    load_for(path, overrides, true)
+}
+
+fn load_for(path: Option<&Path>, overrides: &Overrides, check: bool) -> Result<Settings> {
     let (file, dir) = read(path)?;
-    validate(file, &dir, overrides)
+    validate(file, &dir, overrides, check)
 }
 
 /// The address `serve` listens on: the flag, else the file's `[serve] listen`.
@@ -161,18 +189,18 @@ fn read(path: Option<&Path>) -> Result<(File, PathBuf)> {
     })
 }
 
-fn validate(file: File, dir: &Path, o: &Overrides) -> Result<Settings> {
+fn validate(file: File, dir: &Path, o: &Overrides, check: bool) -> Result<Settings> {
     let rel = |p: PathBuf| if p.is_absolute() { p } else { dir.join(p) };
     let input = o
         .input
         .clone()
         .or(file.input.map(rel))
         .context("no input directory: set `input` in the config or pass --input")?;
-    let output = o
-        .output
-        .clone()
-        .or(file.output.map(rel))
-        .context("no output directory: set `output` in the config or pass --output")?;
+    let output = match o.output.clone().or(file.output.map(rel)) {
+        Some(output) => output,
+        None if check => input.join(".eventfeed-check-writes-nothing"),
+        None => bail!("no output directory: set `output` in the config or pass --output"),
+    };
     let input = std::path::absolute(&input)?;
     let output = std::path::absolute(&output)?;
     if !input.is_dir() {
@@ -180,24 +208,28 @@ fn validate(file: File, dir: &Path, o: &Overrides) -> Result<Settings> {
     }
     let canonical_input = input.canonicalize()?;
     let canonical_output = canonical_parent(&output)?;
-    if canonical_output.starts_with(&canonical_input) {
+    if canonical_output.starts_with(&canonical_input) && !check {
         bail!("output directory {} is inside the input directory {}: the feeds would be read back as input", output.display(), input.display());
     }
-    if canonical_input.starts_with(&canonical_output) {
+    if canonical_input.starts_with(&canonical_output) && !check {
         bail!(
             "input directory {} is inside the output directory {}",
             input.display(),
             output.display()
         );
     }
-    let base_url = o
+    let base_url = match o
         .base_url
         .clone()
         .or(file.base_url)
         .or(o.served_at.map(own_url))
-        .context(
-            "no base URL: set `base_url` (where the output directory is served) or pass --base-url",
-        )?;
+    {
+        Some(url) => url,
+        None if check => "https://check.invalid/".to_owned(),
+        None => bail!(
+            "no base URL: set `base_url` (where the output directory is served) or pass --base-url"
+        ),
+    };
     let hub = match file.websub.hub {
         Some(hub) => Some(
             crate::links::absolute_http(&hub)
@@ -254,6 +286,8 @@ fn validate(file: File, dir: &Path, o: &Overrides) -> Result<Settings> {
         max_delay: Duration::from_millis(file.watch.max_delay_ms.max(file.watch.debounce_ms)),
         reconcile: Duration::from_secs(file.watch.reconcile_secs),
         serve: file.serve,
+        poll_interval: Duration::from_millis(file.watch.poll_interval_ms.max(10)),
+        poll_always: file.watch.method == Method::Poll,
     })
 }
 
@@ -330,7 +364,7 @@ mod tests {
             base_url: Some("https://example.org/".into()),
             served_at: None,
         };
-        let e = validate(File::default(), dir.path(), &o).unwrap_err();
+        let e = validate(File::default(), dir.path(), &o, false).unwrap_err();
         assert!(e.to_string().contains("inside the input"), "{e}");
     }
 
@@ -346,7 +380,7 @@ mod tests {
         };
         let with_hub = |hub: &str| {
             let file: File = toml::from_str(&format!("[websub]\nhub = {hub:?}")).unwrap();
-            validate(file, dir.path(), &o).map(|s| s.site.hub)
+            validate(file, dir.path(), &o, false).map(|s| s.site.hub)
         };
         assert_eq!(
             with_hub("https://hub.example").unwrap().as_deref(),
@@ -366,7 +400,7 @@ mod tests {
             ..Overrides::default()
         };
         std::fs::create_dir(dir.path().join("in")).unwrap();
-        let e = validate(File::default(), dir.path(), &o).unwrap_err();
+        let e = validate(File::default(), dir.path(), &o, false).unwrap_err();
         assert!(e.to_string().contains("no base URL"), "{e}");
         let cases = [
             ("127.0.0.1:8080", "http://127.0.0.1:8080/"),
@@ -375,12 +409,12 @@ mod tests {
         ];
         for (addr, url) in cases {
             o.served_at = Some(addr.parse().unwrap());
-            let s = validate(File::default(), dir.path(), &o).unwrap();
+            let s = validate(File::default(), dir.path(), &o, false).unwrap();
             assert_eq!(s.site.links.feeds_root(), url);
         }
         // A base URL that is set wins over the server's own.
         o.base_url = Some("https://example.org/feeds/".into());
-        let s = validate(File::default(), dir.path(), &o).unwrap();
+        let s = validate(File::default(), dir.path(), &o, false).unwrap();
         assert_eq!(s.site.links.feeds_root(), "https://example.org/feeds/");
     }
 }

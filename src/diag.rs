@@ -47,6 +47,24 @@ impl Diagnostic {
         }
     }
 
+    /// One line for a log: the compiler-style first line, the offending line
+    /// after a bar.
+    pub fn one_line(&self, path: &str) -> String {
+        let level = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let mut line = format!(
+            "{path}:{}:{}: {level}: {}",
+            self.line, self.col, self.message
+        );
+        if !self.snippet.is_empty() {
+            line.push_str(" | ");
+            line.push_str(&self.snippet);
+        }
+        line
+    }
+
     /// The compiler-style form, with the path the user knows the file by.
     pub fn display<'a>(&'a self, path: &'a str) -> impl fmt::Display + 'a {
         Display { diag: self, path }
@@ -90,6 +108,10 @@ mod tests {
         assert_eq!(
             d.display("news/a.md").to_string(),
             "news/a.md:3:5: error: invalid date\n  |\n3 | ### [2017-02-30](x)\n  |     ^"
+        );
+        assert_eq!(
+            d.one_line("news/a.md"),
+            "news/a.md:3:5: error: invalid date | ### [2017-02-30](x)"
         );
     }
 }

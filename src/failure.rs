@@ -3,6 +3,7 @@
 //! failure worth a restart.
 
 use crate::cli::status;
+use crate::console::say;
 use std::process::ExitCode;
 
 #[derive(Debug, thiserror::Error)]
@@ -17,7 +18,7 @@ pub enum Failure {
 
 impl Failure {
     pub fn report(&self) -> ExitCode {
-        eprintln!("eventfeed: error: {self}");
+        say!("eventfeed: error: {self}");
         match self {
             Self::Config(_) => ExitCode::from(status::CONFIG),
             Self::Locked(_) => ExitCode::from(status::LOCKED),

@@ -8,6 +8,9 @@
 //! sets, [`serve`] serves the output over HTTP, [`websub`] tells a hub what
 //! changed, and [`cli`] and [`commands`] tie them to the command line.
 
+// Printing goes through `console`, which has no panic path on a closed stream.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 // core
 pub mod diag;
 pub mod engine;
@@ -21,18 +24,26 @@ pub mod slug;
 pub mod text;
 
 // shells
+pub mod assets;
 pub mod cache;
 pub mod cli;
 pub mod commands;
 pub mod config;
+mod console;
 mod failure;
 pub mod lock;
 mod logging;
+pub mod publish;
 pub mod reader;
+pub mod report;
 pub mod serve;
+mod shutdown;
 pub mod sink;
 pub mod source;
+mod systemd;
+mod users;
 pub mod watch;
+mod watcher;
 pub mod websub;
 
 pub use failure::Failure;

@@ -26,6 +26,11 @@ pub fn acquire(output: &Path) -> Result<Lock, crate::Failure> {
                 path.display()
             ))
         })?;
+    // Run as root on someone else's output, the lock file stays theirs, so that
+    // their daemon can still open it.
+    if let Some((uid, gid)) = crate::users::owner_to_keep(output) {
+        let _ = std::os::unix::fs::fchown(&file, Some(uid), Some(gid));
+    }
     match file.try_lock() {
         Ok(()) => Ok(Lock(file)),
         Err(TryLockError::WouldBlock) => Err(crate::Failure::Locked(path.display().to_string())),

@@ -47,7 +47,9 @@ type Outcome = Result<Option<(Doc, Vec<Diagnostic>, Stamp)>, Diagnostic>;
 const CHUNK: usize = 4096;
 
 /// Reads `paths` (relative to the source root); a path that is gone (or is no
-/// longer an input file) becomes a removal. `tick` is called once per file, for progress bars.
+/// longer an input file) becomes a removal. `tick` is called once per file, for
+/// progress bars. A stop request ends the reading after the chunk in flight: the
+/// caller must then commit nothing (see the `shutdown` module).
 pub fn read(
     source: &Source,
     opts: &ParseOptions,
@@ -58,11 +60,15 @@ pub fn read(
 ) -> Read {
     let mut out = Read::default();
     for chunk in paths.chunks(CHUNK) {
+        if crate::shutdown::requested() {
+            break;
+        }
         let results: Vec<(PathBuf, Outcome)> = chunk
             .par_iter()
             .with_min_len(16)
             .map(|rel| {
                 let outcome = read_one(source, opts, rel);
+                crate::systemd::keepalive();
                 tick();
                 (rel.clone(), outcome)
             })
@@ -80,6 +86,24 @@ fn read_one(source: &Source, opts: &ParseOptions, rel: &std::path::Path) -> Outc
     };
     match source.read(rel) {
         Ok(None) => Ok(None),
+        // The source reads one byte past the limit, so the size to name is the
+        // file's own (the bytes read may be a prefix).
+        Ok(Some((bytes, stamp))) if bytes.len() as u64 > opts.max_bytes => Err(Diagnostic::error(
+            1,
+            1,
+            format!(
+                "file is {} bytes, over the limit of {} (config `max_file_bytes`)",
+                stamp.len.max(bytes.len() as u64),
+                opts.max_bytes
+            ),
+            "",
+        )),
+        Ok(Some((bytes, _))) if !crate::text::is_text(&bytes) => Err(Diagnostic::error(
+            1,
+            1,
+            "not a text file: event files are UTF-8 markdown (is this an image, a PDF, or UTF-16 text?)",
+            "",
+        )),
         Ok(Some((bytes, stamp))) => match kind {
             Kind::Event => parse::parse(&rel.to_string_lossy(), &bytes, opts)
                 .map(|p| Some((Doc::Event(p.event), p.warnings, stamp))),

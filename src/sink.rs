@@ -21,6 +21,26 @@ const TEMP_SUFFIX: &str = ".tmp";
 /// The top-level entries of the output directory that eventfeed owns.
 pub const OWNED: [&str; 5] = ["all", "contexts", "days", "index.html", "feeds.opml"];
 
+/// A failed call on the output, with the path it was about: the daemon's advice
+/// on what to fix (a full disk, a folder it may not write) starts from it.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot {action} {}", path.display())]
+pub struct OutputError {
+    pub action: &'static str,
+    pub path: PathBuf,
+    #[source]
+    pub source: io::Error,
+}
+
+/// Wraps an I/O error with what was being done to which path.
+fn at<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> OutputError + 'a {
+    move |source| OutputError {
+        action,
+        path: path.to_owned(),
+        source,
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Counts {
     pub written: AtomicUsize,
@@ -49,6 +69,9 @@ pub struct Sink {
     manifest: Mutex<HashMap<String, Stamp>>,
     /// The background syncer of [`Sink::sync_soon`], started on first use.
     syncer: std::sync::OnceLock<Mutex<std::sync::mpsc::Sender<()>>>,
+    /// Who the files and folders written must belong to, if not to us: the
+    /// output directory's owner when we run as root.
+    owner: Option<(u32, u32)>,
 }
 
 impl Sink {
@@ -62,6 +85,7 @@ impl Sink {
             counts: Counts::default(),
             manifest: Mutex::default(),
             syncer: std::sync::OnceLock::new(),
+            owner: crate::users::owner_to_keep(root),
         };
         let t = std::time::Instant::now();
         sink.clean_temp(root)?;
@@ -94,6 +118,8 @@ impl Sink {
     /// Writes `bytes` to `rel` unless the file already holds exactly them; whether
     /// it wrote (what changed for subscribers, and so for a WebSub hub).
     pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<bool> {
+        crate::shutdown::check()?;
+        crate::systemd::keepalive();
         let target = self.root.join(rel);
         if let Some(stamp) = same_contents(&target, bytes) {
             self.counts.unchanged.fetch_add(1, Relaxed);
@@ -103,24 +129,44 @@ impl Sink {
         let dir = target.parent().expect("files live in the output directory");
         let tmp = match temp_in(dir) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                fs::create_dir_all(dir)
-                    .with_context(|| format!("cannot create {}", dir.display()))?;
+                self.create_dirs(dir).map_err(at("create", dir))?;
                 temp_in(dir)
             }
             other => other,
         }
-        .with_context(|| format!("cannot create a temp file in {}", dir.display()))?;
+        .map_err(at("create a temp file in", dir))?;
+        if let Some((uid, gid)) = self.owner {
+            std::os::unix::fs::fchown(tmp.as_file(), Some(uid), Some(gid))
+                .map_err(at("give its owner", tmp.path()))?;
+        }
         let mut file = tmp.as_file();
         file.write_all(bytes)
             .and_then(|()| file.set_permissions(fs::Permissions::from_mode(0o644)))
-            .with_context(|| format!("cannot write {}", tmp.path().display()))?;
+            .map_err(at("write", tmp.path()))?;
         let stamp = Stamp::of(&file.metadata()?);
         tmp.persist(&target)
-            .with_context(|| format!("cannot rename into {}", target.display()))?;
+            .map_err(|e| at("rename into", &target)(e.error))?;
         self.record(rel, Some(stamp));
         self.counts.written.fetch_add(1, Relaxed);
         self.counts.bytes.fetch_add(bytes.len(), Relaxed);
         Ok(true)
+    }
+
+    /// Creates a folder and the missing ones above it, each given to the owner
+    /// the output must keep.
+    fn create_dirs(&self, dir: &Path) -> io::Result<()> {
+        let Some((uid, gid)) = self.owner else {
+            return fs::create_dir_all(dir);
+        };
+        let missing: Vec<&Path> = dir.ancestors().take_while(|d| !d.exists()).collect();
+        for d in missing.into_iter().rev() {
+            match fs::create_dir(d) {
+                Ok(()) => std::os::unix::fs::chown(d, Some(uid), Some(gid))?,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     /// Removes a feed directory (its files, then the directory and any parents it
@@ -134,10 +180,7 @@ impl Sink {
                     self.counts.removed.fetch_add(1, Relaxed);
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    return Err(e)
-                        .with_context(|| format!("cannot remove {}", dir.join(file).display()))
-                }
+                Err(e) => return Err(at("remove", &dir.join(file))(e).into()),
             }
         }
         self.remove_empty_dirs(&dir);
@@ -294,7 +337,7 @@ fn read_dir(dir: &Path) -> Result<fs::ReadDir> {
 }
 
 fn remove_file(path: &Path) -> Result<()> {
-    fs::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))
+    Ok(fs::remove_file(path).map_err(at("remove", path))?)
 }
 
 #[cfg(test)]

@@ -14,6 +14,8 @@ pub struct Source {
     root: PathBuf,
     extensions: Vec<String>,
     day_pages: Vec<String>,
+    /// The most bytes a file may have (`max_file_bytes`): reads stop one past it.
+    max_bytes: u64,
 }
 
 /// What an input file is.
@@ -24,11 +26,12 @@ pub enum Kind {
 }
 
 impl Source {
-    pub fn new(root: &Path, extensions: &[String], day_pages: &[String]) -> Self {
+    pub fn new(root: &Path, extensions: &[String], day_pages: &[String], max_bytes: u64) -> Self {
         Self {
             root: root.to_owned(),
             extensions: extensions.to_vec(),
             day_pages: day_pages.to_vec(),
+            max_bytes,
         }
     }
 
@@ -104,6 +107,7 @@ impl Source {
     /// `statx`, and a tree has thousands of day folders).
     fn walk(&self, dir: &Path, files: &mut Vec<(PathBuf, Stamp)>, problems: &mut Vec<String>) {
         use rayon::prelude::*;
+        crate::systemd::keepalive();
         let entries = match fs::read_dir(dir) {
             Ok(e) => e,
             Err(e) => return problems.push(format!("{}: cannot list folder: {e}", dir.display())),
@@ -141,6 +145,9 @@ impl Source {
 
     /// The bytes of an input file and the stamp they go with, or `None` when it is
     /// gone (a removal) or is no longer a regular file (symlinks are not followed).
+    /// At most `max_bytes + 1` bytes are read, whatever the file's size (a video
+    /// copied into the tree by mistake must not take the memory of the daemon):
+    /// more bytes than `max_bytes` means the file is too large.
     pub fn read(&self, rel: &Path) -> io::Result<Option<(Vec<u8>, Stamp)>> {
         if !self.through_real_folders(rel) {
             return Ok(None);
@@ -152,15 +159,17 @@ impl Source {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
         }
-        let mut file = match fs::File::open(&path) {
+        let file = match fs::File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
         };
         // The stamp of the open file, so it describes exactly the bytes read.
         let stamp = Stamp::of(&file.metadata()?);
-        let mut bytes = Vec::with_capacity(stamp.len as usize + 1);
-        file.read_to_end(&mut bytes)?;
+        let cap = stamp.len.min(self.max_bytes).saturating_add(1);
+        let mut bytes = Vec::with_capacity(usize::try_from(cap).unwrap_or(usize::MAX));
+        file.take(self.max_bytes.saturating_add(1))
+            .read_to_end(&mut bytes)?;
         Ok(Some((bytes, stamp)))
     }
 }
@@ -175,6 +184,7 @@ mod tests {
             Path::new("/in"),
             &["md".into(), "txt".into()],
             &["index.md".into(), "README.md".into()],
+            100,
         );
         let yes = [
             "news/2017/11/2/a.md",
@@ -208,13 +218,27 @@ mod tests {
     }
 
     #[test]
+    fn reads_stop_one_byte_past_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = fs::File::create(dir.path().join("big.md")).unwrap();
+        big.set_len(1 << 30).unwrap();
+        fs::write(dir.path().join("small.md"), b"0123456789").unwrap();
+        let s = Source::new(dir.path(), &["md".into()], &[], 10);
+        let (bytes, stamp) = s.read(Path::new("big.md")).unwrap().unwrap();
+        assert_eq!((bytes.len(), stamp.len), (11, 1 << 30));
+        assert!(bytes.capacity() <= 11, "{}", bytes.capacity());
+        let (bytes, _) = s.read(Path::new("small.md")).unwrap().unwrap();
+        assert_eq!(bytes, b"0123456789");
+    }
+
+    #[test]
     fn files_behind_a_symlinked_folder_are_not_in_the_tree() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("in");
         fs::create_dir_all(root.join("real/sub")).unwrap();
         fs::create_dir_all(dir.path().join("elsewhere/sub")).unwrap();
         std::os::unix::fs::symlink(dir.path().join("elsewhere"), root.join("link")).unwrap();
-        let s = Source::new(&root, &["md".into()], &[]);
+        let s = Source::new(&root, &["md".into()], &[], 100);
         for p in ["a.md", "real/a.md", "real/sub/a.md", "gone/a.md", "link"] {
             assert!(s.through_real_folders(Path::new(p)), "{p}");
         }

@@ -18,6 +18,39 @@ pub fn decode_utf8_lossy(bytes: &[u8]) -> (Cow<'_, str>, Option<usize>) {
     }
 }
 
+/// How much of a file is looked at to tell text from binary.
+const SNIFF: usize = 8192;
+
+/// Whether bytes look like a text file rather than a binary one (an image, a
+/// PDF, an archive) or text in an encoding other than UTF-8 throughout (UTF-16).
+/// In the first 8 KiB, NULs, control characters other than whitespace and escape,
+/// and bytes of invalid UTF-8 must stay under 30%: a text file with stray bad
+/// bytes or Windows-1252 accents is still text (and repaired), while random
+/// bytes are about two thirds suspect and UTF-16 half NULs.
+pub fn is_text(bytes: &[u8]) -> bool {
+    let sample = &bytes[..bytes.len().min(SNIFF)];
+    let control = |b: &u8| *b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c | 0x1b);
+    let mut suspect = 0;
+    let mut rest = sample;
+    while !rest.is_empty() {
+        match std::str::from_utf8(rest) {
+            Ok(valid) => {
+                suspect += valid.as_bytes().iter().filter(|b| control(b)).count();
+                break;
+            }
+            Err(e) => {
+                let valid = &rest[..e.valid_up_to()];
+                suspect += valid.iter().filter(|b| control(b)).count();
+                // A sequence cut by the end of the sample is not held against it.
+                let Some(bad) = e.error_len() else { break };
+                suspect += bad;
+                rest = &rest[e.valid_up_to() + bad..];
+            }
+        }
+    }
+    suspect * 10 <= sample.len() * 3
+}
+
 /// True for characters XML 1.0 forbids in a document (and that the `rss` and
 /// `atom_syndication` writers would pass through, producing ill-formed XML).
 pub fn is_xml_forbidden(c: char) -> bool {
@@ -172,6 +205,43 @@ pub fn plain_text(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn text_is_told_from_binary() {
+        let text: [&[u8]; 5] = [
+            b"### [2017-11-2](/x)\n# Headline\n",
+            "Zürich, 東京, accountâ€™s".as_bytes(),
+            b"caf\xe9 cr\xe8me: Windows-1252 accents in ASCII text",
+            b"a stray \x00 NUL and \x1b[31m escapes in a long enough line",
+            b"",
+        ];
+        for t in text {
+            assert!(is_text(t), "{:?}", String::from_utf8_lossy(t));
+        }
+        let utf16: Vec<u8> = "### [2017-11-2](/x)\n# Headline\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let mut noise = 0x2545_f491_u32;
+        let random: Vec<u8> = (0..4096)
+            .map(|_| {
+                noise ^= noise << 13;
+                noise ^= noise >> 17;
+                noise ^= noise << 5;
+                noise as u8
+            })
+            .collect();
+        let binary: [&[u8]; 4] = [
+            &[0, 159, 146, 150, 0xff, 0xfe],
+            b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00",
+            &utf16,
+            &random,
+        ];
+        for b in binary {
+            assert!(!is_text(b), "{b:?}");
+        }
+    }
+
     use super::*;
 
     #[test]

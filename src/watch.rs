@@ -8,18 +8,19 @@
 //! batch into a full rescan with a fresh watcher.
 
 use crate::cache::Stamp;
-use crate::commands::{self, print_reports, Mode, Started};
+use crate::commands::{self, Mode, Started};
 use crate::config::Settings;
-use crate::engine::{Engine, FnEmit};
+use crate::engine::Engine;
 use crate::index::Change;
 use crate::parse::ParseOptions;
+use crate::publish::{self, Unwritten};
 use crate::reader::{self, OnError};
+use crate::report::{self, Shown};
 use crate::sink::Sink;
 use crate::source::Source;
-use crate::websub::{is_feed, Publisher};
+use crate::watcher::{watch, Hints};
+use crate::websub::Publisher;
 use anyhow::{Context as _, Result};
-use notify::event::{AccessKind, AccessMode, EventKind};
-use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -47,18 +48,16 @@ pub fn run(
     Ok(ExitCode::SUCCESS)
 }
 
-/// What the notify thread hands over: the paths of one event, or a note that
-/// events were lost.
-struct Hints {
-    tx: mpsc::Sender<Vec<PathBuf>>,
-    lost: AtomicBool,
-    wake: Notify,
-}
-
 async fn serve(
     mut settings: Settings,
     reload: impl Fn() -> Result<Settings, crate::Failure>,
 ) -> Result<(), crate::Failure> {
+    // Signals are handled from the start: a SIGTERM during the first reconcile
+    // must stop it cleanly, not kill the process.
+    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
+    tracing::debug!("signal handlers installed");
     let (tx, mut rx) = mpsc::channel(CHANNEL);
     let hints = Arc::new(Hints {
         tx,
@@ -69,25 +68,31 @@ async fn serve(
     // The watch comes before the first scan, so nothing written during it is
     // missed; cleaning the output's stale temp files needs neither, so it runs
     // alongside.
-    let (watcher, sink) = rayon::join(
-        || watch(&settings.input, &hints),
-        || Sink::open(&settings.output),
-    );
+    let (watcher, sink) = rayon::join(|| watch(&settings, &hints), || Sink::open(&settings.output));
     let mut watcher = watcher?;
     tracing::debug!(
         ms = started.elapsed().as_millis() as u64,
         "watching the input"
     );
-    let publisher = Publisher::reuse(None, settings.site.hub.as_deref());
-    let mut daemon = Daemon::start(&settings, sink?, publisher)?;
-    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
-    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
-    let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
-    let watchdog = watchdog_interval();
+    // The first reconcile of a large tree takes minutes: it runs on its own
+    // thread so that a SIGTERM meanwhile is seen, stops it, and exits 0.
+    let mut first = {
+        let settings = settings.clone();
+        let sink = sink?;
+        let publisher = Publisher::reuse(None, settings.site.hub.as_deref());
+        tokio::task::spawn_blocking(move || Daemon::start(&settings, sink, publisher))
+    };
+    let mut daemon = tokio::select! {
+        biased;
+        _ = term.recv() => return stop_starting(first).await,
+        _ = int.recv() => return stop_starting(first).await,
+        daemon = &mut first => daemon.context("the first reconcile panicked")??,
+    };
+    let watchdog = crate::systemd::watchdog_interval();
     let mut watchdog_tick = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
     let mut reconcile_tick = tokio::time::interval(settings.reconcile.max(Duration::from_secs(1)));
     reconcile_tick.reset();
-    notify(&[sd_notify::NotifyState::Ready]);
+    notify("READY=1");
     daemon.status();
     tracing::info!(events = daemon.engine.index().event_count(), input = %settings.input.display(), output = %settings.output.display(), "watching");
     let mut rescan = Rescan::default();
@@ -100,7 +105,8 @@ async fn serve(
             () = rescan.due(), if rescan.at.is_some() => {
                 while rx.try_recv().is_ok() {}
                 hints.lost.store(false, Ordering::SeqCst);
-                watcher = rewatch(watcher, &settings.input, &hints)?;
+                drop(watcher);
+                watcher = watch(&settings, &hints)?;
                 daemon.reconcile("events were lost");
                 // notify watches for opens too, so a rescan of a tree with more
                 // folders than the kernel queue holds overflows it by itself: back
@@ -121,20 +127,25 @@ async fn serve(
                     rescan.request();
                 }
             }
+            () = until(daemon.retry_at()) => daemon.retry(),
             _ = reconcile_tick.tick() => daemon.reconcile("periodic reconcile"),
             _ = watchdog_tick.tick(), if watchdog.is_some() => {
-                notify(&[sd_notify::NotifyState::Watchdog]);
+                notify("WATCHDOG=1");
                 daemon.status();
             }
             _ = hup.recv() => {
-                notify(&[sd_notify::NotifyState::Reloading]);
+                notify("RELOADING=1");
                 match reload() {
                     Ok(new) => {
                         if new.output != settings.output {
                             tracing::warn!("a new output directory takes a restart, not a reload; keeping {}", settings.output.display());
                         } else {
-                            if new.input != settings.input {
-                                watcher = watch(&new.input, &hints)?;
+                            let same_watch = new.input == settings.input
+                                && new.poll_always == settings.poll_always
+                                && new.poll_interval == settings.poll_interval;
+                            if !same_watch {
+                                drop(watcher);
+                                watcher = watch(&new, &hints)?;
                             }
                             settings = new;
                             // Pings still queued for the same hub survive the reload.
@@ -145,12 +156,12 @@ async fn serve(
                     }
                     Err(e) => tracing::error!("reload failed, keeping the running configuration: {e}"),
                 }
-                notify(&[sd_notify::NotifyState::Ready]);
+                notify("READY=1");
                 daemon.status();
             }
         }
     }
-    notify(&[sd_notify::NotifyState::Stopping]);
+    notify("STOPPING=1");
     tracing::info!("stopping");
     daemon.stop();
     drop(watcher);
@@ -193,75 +204,12 @@ impl Rescan {
     }
 }
 
-/// Starts a recursive watch. The callback only hands the event on: a slow
-/// callback overflows the kernel queue.
-fn watch(input: &Path, hints: &Arc<Hints>) -> Result<RecommendedWatcher, crate::Failure> {
-    let h = hints.clone();
-    // A scan does not follow symlinks to folders, so neither does the watch: what
-    // happens behind one is not part of the tree.
-    let config = notify::Config::default().with_follow_symlinks(false);
-    let mut watcher = RecommendedWatcher::new(
-        move |res: notify::Result<notify::Event>| {
-            let lost = match res {
-                Ok(event) if event.need_rescan() => true,
-                Ok(event) if is_noise(&event.kind) => false,
-                // A full channel drops this event; the rescan makes up for it.
-                Ok(event) => h.tx.try_send(event.paths).is_err(),
-                Err(_) => true,
-            };
-            if lost {
-                h.lost.store(true, Ordering::SeqCst);
-                h.wake.notify_one();
-            }
-        },
-        config,
-    )
-    .context("cannot start the file watcher")?;
-    watcher
-        .watch(input, RecursiveMode::Recursive)
-        .map_err(|e| watch_error(e, input))?;
-    Ok(watcher)
-}
-
-fn rewatch(
-    old: RecommendedWatcher,
-    input: &Path,
-    hints: &Arc<Hints>,
-) -> Result<RecommendedWatcher, crate::Failure> {
-    drop(old);
-    watch(input, hints)
-}
-
-/// Reads and opens are our own doing (and nobody else's business).
-fn is_noise(kind: &EventKind) -> bool {
-    matches!(kind, EventKind::Access(a) if *a != AccessKind::Close(AccessMode::Write))
-}
-
-fn watch_error(e: notify::Error, input: &Path) -> crate::Failure {
-    let hint = match &e.kind {
-        notify::ErrorKind::MaxFilesWatch => {
-            let dirs = count_dirs(input);
-            format!(
-                ": the inotify watch limit is reached; this tree has {dirs} folders, each needs one watch: raise it with `sysctl fs.inotify.max_user_watches={}` (and in /etc/sysctl.d/ to keep it)",
-                (dirs * 2).max(524_288)
-            )
-        }
-        _ => String::new(),
-    };
-    crate::Failure::Runtime(anyhow::anyhow!(
-        "cannot watch {}: {e}{hint}",
-        input.display()
-    ))
-}
-
-fn count_dirs(dir: &Path) -> usize {
-    std::fs::read_dir(dir).map_or(0, |entries| {
-        1 + entries
-            .flatten()
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-            .map(|e| count_dirs(&e.path()))
-            .sum::<usize>()
-    })
+/// Waits until `at`, or forever.
+async fn until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Collects a batch: everything that arrives until the tree has been quiet for
@@ -298,8 +246,22 @@ struct Daemon {
     /// Whether the cache on disk is behind (saving a large one takes a while, so
     /// it is saved only when it must be).
     dirty: bool,
+    /// Writes that failed, to retry.
+    behind: Option<Behind>,
     /// Tells the WebSub hub which feeds changed, when one is configured.
     publisher: Option<Publisher>,
+}
+
+/// Writes that failed (a full disk, a folder the daemon may not write), retried
+/// on their own after a delay that doubles from a second to a minute, and with
+/// every batch meanwhile: they must not wait for another change or the hourly
+/// reconcile.
+struct Behind {
+    unwritten: Unwritten,
+    delay: Duration,
+    at: tokio::time::Instant,
+    /// What fails and what to do, for `STATUS=`.
+    advice: String,
 }
 
 impl Daemon {
@@ -309,6 +271,8 @@ impl Daemon {
             progress: false,
             cache: true,
             on_error: OnError::KeepLastGood,
+            retry_writes: true,
+            shown: Shown::Log,
             changed_feeds: publisher.is_some(),
         };
         let Started {
@@ -316,6 +280,7 @@ impl Daemon {
             stamps,
             summary: s,
             changed_feeds,
+            unwritten,
         } = commands::start(settings, &sink, &mode)?;
         tracing::info!(
             files = s.files,
@@ -328,19 +293,29 @@ impl Daemon {
             ms = started.elapsed().as_millis() as u64,
             "reconciled"
         );
-        let daemon = Self {
+        let mut daemon = Self {
             settings: settings.clone(),
             engine,
             sink,
-            source: Source::new(&settings.input, &settings.extensions, &settings.day_pages),
+            source: Source::new(
+                &settings.input,
+                &settings.extensions,
+                &settings.day_pages,
+                settings.max_file_bytes,
+            ),
             opts: ParseOptions::new(settings.max_file_bytes, settings.site.links.clone()),
             stamps,
             last_change: None,
             dirty: false,
+            behind: None,
             publisher,
         };
         // What changed while the daemon was down changed for subscribers too.
         daemon.publish(changed_feeds);
+        if let Some(u) = unwritten {
+            daemon.dirty = true;
+            daemon.fell_behind(u, Duration::ZERO);
+        }
         Ok(daemon)
     }
 
@@ -421,7 +396,7 @@ impl Daemon {
             self.engine.interner(),
             &|| {},
         );
-        print_reports(&self.settings, &read);
+        report::files(&self.settings, &read, Shown::Log);
         for change in &read.changes {
             if let Change::Remove(p) = change {
                 self.stamps.remove(p);
@@ -430,35 +405,33 @@ impl Daemon {
         self.dirty |= !read.stamps.is_empty() || !read.changes.is_empty();
         self.stamps.extend(read.stamps);
         self.commit(read.changes, paths.len(), started);
+        // As `check` does, but only for what this batch read (not every
+        // known duplicate again with every batch).
+        let read: HashSet<&Path> = paths.iter().map(PathBuf::as_path).collect();
+        report::duplicates(&self.settings, &self.engine, Shown::Log, |group| {
+            group.iter().any(|p| read.contains(p))
+        });
     }
 
     fn commit(&mut self, changes: Vec<Change>, files: usize, started: Instant) {
-        let plan = self.engine.apply(changes);
-        if plan.is_empty() {
+        let mut plan = self.engine.apply(changes);
+        let (mut full, mut delay) = (false, Duration::ZERO);
+        if let Some(behind) = self.behind.take() {
+            publish::merge(&mut plan, behind.unwritten.plan);
+            (full, delay) = (behind.unwritten.full, behind.delay);
+        }
+        if plan.is_empty() && !full {
             return;
         }
-        // The feeds whose bytes changed, for the hub.
-        let changed = std::sync::Mutex::new(Vec::new());
-        let result = self
-            .engine
-            .render(
-                &plan,
-                FnEmit(|path: &str, bytes: &[u8]| {
-                    if self.sink.write(path, bytes)? && self.publisher.is_some() && is_feed(path) {
-                        changed.lock().expect("not poisoned").push(path.to_owned());
-                    }
-                    anyhow::Ok(())
-                }),
-            )
-            .and_then(|()| {
-                plan.removed
-                    .iter()
-                    .try_for_each(|dir| self.sink.remove_dir(dir))
-            })
+        if full {
+            plan = self.engine.everything();
+        }
+        let mut changed = Vec::new();
+        let result = publish::write(&self.engine, &self.sink, &plan, full, &|| {}, &mut changed)
             .map(|()| self.sink.sync_soon());
         let (written, unchanged, removed, _) = self.sink.counts.take();
-        // What was written changed, even if a later file failed.
-        self.publish(changed.into_inner().expect("not poisoned"));
+        // What was written changed for subscribers, even if a later file failed.
+        self.publish(changed);
         match result {
             Ok(()) => {
                 self.last_change = Some(Instant::now());
@@ -471,22 +444,47 @@ impl Daemon {
                     ms = started.elapsed().as_millis() as u64,
                     "batch"
                 );
+                if !delay.is_zero() {
+                    tracing::info!("the feeds are written again; the output is current");
+                }
             }
-            // The output is behind the index now: the next reconcile repairs it.
-            Err(e) => {
-                tracing::error!("writing the feeds failed, will retry at the next reconcile: {e:#}")
-            }
+            Err(error) => self.fell_behind(Unwritten { plan, full, error }, delay),
         }
         self.status();
     }
 
+    /// Keeps what failed to write, and when to try again.
+    fn fell_behind(&mut self, unwritten: Unwritten, last_delay: Duration) {
+        let delay = (last_delay * 2).clamp(Duration::from_secs(1), Duration::from_secs(60));
+        let advice = publish::advice(&unwritten.error, &self.settings.output);
+        tracing::error!(
+            "writing the feeds failed: {advice}; retrying in {} s",
+            delay.as_secs()
+        );
+        self.behind = Some(Behind {
+            unwritten,
+            delay,
+            at: tokio::time::Instant::now() + delay,
+            advice,
+        });
+    }
+
+    /// When failed writes are due again, if any failed.
+    fn retry_at(&self) -> Option<tokio::time::Instant> {
+        self.behind.as_ref().map(|b| b.at)
+    }
+
     /// Tells the hub (if any) about feeds whose bytes changed, by output path.
-    fn publish(&self, mut feeds: Vec<String>) {
+    fn publish(&self, feeds: Vec<String>) {
         if let Some(publisher) = &self.publisher {
-            feeds.sort_unstable();
             let links = &self.settings.site.links;
             publisher.publish(feeds.iter().map(|rel| links.feed_url(rel)));
         }
+    }
+
+    /// Writes again what failed to write.
+    fn retry(&mut self) {
+        self.commit(Vec::new(), 0, Instant::now());
     }
 
     /// Makes the output durable and the cache current, before exiting.
@@ -501,7 +499,14 @@ impl Daemon {
     /// nothing that did not change meanwhile.
     fn save_cache(&mut self) {
         if std::mem::take(&mut self.dirty) {
-            commands::save_cache(&self.settings, &self.engine, &self.stamps, &self.sink);
+            let current = self.behind.is_none();
+            commands::save_cache(
+                &self.settings,
+                &self.engine,
+                &self.stamps,
+                &self.sink,
+                current,
+            );
         }
     }
 
@@ -510,21 +515,35 @@ impl Daemon {
         let ago = self.last_change.map_or("none yet".to_owned(), |t| {
             format!("{} s ago", t.elapsed().as_secs())
         });
-        let status = format!(
+        let mut status = format!(
             "{} events, {} feeds, last change {ago}",
             index.event_count(),
             index.days().len() + index.contexts().len() + 1
         );
-        notify(&[sd_notify::NotifyState::Status(&status)]);
+        if let Some(b) = &self.behind {
+            status = format!(
+                "behind, retrying every {} s: {}; {status}",
+                b.delay.as_secs(),
+                b.advice
+            );
+        }
+        notify(&format!("STATUS={status}"));
     }
 }
 
-fn notify(state: &[sd_notify::NotifyState]) {
-    let _ = sd_notify::notify(false, state);
+fn notify(message: &str) {
+    crate::systemd::notify(message);
 }
 
-/// Half the watchdog timeout systemd asked for, if it asked.
-fn watchdog_interval() -> Option<Duration> {
-    let mut usec = 0;
-    sd_notify::watchdog_enabled(false, &mut usec).then(|| Duration::from_micros(usec / 2))
+/// A stop asked for during the first reconcile: ends it at the next file and
+/// exits without committing what it had not finished (the next start redoes it;
+/// every file written so far was complete, and temp files are cleaned up).
+async fn stop_starting(
+    first: tokio::task::JoinHandle<Result<Daemon>>,
+) -> Result<(), crate::Failure> {
+    notify("STOPPING=1");
+    tracing::info!("stopping during the first reconcile; the next start resumes it");
+    crate::shutdown::request();
+    let _ = first.await;
+    Ok(())
 }

@@ -279,7 +279,7 @@ fn bad_files_are_reported_and_cost_nothing_else() {
         ("bad/empty.md", 1, "empty file"),
         ("bad/date.md", 1, "invalid date `2017-02-30`"),
         ("bad/cut.md", 3, "missing headline"),
-        ("bad/binary.md", 1, "missing day heading"),
+        ("bad/binary.md", 1, "not a text file"),
         ("bad/huge.md", 1, "over the limit"),
     ] {
         let needle = format!("{}:{line}:", t.input.join(file).display());

@@ -9,6 +9,12 @@ use std::time::{Duration, Instant};
 
 pub const BASE: &str = "https://example.org/feeds/";
 
+/// Daemons started through [`Tree::watch`] hold this shared while they set up
+/// their watches; the test that lowers the inotify watch limit (a sysctl of all
+/// of root's processes) holds it alone, so that no other daemon of this run
+/// falls back to polling by chance.
+pub static INOTIFY: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
 pub struct Tree {
     _dir: tempfile::TempDir,
     pub input: PathBuf,
@@ -46,7 +52,21 @@ impl Tree {
 
     /// The binary, pointed at this tree.
     pub fn cmd(&self, sub: &str) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_eventfeed"));
+        self.wrapped(&[], sub)
+    }
+
+    /// The binary pointed at this tree, run through `wrapper` (a program and its
+    /// arguments, such as `/usr/bin/time -f %M` or `setpriv --reuid=...`).
+    pub fn wrapped(&self, wrapper: &[&str], sub: &str) -> Command {
+        let bin = env!("CARGO_BIN_EXE_eventfeed");
+        let mut cmd = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(args).arg(bin);
+                cmd
+            }
+            None => Command::new(bin),
+        };
         cmd.arg(sub)
             .arg("--input")
             .arg(&self.input)
@@ -134,6 +154,7 @@ impl Tree {
     }
 
     fn watch_with(&self, cmd: Command) -> Daemon {
+        let _shared = INOTIFY.read().unwrap_or_else(|e| e.into_inner());
         let daemon = self.spawn(cmd, "log");
         wait_for(
             Duration::from_secs(60),

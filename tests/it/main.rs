@@ -2,9 +2,11 @@
 
 mod harness;
 
+mod assets;
 mod build;
 mod check;
 mod daemon_invariant;
+mod faults;
 mod incremental;
 mod readers;
 mod real_archive;

@@ -1,0 +1,195 @@
+//! Which file watcher feeds the daemon: inotify when it can, else polling
+//! (notify's `PollWatcher`, every `watch.poll_interval_ms`). Polling takes over
+//! when the inotify watch limit is too small for the tree (one watch per
+//! folder), when the input is on a file system whose changes inotify does not
+//! see (NFS, SMB, 9p, network FUSE mounts), or when configured. Either way the
+//! daemon keeps running; a warning says why and what would restore inotify.
+
+use crate::config::Settings;
+use anyhow::Context as _;
+use notify::event::{AccessKind, AccessMode, EventKind};
+use notify::{PollWatcher, RecommendedWatcher, RecursiveMode, Watcher as _};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use tokio::sync::{mpsc, Notify};
+
+/// What the watcher thread hands over: the paths of one event, or a note that
+/// events were lost.
+pub struct Hints {
+    pub tx: mpsc::Sender<Vec<PathBuf>>,
+    pub lost: AtomicBool,
+    pub wake: Notify,
+}
+
+/// A running watch; dropping it stops it.
+pub type Watcher = Box<dyn notify::Watcher + Send>;
+
+/// File systems whose changes made elsewhere (on the server, another client)
+/// inotify never reports.
+const REMOTE: [&str; 14] = [
+    "nfs",
+    "nfs4",
+    "cifs",
+    "smb3",
+    "smbfs",
+    "9p",
+    "ceph",
+    "afs",
+    "lustre",
+    "davfs",
+    "fuse.sshfs",
+    "fuse.rclone",
+    "fuse.s3fs",
+    "fuse.glusterfs",
+];
+
+/// Starts a recursive watch of the input, by inotify if it can serve.
+pub fn watch(settings: &Settings, hints: &Arc<Hints>) -> Result<Watcher, crate::Failure> {
+    let input = &settings.input;
+    let why = if settings.poll_always {
+        "configured (`watch.method = \"poll\"`)".to_owned()
+    } else if let Some(fs) = fs_type(input).filter(|t| REMOTE.contains(&t.as_str())) {
+        format!(
+            "{} is on a {fs} file system, whose changes inotify does not see",
+            input.display()
+        )
+    } else {
+        match inotify(input, hints) {
+            Ok(w) => return Ok(Box::new(w)),
+            Err(e) if matches!(e.kind, notify::ErrorKind::MaxFilesWatch) => limit_advice(input),
+            Err(e) => {
+                return Err(crate::Failure::Runtime(anyhow::anyhow!(
+                    "cannot watch {}: {e}",
+                    input.display()
+                )))
+            }
+        }
+    };
+    let every = settings.poll_interval;
+    tracing::warn!(
+        "polling the input every {} ms (changes show up that much later, and each poll reads every folder): {why}",
+        every.as_millis()
+    );
+    let config = notify::Config::default()
+        .with_follow_symlinks(false)
+        .with_poll_interval(every);
+    let mut watcher =
+        PollWatcher::new(handler(hints), config).context("cannot start the polling watcher")?;
+    watcher
+        .watch(input, RecursiveMode::Recursive)
+        .with_context(|| format!("cannot poll {}", input.display()))?;
+    Ok(Box::new(watcher))
+}
+
+fn inotify(input: &Path, hints: &Arc<Hints>) -> notify::Result<RecommendedWatcher> {
+    // A scan does not follow symlinks to folders, so neither does the watch: what
+    // happens behind one is not part of the tree.
+    let config = notify::Config::default().with_follow_symlinks(false);
+    let mut watcher = RecommendedWatcher::new(handler(hints), config)?;
+    watcher.watch(input, RecursiveMode::Recursive)?;
+    Ok(watcher)
+}
+
+/// The callback only hands the event on: a slow callback overflows the kernel
+/// queue. A watch limit reached later (a new folder) is an error here: the
+/// rescan it triggers starts a new watch, which then polls.
+fn handler(hints: &Arc<Hints>) -> impl Fn(notify::Result<notify::Event>) + Send + 'static {
+    let h = hints.clone();
+    move |res: notify::Result<notify::Event>| {
+        let lost = match res {
+            Ok(event) if event.need_rescan() => true,
+            Ok(event) if is_noise(&event.kind) => false,
+            // A full channel drops this event; the rescan makes up for it.
+            Ok(event) => h.tx.try_send(event.paths).is_err(),
+            Err(_) => true,
+        };
+        if lost {
+            h.lost.store(true, Ordering::SeqCst);
+            h.wake.notify_one();
+        }
+    }
+}
+
+/// Reads and opens are our own doing (and nobody else's business).
+fn is_noise(kind: &EventKind) -> bool {
+    matches!(kind, EventKind::Access(a) if *a != AccessKind::Close(AccessMode::Write))
+}
+
+/// The sysctl, its value, and the value this tree needs.
+fn limit_advice(input: &Path) -> String {
+    let dirs = count_dirs(input);
+    let now: usize = std::fs::read_to_string("/proc/sys/fs/inotify/max_user_watches")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
+    format!(
+        "the inotify watch limit fs.inotify.max_user_watches={now} is too small: this tree has {dirs} folders and needs one watch each, beyond what other programs of this user hold; raise it with `sysctl fs.inotify.max_user_watches={}` (and in /etc/sysctl.d/ to keep it), then restart eventfeed",
+        (now + dirs).max(2 * dirs).next_multiple_of(1024)
+    )
+}
+
+fn count_dirs(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        1 + entries
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .map(|e| count_dirs(&e.path()))
+            .sum::<usize>()
+    })
+}
+
+/// The type of the file system `path` is on (`ext4`, `nfs4`, `fuse.sshfs`),
+/// from the mount whose point is the longest prefix of it.
+fn fs_type(path: &Path) -> Option<String> {
+    let path = path.canonicalize().ok()?;
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    mounts
+        .lines()
+        .filter_map(|line| {
+            let point = unescape(line.split(' ').nth(4)?);
+            let fs = line.split(" - ").nth(1)?.split(' ').next()?;
+            path.starts_with(&point).then(|| (point, fs.to_owned()))
+        })
+        .max_by_key(|(point, _)| point.as_os_str().len())
+        .map(|(_, fs)| fs)
+}
+
+/// Mount points in mountinfo escape space, tab, newline and backslash as octal.
+fn unescape(s: &str) -> PathBuf {
+    let mut out = Vec::new();
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let octal = bytes
+            .get(i + 1..i + 4)
+            .filter(|o| o.iter().all(u8::is_ascii_digit));
+        match (bytes[i], octal) {
+            (b'\\', Some(o)) => {
+                out.push(o.iter().fold(0u8, |n, d| n.wrapping_mul(8) + (d - b'0')));
+                i += 4;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    PathBuf::from(std::ffi::OsString::from(
+        String::from_utf8_lossy(&out).into_owned(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mount_points_are_unescaped_and_the_root_has_a_type() {
+        assert_eq!(unescape(r"/mnt/my\040disk"), PathBuf::from("/mnt/my disk"));
+        assert_eq!(unescape("/plain"), PathBuf::from("/plain"));
+        let root = fs_type(Path::new("/")).unwrap();
+        assert!(!root.is_empty());
+        assert_eq!(fs_type(Path::new("/proc/self")).as_deref(), Some("proc"));
+    }
+}
