@@ -48,6 +48,9 @@ pub struct Mode {
     pub retry_writes: bool,
     /// How diagnostics are shown.
     pub shown: Shown,
+    /// The engine goes on to apply changes (the daemon): it keeps what a later
+    /// change needs to find the items that link to it.
+    pub follow: bool,
 }
 
 /// The engine after a start, and the stamps of the files it holds.
@@ -72,6 +75,7 @@ pub fn build(settings: &Settings, fresh: bool) -> Result<ExitCode, crate::Failur
         changed_feeds: false,
         retry_writes: false,
         shown: Shown::Compiler,
+        follow: false,
     };
     let Started {
         summary: s, engine, ..
@@ -118,6 +122,11 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
                 .cache
                 .then(|| Cache::load(&settings.state_dir, fingerprint, engine.interner()))
                 .flatten();
+            // A build from scratch applies once and renders everything: it need
+            // not know who links to whom (a sizeable share of its memory).
+            if !mode.follow && cache.is_none() {
+                engine.apply_once();
+            }
             // First the state the output was written from; the differences later.
             let cached = cache.map(|cache| {
                 let mut known: HashMap<PathBuf, Stamp> =

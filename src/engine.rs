@@ -27,6 +27,12 @@ impl Engine {
         &self.index
     }
 
+    /// Says that the engine will apply one change set (into an empty index) and
+    /// no more: the index then skips what only later changes need.
+    pub fn apply_once(&mut self) {
+        self.index.forget_mentions();
+    }
+
     /// Shares strings between the events handed to [`Engine::apply`].
     pub fn interner(&mut self) -> &mut Interner {
         &mut self.interner

@@ -145,8 +145,10 @@ pub struct Index {
     page_contexts: HashMap<EventKey, Vec<PageGift>>,
     /// The bases that list each key as an earlier version of themselves (sorted).
     claimed_by: HashMap<EventKey, Vec<EventKey>>,
-    /// The keys Related entries of items point at.
+    /// The keys Related entries of items point at (not kept when the index
+    /// is applied once, see `Index::forget_mentions`).
     mentions: HashMap<EventKey, Mention>,
+    no_mentions: bool,
     /// The items: current keys only.
     events: HashMap<EventKey, Entry>,
     days: BTreeMap<NaiveDate, BTreeSet<EventKey>>,

@@ -274,6 +274,7 @@ impl Daemon {
             retry_writes: true,
             shown: Shown::Log,
             changed_feeds: publisher.is_some(),
+            follow: true,
         };
         let Started {
             engine,

@@ -26,6 +26,13 @@ impl Index {
             .map(|e| crate::slug::stable_hash(e.path().as_bytes()))
     }
 
+    /// Stops keeping who links to whom: for an index that is applied once (a build
+    /// from scratch renders every item anyway) and never changed after.
+    pub fn forget_mentions(&mut self) {
+        self.no_mentions = true;
+        self.mentions = HashMap::default();
+    }
+
     /// Versions that more than one base claims to supersede, or that claim their
     /// own successor: (the current one, the one that lost), sorted.
     pub fn version_conflicts(&self) -> Vec<(EventKey, EventKey)> {
@@ -258,7 +265,7 @@ impl Index {
             let day = self.days.entry(entry.event.date).or_default();
             touched.listing |= day.is_empty();
             day.insert(key.clone());
-            for r in entry.event.related.iter() {
+            for r in entry.event.related.iter().filter(|_| !self.no_mentions) {
                 let Some(target) = &r.key else { continue };
                 if !self.mentions.contains_key(target) {
                     let resolved = self.resolved(target);
