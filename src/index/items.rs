@@ -14,15 +14,16 @@ impl Index {
     }
 
     /// The event a link to `key` goes to: its current version, when there is a
-    /// file for it.
+    /// file for it. (A current key with a file is an item: one lookup.)
     pub fn resolve(&self, key: &EventKey) -> Option<&Arc<Event>> {
-        self.winner(&self.current(key))
+        self.events.get(&self.current(key)).map(|e| &e.event)
     }
 
     /// Where a link to `key` resolves, as a hash of the page path: what
     /// `mentions` compares to know that the items linking there must change.
+    /// From the files, not the items, as it is asked while items are settled.
     fn resolved(&self, key: &EventKey) -> Option<u64> {
-        self.resolve(key)
+        self.winner(&self.current(key))
             .map(|e| crate::slug::stable_hash(e.path().as_bytes()))
     }
 
@@ -74,6 +75,9 @@ impl Index {
     /// The current version of `key`: the claimant that outranks it, repeatedly.
     /// Ranks only grow along the way, so this ends.
     fn current(&self, key: &EventKey) -> EventKey {
+        if self.claimed_by.is_empty() {
+            return key.clone();
+        }
         let mut key = key.clone();
         loop {
             let Some(claimants) = self.claimed_by.get(&key) else {

@@ -216,9 +216,8 @@ impl<'a> LineParser<'a> {
                 let name = plain(item.text);
                 let href = text::decode_entities(item.href);
                 let link = crate::model::parse_news_link(&href);
-                let key = link.as_ref().map(|(key, _)| key.clone());
                 if section == Section::Changes {
-                    let Some(key) = key else {
+                    let Some((key, _)) = link else {
                         let what = "ignored: a version must link to an event file `/news/YYYY/M/D/<slug>.md`";
                         self.warn(n, item.href_col, what, next);
                         continue;
@@ -229,6 +228,18 @@ impl<'a> LineParser<'a> {
                         path: written_path(&href),
                         time,
                         first,
+                    });
+                    continue;
+                }
+                // A Related link into the news tree is kept as a key (its URL
+                // depends on which files exist); anything else must resolve now.
+                if let (Section::Related, Some((key, pad))) = (section, link) {
+                    contexts.extend(context_list(item.rest).map(Context::from));
+                    related.push(Related {
+                        title: name.into(),
+                        key: Some(key),
+                        pad,
+                        url: None,
                     });
                     continue;
                 }
@@ -252,9 +263,9 @@ impl<'a> LineParser<'a> {
                         contexts.extend(context_list(item.rest).map(Context::from));
                         related.push(Related {
                             title: name.into(),
-                            pad: link.map(|(_, pad)| pad).unwrap_or_default(),
-                            url: key.is_none().then(|| url.into()),
-                            key,
+                            key: None,
+                            pad: Padding::default(),
+                            url: Some(url.into()),
                         });
                     }
                     Section::Changes | Section::Formats | Section::Other => {}
