@@ -229,6 +229,9 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
     for dir in &plan.removed {
         sink.remove_dir(dir)?;
     }
+    for file in &plan.removed_files {
+        sink.remove_file(file)?;
+    }
     if full {
         sink.prune(&keep.into_inner().expect("not poisoned"))?;
     }

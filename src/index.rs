@@ -68,6 +68,14 @@ pub struct Touched {
     /// Whether the set of feeds changed (a day or context came or went, a slug
     /// moved): what the OPML list depends on.
     pub listing: bool,
+    /// Contexts whose slug changed (not new ones): the pages that link to them
+    /// must follow.
+    pub moved: BTreeSet<Context>,
+    /// Contexts that got a slug (new or moved): the A-Z pages they appear on.
+    pub slugged: BTreeSet<Context>,
+    /// Days that gained their first event or lost their last: their neighbours'
+    /// archive links depend on them.
+    pub days_listed: BTreeSet<NaiveDate>,
 }
 
 impl Touched {
@@ -144,8 +152,8 @@ pub struct Index {
     all: BTreeSet<ItemKey>,
     /// Contexts by slug base, to give colliding names distinct slugs.
     slug_groups: HashMap<Arc<str>, BTreeSet<Context>>,
-    /// Which context owns each slug.
-    by_slug: HashMap<Arc<str>, Context>,
+    /// Which context owns each slug, sorted: the A-Z listings are its ranges.
+    by_slug: BTreeMap<Arc<str>, Context>,
 }
 
 impl Index {
@@ -225,6 +233,11 @@ impl Index {
 
     pub fn context(&self, name: &str) -> Option<&ContextEntry> {
         self.contexts.get(name)
+    }
+
+    /// Every context by slug, in slug order.
+    pub fn slugs(&self) -> &BTreeMap<Arc<str>, Context> {
+        &self.by_slug
     }
 
     /// The nearest non-empty days before and after `day`.
@@ -475,6 +488,10 @@ impl Index {
                 );
                 if old != slug {
                     touched.listing = true;
+                    if !old.is_empty() {
+                        touched.moved.insert(name.clone());
+                    }
+                    touched.slugged.insert(name.clone());
                     self.release_slug(&old, &name, touched);
                     self.by_slug.insert(slug, name.clone());
                     touched.contexts.insert(name);

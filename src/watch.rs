@@ -453,7 +453,10 @@ impl Daemon {
             .and_then(|()| {
                 plan.removed
                     .iter()
-                    .try_for_each(|dir| self.sink.remove_dir(dir))
+                    .try_for_each(|dir| self.sink.remove_dir(dir))?;
+                plan.removed_files
+                    .iter()
+                    .try_for_each(|file| self.sink.remove_file(file))
             })
             .map(|()| self.sink.sync_soon());
         let (written, unchanged, removed, _) = self.sink.counts.take();

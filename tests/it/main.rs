@@ -6,6 +6,7 @@ mod build;
 mod check;
 mod daemon_invariant;
 mod incremental;
+mod pages;
 mod readers;
 mod real_archive;
 mod serve;
