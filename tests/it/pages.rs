@@ -485,3 +485,57 @@ fn no_page_grows_with_the_archive_and_changes_stay_bounded() {
     assert!(pages > 300, "the A-Z listing is split: {pages}");
     one_file_changes(engine, events, contexts);
 }
+
+/// A real browser (headless Chromium, which .ci/run installs) renders the home
+/// page, a context page and a day page at a phone's width: the DOM it built holds
+/// the expected text, and it paints a screenshot (kept in the temp dir only).
+#[test]
+fn a_browser_renders_the_pages() {
+    if std::process::Command::new("chromium")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no chromium to render the pages");
+        return;
+    }
+    let t = tree();
+    t.build();
+    let pages = [
+        ("index.html", "Most active contexts"),
+        ("contexts/twitter/index.html", "Twitter changes"),
+        ("days/2017/11/02/index.html", "Trump tweets"),
+    ];
+    for (i, (page, expected)) in pages.into_iter().enumerate() {
+        let url = format!("file://{}", t.output.join(page).display());
+        let chromium = |args: &[&str]| {
+            std::process::Command::new("chromium")
+                .args([
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--window-size=412,900",
+                ])
+                .args(args)
+                .arg(&url)
+                .output()
+                .unwrap()
+        };
+        let dom = chromium(&["--dump-dom"]);
+        let dom = String::from_utf8_lossy(&dom.stdout);
+        assert!(dom.contains(expected), "{page}: {dom}");
+        assert!(
+            dom.contains("Copy this address into your feed reader"),
+            "{page}"
+        );
+        let shot = t.output.parent().unwrap().join(format!("shot{i}.png"));
+        let out = chromium(&[&format!("--screenshot={}", shot.display())]);
+        let png = fs::read(&shot)
+            .unwrap_or_else(|e| panic!("{page}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+        assert!(
+            png.starts_with(b"\x89PNG") && png.len() > 10_000,
+            "{page}: {} bytes",
+            png.len()
+        );
+    }
+}
