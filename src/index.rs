@@ -137,6 +137,9 @@ pub struct Index {
     claims: HashMap<EventKey, Vec<FileKey>>,
     /// Day pages, by file.
     pages: BTreeMap<FileKey, Arc<DayPage>>,
+    /// How many day pages each day's folder holds (in the archive layout): a day
+    /// with a page keeps its feeds, empty, when it loses its last event.
+    page_days: BTreeMap<NaiveDate, usize>,
     /// The event of the first file claiming each key, current or not.
     bases: HashMap<EventKey, Arc<Event>>,
     /// The contexts day pages give each key, by page (sorted by page).
@@ -240,6 +243,28 @@ impl Index {
         &self.by_slug
     }
 
+    /// Whether a day has feeds: it has events, or a day page (then its feeds stay,
+    /// empty, when it loses its last event, so its subscribers get no 404).
+    pub fn day_exists(&self, day: NaiveDate) -> bool {
+        self.days.contains_key(&day) || self.page_days.contains_key(&day)
+    }
+
+    /// Every day that has feeds, in order.
+    pub fn feed_days(&self) -> impl Iterator<Item = NaiveDate> + '_ {
+        self.feed_days_in(NaiveDate::MIN..=NaiveDate::MAX)
+    }
+
+    /// The days that have feeds within `range`, in order.
+    pub fn feed_days_in(
+        &self,
+        range: std::ops::RangeInclusive<NaiveDate>,
+    ) -> impl Iterator<Item = NaiveDate> + '_ {
+        let mut days: BTreeSet<NaiveDate> =
+            self.days.range(range.clone()).map(|(d, _)| *d).collect();
+        days.extend(self.page_days.range(range).map(|(d, _)| *d));
+        days.into_iter()
+    }
+
     /// The nearest non-empty days before and after `day`.
     pub fn neighbours(&self, day: NaiveDate) -> (Option<NaiveDate>, Option<NaiveDate>) {
         let prev = self.days.range(..day).next_back().map(|(d, _)| *d);
@@ -259,7 +284,7 @@ impl Index {
             match change {
                 Change::Upsert(path, event) => {
                     let path = key_of(&path);
-                    self.remove_page(&path, &mut raw);
+                    self.remove_page(&path, &mut raw, &mut touched);
                     if let Some(old) = self.files.insert(path.clone(), event.clone()) {
                         self.unclaim(&path, &old, &mut raw);
                     }
@@ -272,7 +297,7 @@ impl Index {
                 Change::Page(path, page) => {
                     let path = key_of(&path);
                     self.remove_file(&path, &mut raw);
-                    self.remove_page(&path, &mut raw);
+                    self.remove_page(&path, &mut raw, &mut touched);
                     for e in page.entries.iter() {
                         let given = self.page_contexts.entry(e.key.clone()).or_default();
                         if let Err(i) = given.binary_search_by(|(p, _)| p.cmp(&path)) {
@@ -280,12 +305,21 @@ impl Index {
                         }
                         raw.insert(e.key.clone());
                     }
+                    if let Some(day) = page_day(&path) {
+                        let n = self.page_days.entry(day).or_default();
+                        *n += 1;
+                        if *n == 1 {
+                            touched.days.insert(day);
+                            touched.days_listed.insert(day);
+                            touched.listing = true;
+                        }
+                    }
                     self.pages.insert(path, page);
                 }
                 Change::Remove(path) => {
                     let path = key_of(&path);
                     self.remove_file(&path, &mut raw);
-                    self.remove_page(&path, &mut raw);
+                    self.remove_page(&path, &mut raw, &mut touched);
                 }
             }
         }
@@ -314,10 +348,20 @@ impl Index {
         mark_event(old, raw);
     }
 
-    fn remove_page(&mut self, path: &FileKey, raw: &mut BTreeSet<EventKey>) {
+    fn remove_page(&mut self, path: &FileKey, raw: &mut BTreeSet<EventKey>, touched: &mut Touched) {
         let Some(old) = self.pages.remove(path) else {
             return;
         };
+        if let Some(day) = page_day(path) {
+            let n = self.page_days.get_mut(&day).expect("counted");
+            *n -= 1;
+            if *n == 0 {
+                self.page_days.remove(&day);
+                touched.days.insert(day);
+                touched.days_listed.insert(day);
+                touched.listing = true;
+            }
+        }
         for e in old.entries.iter() {
             if let Some(given) = self.page_contexts.get_mut(&e.key) {
                 if let Ok(i) = given.binary_search_by(|(p, _)| p.cmp(path)) {
@@ -510,6 +554,12 @@ impl Index {
             touched.freed_slugs.insert(slug.clone());
         }
     }
+}
+
+/// The day of a day page in the archive layout (`news/YYYY/MM/D/index.md`).
+fn page_day(path: &[u8]) -> Option<NaiveDate> {
+    let dir = std::str::from_utf8(path).ok()?.rsplit_once('/')?.0;
+    crate::model::layout_key(&format!("{dir}/x.md")).map(|(_, day)| day)
 }
 
 /// Marks the keys an event file bears on: its own and its versions'.

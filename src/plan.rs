@@ -3,7 +3,8 @@
 //! behind stale feeds, so the rules are spelled out here. A feed's human page
 //! (`index.html` in its folder) is rendered with the feed, so every rule for a
 //! feed covers its page:
-//! - a touched day, or its removal when it emptied; its nearest non-empty
+//! - a touched day, or its removal when it has neither events nor a day page (a
+//!   day page keeps an emptied day's feeds, empty; see `Index::day_exists`); its nearest non-empty
 //!   neighbours when it gained its first event or lost its last (their RFC 5005
 //!   links, `fh:archive` mark and page navigation depend on which days exist, not
 //!   on what the day holds); its year's page (`days/<year>/index.html`, counts),
@@ -77,7 +78,7 @@ impl Plan {
 fn year_exists(index: &Index, year: i32) -> bool {
     let first = NaiveDate::from_ymd_opt(year, 1, 1).expect("valid");
     let last = NaiveDate::from_ymd_opt(year, 12, 31).expect("valid");
-    index.days().range(first..=last).next().is_some()
+    index.feed_days_in(first..=last).next().is_some()
 }
 
 /// The files a change touched.
@@ -87,7 +88,7 @@ pub fn changed(index: &Index, site: &Site, touched: &Touched) -> Plan {
         return plan;
     }
     for &day in &touched.days {
-        if index.days().contains_key(&day) {
+        if index.day_exists(day) {
             plan.feeds.insert(FeedId::Day(day));
         } else {
             plan.removed.insert(day_dir(day));
@@ -202,7 +203,7 @@ fn listing(index: &Index, site: &Site, touched: &Touched, plan: &mut Plan) {
 /// Every file there is.
 pub fn everything(index: &Index, site: &Site) -> Plan {
     let mut plan = Plan {
-        feeds: index.days().keys().map(|d| FeedId::Day(*d)).collect(),
+        feeds: index.feed_days().map(FeedId::Day).collect(),
         ..Plan::default()
     };
     plan.feeds
@@ -210,7 +211,7 @@ pub fn everything(index: &Index, site: &Site) -> Plan {
     plan.feeds.insert(FeedId::All);
     plan.pages.insert(Page::Home);
     plan.pages.insert(Page::Opml);
-    let years: BTreeSet<i32> = index.days().keys().map(|d| d.year()).collect();
+    let years: BTreeSet<i32> = index.feed_days().map(|d| d.year()).collect();
     for y in years {
         plan.pages.insert(Page::Year(y));
         plan.pages.insert(Page::YearOpml(y));

@@ -141,13 +141,25 @@ pub fn feed<'a>(index: &'a Index, site: &Site, id: &FeedId) -> Option<FeedDoc<'a
             }
         }
         FeedId::Day(day) => {
-            let keys = index.days().get(day)?;
+            // A day with a day page and no events keeps valid, empty feeds.
+            static NONE: BTreeSet<EventKey> = BTreeSet::new();
+            let keys = match index.days().get(day) {
+                Some(keys) => keys,
+                None if index.day_exists(*day) => &NONE,
+                None => return None,
+            };
             let mut sorted: Vec<_> = keys
                 .iter()
                 .map(|k| (Reverse(index.event(k).expect("indexed").ts), k))
                 .collect();
             sorted.sort();
-            let (prev, next) = index.neighbours(*day);
+            // An empty day stands outside the RFC 5005 chain (its neighbours do
+            // not link it), so it links no neighbours either: its bytes then
+            // depend on nothing but itself.
+            let (prev, next) = match keys.is_empty() {
+                true => (None, None),
+                false => index.neighbours(*day),
+            };
             FeedDoc {
                 dir: day_dir(*day),
                 title: format!("{}: events of {}", site.title, day.format("%-d %B %Y")),

@@ -539,3 +539,40 @@ fn a_browser_renders_the_pages() {
         );
     }
 }
+
+/// A day that loses its last event keeps valid, empty feeds while its day page is
+/// in the tree (its subscribers get no 404); without either, its feeds go.
+#[test]
+fn an_emptied_day_with_a_day_page_keeps_empty_feeds() {
+    let t = Tree::new();
+    t.write(
+        "news/2017/11/2/x.md",
+        Ev::new("2017-11-2", "Only event").text(),
+    );
+    t.write(
+        "news/2017/11/6/y.md",
+        Ev::new("2017-11-6", "Later event").text(),
+    );
+    t.write(
+        "news/2017/11/2/index.md",
+        "### [Only event](/news/2017/11/2/only-event.md)\n",
+    );
+    t.build();
+    t.remove("news/2017/11/2/x.md");
+    t.build();
+    let feed = t.feed("days/2017/11/02/atom.xml");
+    assert!(feed.entries.is_empty());
+    assert_eq!(t.feed("days/2017/11/02/rss.xml").entries.len(), 0);
+    let json: serde_json::Value =
+        serde_json::from_slice(&t.read("days/2017/11/02/feed.json")).unwrap();
+    assert_eq!(json["items"], serde_json::json!([]));
+    let page = String::from_utf8(t.read("days/2017/11/02/index.html")).unwrap();
+    assert!(page.contains("No events"), "{page}");
+    // The emptied day is out of the archive chain.
+    let later = String::from_utf8(t.read("days/2017/11/06/atom.xml")).unwrap();
+    assert!(!later.contains("prev-archive"), "{later}");
+    assert_same(&t.files(), &t.fresh_build(), "a fresh build agrees");
+    t.remove("news/2017/11/2/index.md");
+    t.build();
+    assert!(!t.output.join("days/2017/11/02").exists());
+}

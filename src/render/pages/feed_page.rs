@@ -30,7 +30,10 @@ pub fn feed_page(index: &Index, doc: &FeedDoc, site: &Site, id: &FeedId) -> Vec<
     let _ = writeln!(h, "<h1>{}</h1>", text(&heading));
     let _ = writeln!(h, "<p>{}</p>", text(&doc.description));
     if let FeedId::Day(day) = id {
-        let (prev, next) = index.neighbours(*day);
+        let (prev, next) = match doc.items.is_empty() {
+            true => (None, None),
+            false => index.neighbours(*day),
+        };
         h.push_str("<p class=\"m\">");
         if let Some(p) = prev {
             let _ = write!(
@@ -56,6 +59,9 @@ pub fn feed_page(index: &Index, doc: &FeedDoc, site: &Site, id: &FeedId) -> Vec<
         h.push_str("</p>\n");
     }
     subscribe(&mut h, site, &doc.dir);
+    if doc.items.is_empty() {
+        h.push_str("<p>No events (any more): the feed stays, so that subscribers keep it.</p>\n");
+    }
     for it in doc.items.iter().take(PAGE_ITEMS) {
         let _ = write!(
             h,

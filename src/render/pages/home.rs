@@ -76,7 +76,7 @@ pub fn render(index: &Index, site: &Site) -> Vec<u8> {
         );
     }
     h.push_str("</p>\n<h2>Every day, by year</h2>\n<p>");
-    let years: BTreeSet<i32> = index.days().keys().map(|d| d.year()).collect();
+    let years: BTreeSet<i32> = index.feed_days().map(|d| d.year()).collect();
     for (i, y) in years.iter().rev().enumerate() {
         if i > 0 {
             h.push(' ');

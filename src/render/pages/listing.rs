@@ -108,7 +108,9 @@ pub fn year(index: &Index, site: &Site, year: i32) -> Vec<u8> {
         url(site, &Page::YearOpml(year).path())
     );
     let mut month = 0;
-    for (day, keys) in index.days().range(first..=last) {
+    for day in index.feed_days_in(first..=last) {
+        let day = &day;
+        let count = index.days().get(day).map_or(0, |keys| keys.len());
         if day.month() != month {
             if month != 0 {
                 h.push_str("</ul>\n");
@@ -122,7 +124,7 @@ pub fn year(index: &Index, site: &Site, year: i32) -> Vec<u8> {
             "<li><a href=\"{}\">{}</a> <span class=\"n\">({})</span> ",
             feed_link(site, &dir),
             day.format("%-d %B"),
-            keys.len()
+            count
         );
         formats(&mut h, site, &dir);
         h.push_str("</li>\n");

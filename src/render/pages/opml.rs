@@ -92,9 +92,9 @@ pub fn year(index: &Index, site: &Site, year: i32) -> Vec<u8> {
     let last = NaiveDate::from_ymd_opt(year, 12, 31).expect("valid");
     let mut o = String::with_capacity(64 * 1024);
     open(&mut o, &format!("{}: days of {year}", site.title));
-    for day in index.days().range(first..=last).map(|(d, _)| d) {
+    for day in index.feed_days_in(first..=last) {
         let title = format!("{}: events of {}", site.title, day.format("%-d %B %Y"));
-        outline(&mut o, site, "    ", &title, &day_dir(*day));
+        outline(&mut o, site, "    ", &title, &day_dir(day));
     }
     close(&mut o);
     o.into_bytes()
