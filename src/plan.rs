@@ -4,17 +4,18 @@
 //! (`index.html` in its folder) is rendered with the feed, so every rule for a
 //! feed covers its page:
 //! - a touched day, or its removal when it has neither events nor a day page (a
-//!   day page keeps an emptied day's feeds, empty; see `Index::day_exists`); its nearest non-empty
-//!   neighbours when it gained its first event or lost its last (their RFC 5005
-//!   links, `fh:archive` mark and page navigation depend on which days exist, not
-//!   on what the day holds); its year's page (`days/<year>/index.html`, counts),
-//!   and the year's OPML when a day came or went;
+//!   day page keeps an emptied day's feeds, empty: `Index::day_exists`); its
+//!   nearest non-empty neighbours when it gained its first event or lost its last
+//!   (their RFC 5005 links, `fh:archive` mark and page navigation depend on which
+//!   days have events, not on what a day holds; an empty day links none); its
+//!   year's page (`days/<year>/index.html`, counts), and the year's OPML when a
+//!   day came or went;
 //! - every old and new context of a changed event, or its removal;
 //! - a context whose slug moved (a colliding name came or went): the days and
 //!   contexts of all its items, whose pages link to it by slug;
 //! - the A-Z listing (see `render::pages::tree`): the page that lists each
-//!   touched context (counts); when a context came, went or moved, every page on its
-//!   slug's path and their OPML files, all pages below a branch that may have
+//!   touched context (counts); when a context came, went or moved, every page on
+//!   its slug's path and their OPML files, all pages below a branch that may have
 //!   just split, and the pages below a leaf that may have just merged (removed,
 //!   as are the pages of a prefix no slug starts with any more);
 //! - the all-events feed when a touched day is not older than the newest day it
@@ -24,7 +25,9 @@
 //!   reorder, so they never list every context.
 //!
 //! So a one-file change renders the event's day, contexts and their listing
-//! pages, plus a fixed handful: a bounded number whatever the archive's size.
+//! pages, plus a fixed handful: a bounded number whatever the archive's size
+//! (`tests/it/pages.rs` counts them). Only a page split or merge and a moved slug
+//! reach further, and both are rare.
 
 use crate::index::{Index, Touched};
 use crate::model::Context;

@@ -462,7 +462,13 @@ fn one_file_changes_render_few_files_at_a_small_size() {
 
 #[test]
 fn no_page_grows_with_the_archive_and_changes_stay_bounded() {
-    let (events, contexts) = (60_000, 30_000);
+    // EVENTFEED_TEST_EVENTS scales it (contexts: half the events, up to 300 000),
+    // e.g. to a million in a release build.
+    let events: usize = std::env::var("EVENTFEED_TEST_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60_000);
+    let contexts = (events / 2).min(300_000);
     let t = std::time::Instant::now();
     let engine = engine(events, contexts);
     eprintln!("indexed in {:?}", t.elapsed());

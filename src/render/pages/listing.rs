@@ -109,8 +109,8 @@ pub fn year(index: &Index, site: &Site, year: i32) -> Vec<u8> {
     );
     let mut month = 0;
     for day in index.feed_days_in(first..=last) {
-        let day = &day;
-        let count = index.days().get(day).map_or(0, |keys| keys.len());
+        // An emptied day with a day page still has (empty) feeds: count 0.
+        let count = index.days().get(&day).map_or(0, |keys| keys.len());
         if day.month() != month {
             if month != 0 {
                 h.push_str("</ul>\n");
@@ -118,7 +118,7 @@ pub fn year(index: &Index, site: &Site, year: i32) -> Vec<u8> {
             month = day.month();
             let _ = writeln!(h, "<h2>{}</h2>\n<ul>", day.format("%B"));
         }
-        let dir = day_dir(*day);
+        let dir = day_dir(day);
         let _ = write!(
             h,
             "<li><a href=\"{}\">{}</a> <span class=\"n\">({})</span> ",
