@@ -32,6 +32,21 @@ pub struct File {
     pub watch: Watch,
     pub serve: Serve,
     pub websub: Websub,
+    pub pages: Pages,
+}
+
+/// `[pages]`: the HTML pages beside the feeds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Pages {
+    /// A human page (`index.html`) in every feed's folder.
+    pub per_feed: bool,
+}
+
+impl Default for Pages {
+    fn default() -> Self {
+        Self { per_feed: true }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -103,6 +118,7 @@ impl Default for File {
             watch: Watch::default(),
             serve: Serve::default(),
             websub: Websub::default(),
+            pages: Pages::default(),
         }
     }
 }
@@ -265,6 +281,8 @@ fn validate(file: File, dir: &Path, o: &Overrides, check: bool) -> Result<Settin
         items_per_feed: file.items_per_feed,
         links,
         hub,
+        feed_pages: file.pages.per_feed,
+        page_contexts: crate::render::pages::tree::PAGE_CONTEXTS,
     };
     let state_dir = match file.state_dir.map(rel) {
         Some(dir) => dir,

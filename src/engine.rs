@@ -5,7 +5,8 @@
 use crate::index::{Change, Index};
 use crate::model::Interner;
 use crate::plan::{self, Plan};
-use crate::render::{self, pages, FeedId, Site};
+use crate::render::pages::Page;
+use crate::render::{self, FeedId, Site};
 use rayon::prelude::*;
 
 pub struct Engine {
@@ -41,12 +42,12 @@ impl Engine {
     /// Applies a change set and says which feeds it touched.
     pub fn apply(&mut self, changes: impl IntoIterator<Item = Change>) -> Plan {
         let touched = self.index.apply(changes);
-        plan::changed(&self.index, &touched)
+        plan::changed(&self.index, &self.site, &touched)
     }
 
     /// A plan naming every feed (a full build or a reconcile).
     pub fn everything(&self) -> Plan {
-        plan::everything(&self.index)
+        plan::everything(&self.index, &self.site)
     }
 
     /// Renders every file of a plan and hands each one to `emit`, in parallel. Files
@@ -56,31 +57,27 @@ impl Engine {
         E: Emit,
     {
         let feeds: Vec<&FeedId> = plan.feeds.iter().collect();
-        // One task per feed, even for the daemon's handful: a batch's latency is
-        // its slowest feed, and the two pages (which list every context) run
-        // alongside the feeds rather than after them.
+        let pages: Vec<&Page> = plan.pages.iter().collect();
+        // One task per feed or page, even for the daemon's handful: a batch's
+        // latency is its slowest file.
         let render_feeds = || {
             feeds.par_iter().try_for_each(|id| {
                 let Some(doc) = render::feed(&self.index, &self.site, id) else {
                     return Ok(());
                 };
-                for (path, bytes) in render::render(&doc, &self.site) {
+                for (path, bytes) in render::render_feed(&self.index, &doc, &self.site, id) {
                     emit.emit(&path, &bytes)?;
                 }
                 Ok(())
             })
         };
-        let index_page = || match plan.index_page {
-            true => emit.emit("index.html", &pages::index_html(&self.index, &self.site)),
-            false => Ok(()),
+        let render_pages = || {
+            pages
+                .par_iter()
+                .try_for_each(|page| emit.emit(&page.path(), &page.render(&self.index, &self.site)))
         };
-        let opml = || match plan.opml {
-            true => emit.emit("feeds.opml", &pages::opml(&self.index, &self.site)),
-            false => Ok(()),
-        };
-        let (feeds, (index_page, opml)) =
-            rayon::join(render_feeds, || rayon::join(index_page, opml));
-        feeds.and(index_page).and(opml)
+        let (feeds, pages) = rayon::join(render_feeds, render_pages);
+        feeds.and(pages)
     }
 
     /// Renders a plan into memory: for tests and small trees.

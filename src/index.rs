@@ -68,6 +68,14 @@ pub struct Touched {
     /// Whether the set of feeds changed (a day or context came or went, a slug
     /// moved): what the OPML list depends on.
     pub listing: bool,
+    /// Contexts whose slug changed (not new ones): the pages that link to them
+    /// must follow.
+    pub moved: BTreeSet<Context>,
+    /// Contexts that got a slug (new or moved): the A-Z pages they appear on.
+    pub slugged: BTreeSet<Context>,
+    /// Days that gained their first event or lost their last: their neighbours'
+    /// archive links depend on them.
+    pub days_listed: BTreeSet<NaiveDate>,
 }
 
 impl Touched {
@@ -141,6 +149,9 @@ pub struct Index {
     /// The first file's event of each key whose first file lists versions: what
     /// version claims were registered from, and what ranks keys.
     versioned: HashMap<EventKey, Arc<Event>>,
+    /// How many day pages each day's folder holds (in the archive layout): a day
+    /// with a page keeps its feeds, empty, when it loses its last event.
+    page_days: BTreeMap<NaiveDate, usize>,
     /// The contexts day pages give each key, by page (sorted by page).
     page_contexts: HashMap<EventKey, Vec<PageGift>>,
     /// The bases that list each key as an earlier version of themselves (sorted).
@@ -156,8 +167,8 @@ pub struct Index {
     all: BTreeSet<ItemKey>,
     /// Contexts by slug base, to give colliding names distinct slugs.
     slug_groups: HashMap<Arc<str>, BTreeSet<Context>>,
-    /// Which context owns each slug.
-    by_slug: HashMap<Arc<str>, Context>,
+    /// Which context owns each slug, sorted: the A-Z listings are its ranges.
+    by_slug: BTreeMap<Arc<str>, Context>,
 }
 
 impl Index {
@@ -239,6 +250,33 @@ impl Index {
         self.contexts.get(name)
     }
 
+    /// Every context by slug, in slug order.
+    pub fn slugs(&self) -> &BTreeMap<Arc<str>, Context> {
+        &self.by_slug
+    }
+
+    /// Whether a day has feeds: it has events, or a day page (then its feeds stay,
+    /// empty, when it loses its last event, so its subscribers get no 404).
+    pub fn day_exists(&self, day: NaiveDate) -> bool {
+        self.days.contains_key(&day) || self.page_days.contains_key(&day)
+    }
+
+    /// Every day that has feeds, in order.
+    pub fn feed_days(&self) -> impl Iterator<Item = NaiveDate> + '_ {
+        self.feed_days_in(NaiveDate::MIN..=NaiveDate::MAX)
+    }
+
+    /// The days that have feeds within `range`, in order.
+    pub fn feed_days_in(
+        &self,
+        range: std::ops::RangeInclusive<NaiveDate>,
+    ) -> impl Iterator<Item = NaiveDate> + '_ {
+        let mut days: BTreeSet<NaiveDate> =
+            self.days.range(range.clone()).map(|(d, _)| *d).collect();
+        days.extend(self.page_days.range(range).map(|(d, _)| *d));
+        days.into_iter()
+    }
+
     /// The nearest non-empty days before and after `day`.
     pub fn neighbours(&self, day: NaiveDate) -> (Option<NaiveDate>, Option<NaiveDate>) {
         let prev = self.days.range(..day).next_back().map(|(d, _)| *d);
@@ -258,7 +296,7 @@ impl Index {
             match change {
                 Change::Upsert(path, event) => {
                     let path = key_of(&path);
-                    self.remove_page(&path, &mut raw);
+                    self.remove_page(&path, &mut raw, &mut touched);
                     if let Some(old) = self.files.insert(path.clone(), event.clone()) {
                         self.unclaim(&path, &old, &mut raw);
                     }
@@ -271,7 +309,7 @@ impl Index {
                 Change::Page(path, page) => {
                     let path = key_of(&path);
                     self.remove_file(&path, &mut raw);
-                    self.remove_page(&path, &mut raw);
+                    self.remove_page(&path, &mut raw, &mut touched);
                     for e in page.entries.iter() {
                         let given = self.page_contexts.entry(e.key.clone()).or_default();
                         if let Err(i) = given.binary_search_by(|(p, _)| p.cmp(&path)) {
@@ -279,12 +317,21 @@ impl Index {
                         }
                         raw.insert(e.key.clone());
                     }
+                    if let Some(day) = page_day(&path) {
+                        let n = self.page_days.entry(day).or_default();
+                        *n += 1;
+                        if *n == 1 {
+                            touched.days.insert(day);
+                            touched.days_listed.insert(day);
+                            touched.listing = true;
+                        }
+                    }
                     self.pages.insert(path, page);
                 }
                 Change::Remove(path) => {
                     let path = key_of(&path);
                     self.remove_file(&path, &mut raw);
-                    self.remove_page(&path, &mut raw);
+                    self.remove_page(&path, &mut raw, &mut touched);
                 }
             }
         }
@@ -313,10 +360,20 @@ impl Index {
         mark_event(old, raw);
     }
 
-    fn remove_page(&mut self, path: &FileKey, raw: &mut BTreeSet<EventKey>) {
+    fn remove_page(&mut self, path: &FileKey, raw: &mut BTreeSet<EventKey>, touched: &mut Touched) {
         let Some(old) = self.pages.remove(path) else {
             return;
         };
+        if let Some(day) = page_day(path) {
+            let n = self.page_days.get_mut(&day).expect("counted");
+            *n -= 1;
+            if *n == 0 {
+                self.page_days.remove(&day);
+                touched.days.insert(day);
+                touched.days_listed.insert(day);
+                touched.listing = true;
+            }
+        }
         for e in old.entries.iter() {
             if let Some(given) = self.page_contexts.get_mut(&e.key) {
                 if let Ok(i) = given.binary_search_by(|(p, _)| p.cmp(path)) {
@@ -487,6 +544,10 @@ impl Index {
                 );
                 if old != slug {
                     touched.listing = true;
+                    if !old.is_empty() {
+                        touched.moved.insert(name.clone());
+                    }
+                    touched.slugged.insert(name.clone());
                     self.release_slug(&old, &name, touched);
                     self.by_slug.insert(slug, name.clone());
                     touched.contexts.insert(name);
@@ -505,6 +566,12 @@ impl Index {
             touched.freed_slugs.insert(slug.clone());
         }
     }
+}
+
+/// The day of a day page in the archive layout (`news/YYYY/MM/D/index.md`).
+fn page_day(path: &[u8]) -> Option<NaiveDate> {
+    let dir = std::str::from_utf8(path).ok()?.rsplit_once('/')?.0;
+    crate::model::layout_key(&format!("{dir}/x.md")).map(|(_, day)| day)
 }
 
 /// Marks the keys an event file bears on: its own and its versions'.

@@ -65,6 +65,9 @@ pub fn write(
             sink.remove_dir(dir)?;
         }
     }
+    for file in &plan.removed_files {
+        sink.remove_file(file)?;
+    }
     if full {
         sink.prune(&written)?;
     }
@@ -72,12 +75,16 @@ pub fn write(
 }
 
 /// Adds `other`'s work to `into`: rendering the union from the current index
-/// writes what both would have (a feed that is gone renders to nothing).
-pub fn merge(into: &mut Plan, other: Plan) {
+/// writes what both would have (a feed that is gone renders to nothing). Listing
+/// pages do not work that way (a page renders whether or not it still belongs),
+/// so when either plan removes one, says that only a full render is exact.
+pub fn merge(into: &mut Plan, other: Plan) -> bool {
+    let restructured = !into.removed_files.is_empty() || !other.removed_files.is_empty();
     into.feeds.extend(other.feeds);
     into.removed.extend(other.removed);
-    into.index_page |= other.index_page;
-    into.opml |= other.opml;
+    into.pages.extend(other.pages);
+    into.removed_files.extend(other.removed_files);
+    restructured
 }
 
 /// The error, then what to do about it, for the log and `STATUS=`: a full disk,

@@ -19,7 +19,14 @@ const TEMP_PREFIX: &str = ".eventfeed-";
 const TEMP_SUFFIX: &str = ".tmp";
 
 /// The top-level entries of the output directory that eventfeed owns.
-pub const OWNED: [&str; 5] = ["all", "contexts", "days", "index.html", "feeds.opml"];
+pub const OWNED: [&str; 6] = [
+    "all",
+    "contexts",
+    "days",
+    "opml",
+    "index.html",
+    "feeds.opml",
+];
 
 /// A failed call on the output, with the path it was about: the daemon's advice
 /// on what to fix (a full disk, a folder it may not write) starts from it.
@@ -169,11 +176,28 @@ impl Sink {
         Ok(())
     }
 
+    /// Removes one file, if it exists, and the folders it leaves empty.
+    pub fn remove_file(&self, rel: &str) -> Result<()> {
+        let path = self.root.join(rel);
+        self.record(rel, None);
+        match fs::remove_file(&path) {
+            Ok(()) => {
+                self.counts.removed.fetch_add(1, Relaxed);
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e).with_context(|| format!("cannot remove {}", path.display())),
+        }
+        if let Some(dir) = path.parent() {
+            self.remove_empty_dirs(dir);
+        }
+        Ok(())
+    }
+
     /// Removes a feed directory (its files, then the directory and any parents it
     /// leaves empty).
     pub fn remove_dir(&self, rel: &str) -> Result<()> {
         let dir = self.root.join(rel);
-        for file in crate::render::FORMATS {
+        for file in crate::render::FEED_FILES {
             self.record(&format!("{rel}/{file}"), None);
             match fs::remove_file(dir.join(file)) {
                 Ok(()) => {
@@ -200,7 +224,7 @@ impl Sink {
     /// After a full build: removes every file under the owned directories that the
     /// build did not produce (feeds of contexts and days that no longer exist).
     pub fn prune(&self, keep: &HashSet<String>) -> Result<()> {
-        for top in &OWNED[..3] {
+        for top in &OWNED[..4] {
             self.prune_dir(&self.root.join(top), keep)?;
         }
         Ok(())

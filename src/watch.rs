@@ -418,8 +418,8 @@ impl Daemon {
         let mut plan = self.engine.apply(changes);
         let (mut full, mut delay) = (false, Duration::ZERO);
         if let Some(behind) = self.behind.take() {
-            publish::merge(&mut plan, behind.unwritten.plan);
-            (full, delay) = (behind.unwritten.full, behind.delay);
+            let restructured = publish::merge(&mut plan, behind.unwritten.plan);
+            (full, delay) = (behind.unwritten.full || restructured, behind.delay);
         }
         if plan.is_empty() && !full {
             return;

@@ -248,6 +248,7 @@ impl Index {
             if day.is_empty() {
                 self.days.remove(&entry.event.date);
                 touched.listing = true;
+                touched.days_listed.insert(entry.event.date);
             }
             for r in entry.event.related.iter() {
                 let Some(target) = &r.key else { continue };
@@ -267,7 +268,10 @@ impl Index {
             touched.days.insert(entry.event.date);
             touched.contexts.extend(entry.contexts().iter().cloned());
             let day = self.days.entry(entry.event.date).or_default();
-            touched.listing |= day.is_empty();
+            if day.is_empty() {
+                touched.listing = true;
+                touched.days_listed.insert(entry.event.date);
+            }
             day.insert(key.clone());
             for r in entry.event.related.iter().filter(|_| !self.no_mentions) {
                 let Some(target) = &r.key else { continue };

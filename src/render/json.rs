@@ -57,7 +57,7 @@ pub fn render(doc: &FeedDoc, site: &Site) -> Vec<u8> {
         feed_url: doc.url(site, "feed.json"),
         description: &doc.description,
         next_url: doc
-            .prev_archive
+            .next_page
             .as_ref()
             .map(|d| site.links.feed_url(&format!("{d}/feed.json"))),
         language: &site.language,

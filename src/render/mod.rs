@@ -20,6 +20,8 @@ use std::sync::Arc;
 pub const GENERATOR: &str = concat!("eventfeed ", env!("CARGO_PKG_VERSION"));
 /// The names of a feed's three files, in its directory.
 pub const FORMATS: [&str; 3] = ["rss.xml", "atom.xml", "feed.json"];
+/// Every file a feed directory can hold: the feeds and the human page.
+pub const FEED_FILES: [&str; 4] = ["rss.xml", "atom.xml", "feed.json", "index.html"];
 
 /// Site-wide settings of every feed.
 #[derive(Debug, Clone)]
@@ -32,6 +34,11 @@ pub struct Site {
     pub links: Links,
     /// The WebSub hub every feed names (`rel="hub"`), if any.
     pub hub: Option<String>,
+    /// Whether every feed gets a human page (`index.html` in its folder).
+    pub feed_pages: bool,
+    /// Most contexts an A-Z page lists before it splits
+    /// ([`pages::tree::PAGE_CONTEXTS`]; smaller in tests, to reach the splits).
+    pub page_contexts: usize,
 }
 
 /// Which feed.
@@ -77,6 +84,9 @@ pub struct FeedDoc<'a> {
     /// RFC 5005: the directories of the older and newer archive documents.
     pub prev_archive: Option<String>,
     pub next_archive: Option<String>,
+    /// JSON Feed `next_url`: the directory of the next, older page, which holds
+    /// none of this feed's items.
+    pub next_page: Option<String>,
     /// Whether the feed is an archive document (a day with a later day after it).
     pub archive: bool,
     /// Whether to link the subscription document (`all`) as `current`.
@@ -94,47 +104,62 @@ pub fn feed<'a>(index: &'a Index, site: &Site, id: &FeedId) -> Option<FeedDoc<'a
     let items = |keys: &mut dyn Iterator<Item = &'a EventKey>| -> Vec<Item<'a>> {
         keys.map(|k| item(index, site, k)).collect()
     };
-    let newest_day = index.days().keys().next_back().copied();
     let doc = match id {
-        FeedId::All => FeedDoc {
-            dir: "all".into(),
-            title: format!("{}: all events", site.title),
-            description: format!("The newest events of {}", site.title),
-            alternate: site.links.site_root().to_owned(),
-            items: items(&mut index.all().iter().take(site.items_per_feed).map(|(_, k)| k)),
-            updated: 0,
-            prev_archive: newest_day.map(day_dir),
-            next_archive: None,
-            archive: false,
-            current: false,
-        },
+        FeedId::All => {
+            let (keys, older, whole) = newest_days(index, site.items_per_feed);
+            FeedDoc {
+                dir: "all".into(),
+                title: format!("{}: all events", site.title),
+                description: format!("The newest events of {}", site.title),
+                alternate: site.links.site_root().to_owned(),
+                items: items(&mut keys.into_iter()),
+                updated: 0,
+                prev_archive: older.map(day_dir),
+                next_archive: None,
+                next_page: older.filter(|_| whole).map(day_dir),
+                archive: false,
+                current: false,
+            }
+        }
         FeedId::Context(name) => {
             let ctx = index.context(name)?;
             FeedDoc {
                 dir: context_dir(&ctx.slug),
                 title: format!("{}: {name}", site.title),
                 description: format!("The newest events about {name}, from {}", site.title),
-                alternate: format!(
-                    "{}index.html#{}",
-                    site.links.feeds_root(),
-                    context_dir(&ctx.slug).replace('/', "-")
-                ),
+                alternate: match site.feed_pages {
+                    true => format!("{}{}/", site.links.feeds_root(), context_dir(&ctx.slug)),
+                    false => site.links.feeds_root().to_owned(),
+                },
                 items: items(&mut ctx.items.iter().take(site.items_per_feed).map(|(_, k)| k)),
                 updated: 0,
                 prev_archive: None,
                 next_archive: None,
+                next_page: None,
                 archive: false,
                 current: false,
             }
         }
         FeedId::Day(day) => {
-            let keys = index.days().get(day)?;
+            // A day with a day page and no events keeps valid, empty feeds.
+            static NONE: BTreeSet<EventKey> = BTreeSet::new();
+            let keys = match index.days().get(day) {
+                Some(keys) => keys,
+                None if index.day_exists(*day) => &NONE,
+                None => return None,
+            };
             let mut sorted: Vec<_> = keys
                 .iter()
                 .map(|k| (Reverse(index.event(k).expect("indexed").ts), k))
                 .collect();
             sorted.sort();
-            let (prev, next) = index.neighbours(*day);
+            // An empty day stands outside the RFC 5005 chain (its neighbours do
+            // not link it), so it links no neighbours either: its bytes then
+            // depend on nothing but itself.
+            let (prev, next) = match keys.is_empty() {
+                true => (None, None),
+                false => index.neighbours(*day),
+            };
             FeedDoc {
                 dir: day_dir(*day),
                 title: format!("{}: events of {}", site.title, day.format("%-d %B %Y")),
@@ -148,6 +173,7 @@ pub fn feed<'a>(index: &'a Index, site: &Site, id: &FeedId) -> Option<FeedDoc<'a
                 updated: 0,
                 prev_archive: prev.map(day_dir),
                 next_archive: next.map(day_dir),
+                next_page: prev.map(day_dir),
                 archive: next.is_some(),
                 current: true,
             }
@@ -155,6 +181,45 @@ pub fn feed<'a>(index: &'a Index, site: &Site, id: &FeedId) -> Option<FeedDoc<'a
     };
     let updated = doc.items.iter().map(|i| i.updated).max().unwrap_or(0);
     Some(FeedDoc { updated, ..doc })
+}
+
+/// The all-events feed's items: whole days, newest first, until they hold at least
+/// `n` events, so that its next page (the day before) neither repeats nor skips an
+/// item. A day that would take the feed past `4 n` items ends it early; when the
+/// newest day alone is that large, the feed holds its newest `n` and has no next
+/// page (the third value is false), only an RFC 5005 `prev-archive` to that day.
+/// Returns the keys in feed order and the newest day left out.
+fn newest_days(index: &Index, n: usize) -> (Vec<&EventKey>, Option<NaiveDate>, bool) {
+    let mut keys: Vec<(Reverse<i64>, &EventKey)> = Vec::new();
+    let mut older = None;
+    let mut whole = true;
+    for (day, day_keys) in index.days().iter().rev() {
+        if keys.len() >= n || (!keys.is_empty() && keys.len() + day_keys.len() > 4 * n) {
+            older = Some(*day);
+            break;
+        }
+        keys.extend(
+            day_keys
+                .iter()
+                .map(|k| (Reverse(index.event(k).expect("indexed").ts), k)),
+        );
+        if keys.len() > 4 * n {
+            // Only the newest day: too large to give whole.
+            keys.sort();
+            keys.truncate(n);
+            older = Some(*day);
+            whole = false;
+            break;
+        }
+    }
+    keys.sort();
+    (keys.into_iter().map(|(_, k)| k).collect(), older, whole)
+}
+
+/// The newest day the all-events feed leaves out (its next page): changes to
+/// older days do not reach it.
+pub fn all_feed_boundary(index: &Index, site: &Site) -> Option<NaiveDate> {
+    newest_days(index, site.items_per_feed).1
 }
 
 /// The path of a day's page: in the folder of its events when they live in the
@@ -202,6 +267,24 @@ pub fn item_id(event: &Event, id_path: &str, links: &Links) -> String {
     let date = crate::model::layout_key(id_path).map_or(event.date, |(_, d)| d);
     let path = id_path.strip_suffix(".md").unwrap_or(id_path);
     format!("tag:{},{}:{path}", links.host(), date.format("%Y-%m-%d"))
+}
+
+/// The files of a feed, as (path relative to the output root, bytes): its three
+/// formats, and its page when the site has them.
+pub fn render_feed(
+    index: &Index,
+    doc: &FeedDoc,
+    site: &Site,
+    id: &FeedId,
+) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::from(render(doc, site));
+    if site.feed_pages {
+        files.push((
+            format!("{}/index.html", doc.dir),
+            pages::feed_page(index, doc, site, id),
+        ));
+    }
+    files
 }
 
 /// The three files of a feed, as (path relative to the output root, bytes).

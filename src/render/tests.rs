@@ -17,6 +17,8 @@ fn site() -> Site {
         items_per_feed: 50,
         links: crate::links::example(),
         hub: None,
+        feed_pages: true,
+        page_contexts: 100,
     }
 }
 
@@ -67,13 +69,23 @@ fn context_and_all_feed_snapshots() {
 #[test]
 fn page_snapshots() {
     let index = index();
+    let page = |p: pages::Page| String::from_utf8(p.render(&index, &site())).unwrap();
+    insta::assert_snapshot!("index_html", page(pages::Page::Home));
+    insta::assert_snapshot!("opml", page(pages::Page::Opml));
+    insta::assert_snapshot!("letter_d", page(pages::Page::Letter("d".into())));
+    insta::assert_snapshot!("letter_opml_d", page(pages::Page::LetterOpml("d".into())));
+    insta::assert_snapshot!("year_2017", page(pages::Page::Year(2017)));
+    insta::assert_snapshot!("year_opml_2017", page(pages::Page::YearOpml(2017)));
+    let feed_page = |id: FeedId| {
+        let doc = feed(&index, &site(), &id).unwrap();
+        String::from_utf8(pages::feed_page(&index, &doc, &site(), &id)).unwrap()
+    };
+    insta::assert_snapshot!("context_page", feed_page(FeedId::Context("東京".into())));
     insta::assert_snapshot!(
-        "index_html",
-        String::from_utf8(pages::index_html(&index, &site())).unwrap()
-    );
-    insta::assert_snapshot!(
-        "opml",
-        String::from_utf8(pages::opml(&index, &site())).unwrap()
+        "day_page",
+        feed_page(FeedId::Day(
+            chrono::NaiveDate::from_ymd_opt(2017, 11, 2).unwrap()
+        ))
     );
 }
 

@@ -31,6 +31,9 @@ fn site(items: usize) -> Site {
         items_per_feed: items,
         links,
         hub: None,
+        feed_pages: true,
+        // Small, so that A-Z pages split and merge as contexts come and go.
+        page_contexts: (items % 3) + 1,
     }
 }
 
@@ -312,6 +315,9 @@ impl World {
         self.disk.extend(written.into_inner().unwrap());
         for dir in &plan.removed {
             self.disk.retain(|k, _| !k.starts_with(&format!("{dir}/")));
+        }
+        for file in &plan.removed_files {
+            self.disk.remove(file);
         }
     }
 

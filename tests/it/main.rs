@@ -8,6 +8,7 @@ mod check;
 mod daemon_invariant;
 mod faults;
 mod incremental;
+mod pages;
 mod readers;
 mod real_archive;
 mod serve;

@@ -262,7 +262,10 @@ fn feeds_are_served_with_their_types_validators_and_codings() {
     assert_eq!(page.status, 200);
     assert_eq!(page.body, b"<p>hello</p>");
     assert!(page.header("content-type").starts_with("text/html"));
-    assert_eq!(s.get("all/").status, 404, "a folder without index.html");
+    assert_eq!(s.get("opml/").status, 404, "a folder without index.html");
+    let feed_page = s.get("all/");
+    assert_eq!(feed_page.status, 200, "a feed's folder is its page");
+    assert!(feed_page.header("content-type").starts_with("text/html"));
     assert_eq!(s.get("nothing/here.xml").status, 404);
     assert_eq!(s.request("POST", "all/rss.xml", &[]).status, 405);
 }

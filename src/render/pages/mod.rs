@@ -1,0 +1,182 @@
+//! The pages people read, and the OPML lists readers import. Every feed has a page
+//! beside it (`index.html` in its folder), so a feed's folder URL is one address
+//! for a person and for a reader (which finds the feed by autodiscovery). The
+//! listings are bounded whatever the archive's size: `index.html` shows the
+//! most active contexts and the newest days, the A-Z pages split by slug prefix
+//! ([`tree`]), the days by year. No JavaScript; everything escaped here.
+
+mod feed_page;
+mod home;
+mod listing;
+mod opml;
+pub mod tree;
+
+pub use feed_page::feed_page;
+
+use super::{Site, GENERATOR};
+use crate::index::{ContextEntry, Index};
+use crate::model::Context;
+use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
+
+/// Most items a feed's page shows (a day can hold thousands).
+pub const PAGE_ITEMS: usize = 100;
+/// How many of the most active contexts `index.html` shows.
+pub const HOME_CONTEXTS: usize = 50;
+/// How many of the newest days `index.html` shows.
+pub const HOME_DAYS: usize = 30;
+/// How many of the most active contexts `feeds.opml` lists.
+pub const OPML_CONTEXTS: usize = 200;
+
+/// A page or OPML file that is not a feed's own page.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Page {
+    /// `index.html`.
+    Home,
+    /// `feeds.opml`: the all-events feed and the most active contexts.
+    Opml,
+    /// An A-Z page of contexts, by slug prefix: `contexts/az-<prefix>.html`.
+    Letter(String),
+    /// The contexts an A-Z page lists itself, as OPML.
+    LetterOpml(String),
+    /// Every day of a year: `days/<year>/index.html`.
+    Year(i32),
+    YearOpml(i32),
+}
+
+impl Page {
+    /// Where the page lives, relative to the output root. Slugs never hold a
+    /// `.`, so `contexts/az-*.html` never meets a context's folder.
+    pub fn path(&self) -> String {
+        match self {
+            Page::Home => "index.html".into(),
+            Page::Opml => "feeds.opml".into(),
+            Page::Letter(p) => format!("contexts/az-{p}.html"),
+            Page::LetterOpml(p) => format!("opml/contexts-{p}.opml"),
+            Page::Year(y) => format!("days/{y:04}/index.html"),
+            Page::YearOpml(y) => format!("opml/days-{y:04}.opml"),
+        }
+    }
+
+    pub fn render(&self, index: &Index, site: &Site) -> Vec<u8> {
+        match self {
+            Page::Home => home::render(index, site),
+            Page::Opml => opml::main(index, site),
+            Page::Letter(p) => listing::letter(index, site, p),
+            Page::LetterOpml(p) => opml::letter(index, site, p),
+            Page::Year(y) => listing::year(index, site, *y),
+            Page::YearOpml(y) => opml::year(index, site, *y),
+        }
+    }
+}
+
+/// The most active contexts (most items, then by name), at most `n`.
+fn most_active(index: &Index, n: usize) -> Vec<(&Context, &ContextEntry)> {
+    let mut all: Vec<(&Context, &ContextEntry)> = index.contexts().iter().collect();
+    let order = |a: &(&Context, &ContextEntry), b: &(&Context, &ContextEntry)| {
+        b.1.items.len().cmp(&a.1.items.len()).then(a.0.cmp(b.0))
+    };
+    if all.len() > n {
+        all.select_nth_unstable_by(n, order);
+        all.truncate(n);
+    }
+    all.sort_by(order);
+    all
+}
+
+/// The escaped URL of a file or folder in the output directory.
+fn url(site: &Site, rel: &str) -> String {
+    attr(&site.links.feed_url(rel)).into_owned()
+}
+
+/// Where a feed's name links: its page, or its RSS file when there are no pages.
+fn feed_link(site: &Site, dir: &str) -> String {
+    match site.feed_pages {
+        true => url(site, &format!("{dir}/")),
+        false => url(site, &format!("{dir}/rss.xml")),
+    }
+}
+
+const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:1rem auto;padding:0 1rem;color:#222;overflow-wrap:break-word}\
+h1{font-size:1.5rem;line-height:1.25}h2{font-size:1.15rem}ul{padding-left:1.2rem}li{margin:.25rem 0}\
+a{color:#0645ad}.n,.m,nav{color:#666;font-size:.9em}.f{font-size:.85em;white-space:nowrap}\
+article{border-top:1px solid #ddd;padding:.5rem 0}article h2{margin:.3rem 0}\
+.sub{background:#f4f4f4;padding:.6rem .8rem;border-radius:.3rem}.sub input{width:100%;box-sizing:border-box;font:inherit;padding:.3rem}\
+img{max-width:100%;height:auto}";
+
+/// The document up to `<body>`: `feed` is the directory and title of the feed the
+/// page stands for, announced to readers (autodiscovery) in every format.
+fn head(h: &mut String, site: &Site, title: &str, feed: Option<(&str, &str)>) {
+    h.push_str("<!DOCTYPE html>\n<html lang=\"");
+    h.push_str(&attr(&site.language));
+    h.push_str("\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<meta name=\"generator\" content=\"");
+    h.push_str(GENERATOR);
+    h.push_str("\">\n<title>");
+    h.push_str(&text(title));
+    h.push_str("</title>\n");
+    if let Some((dir, feed_title)) = feed {
+        for (file, kind, label) in [
+            ("rss.xml", "application/rss+xml", "RSS"),
+            ("atom.xml", "application/atom+xml", "Atom"),
+            ("feed.json", "application/feed+json", "JSON Feed"),
+        ] {
+            h.push_str("<link rel=\"alternate\" type=\"");
+            h.push_str(kind);
+            h.push_str("\" title=\"");
+            h.push_str(&attr(&format!("{feed_title} ({label})")));
+            h.push_str("\" href=\"");
+            h.push_str(&url(site, &format!("{dir}/{file}")));
+            h.push_str("\">\n");
+        }
+    }
+    h.push_str("<style>");
+    h.push_str(STYLE);
+    h.push_str("</style>\n</head>\n<body>\n");
+}
+
+fn foot(h: &mut String) {
+    h.push_str("</body>\n</html>\n");
+}
+
+/// The trail back to `index.html`, then `extra` (escaped HTML) if any.
+fn nav(h: &mut String, site: &Site, extra: &str) {
+    h.push_str("<nav><a href=\"");
+    h.push_str(&url(site, ""));
+    h.push_str("\">");
+    h.push_str(&text(&site.title));
+    h.push_str("</a>");
+    h.push_str(extra);
+    h.push_str("</nav>\n");
+}
+
+/// Links to a feed's three formats.
+fn formats(h: &mut String, site: &Site, dir: &str) {
+    h.push_str("<span class=\"f\">");
+    for (i, (file, label)) in [
+        ("rss.xml", "RSS"),
+        ("atom.xml", "Atom"),
+        ("feed.json", "JSON"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if i > 0 {
+            h.push_str(" · ");
+        }
+        h.push_str("<a href=\"");
+        h.push_str(&url(site, &format!("{dir}/{file}")));
+        h.push_str("\">");
+        h.push_str(label);
+        h.push_str("</a>");
+    }
+    h.push_str("</span>");
+}
+
+/// The "copy this address into your feed reader" block.
+fn subscribe(h: &mut String, site: &Site, dir: &str) {
+    let rss = url(site, &format!("{dir}/rss.xml"));
+    h.push_str("<section class=\"sub\">\n<label>Copy this address into your feed reader:<br>\n<input type=\"text\" readonly value=\"");
+    h.push_str(&rss);
+    h.push_str("\"></label>\n<p>Or open the feed as ");
+    formats(h, site, dir);
+    h.push_str(". Most readers also find it from this page's address.</p>\n</section>\n");
+}
