@@ -138,17 +138,18 @@ fn line_emphasis<'a>(line: &'a str, italic: &str, bold: &str) -> Option<Cow<'a, 
 
 /// Title text: templates removed, emphasis marks dropped.
 pub fn plain(s: &str) -> Cow<'_, str> {
-    match strip_templates(s) {
-        Cow::Borrowed(b) => emphasis(b, "", ""),
-        Cow::Owned(o) => Cow::Owned(emphasis(&o, "", "").into_owned()),
-    }
+    without_markup(s, "", "")
 }
 
 /// Summary markdown: templates removed, emphasis as markdown.
 pub fn markdown(s: &str) -> Cow<'_, str> {
+    without_markup(s, "*", "**")
+}
+
+fn without_markup<'a>(s: &'a str, italic: &str, bold: &str) -> Cow<'a, str> {
     match strip_templates(s) {
-        Cow::Borrowed(b) => emphasis(b, "*", "**"),
-        Cow::Owned(o) => Cow::Owned(emphasis(&o, "*", "**").into_owned()),
+        Cow::Borrowed(b) => emphasis(b, italic, bold),
+        Cow::Owned(o) => Cow::Owned(emphasis(&o, italic, bold).into_owned()),
     }
 }
 
