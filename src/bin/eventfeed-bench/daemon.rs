@@ -310,6 +310,19 @@ impl OutputWatch {
         self.seen.lock().expect("not poisoned").error.clone()
     }
 
+    /// The files renamed into place since the reset (every file the daemon
+    /// writes is renamed in), and their bytes now.
+    pub fn written(&self) -> (usize, u64) {
+        let s = self.seen.lock().expect("not poisoned");
+        let bytes = s
+            .renamed_in
+            .keys()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum();
+        (s.renamed_in.len(), bytes)
+    }
+
     /// Distinct files renamed into place since the reset, and how many of them
     /// were renamed in more than once.
     pub fn renamed_in(&self) -> (usize, usize) {
@@ -390,6 +403,9 @@ pub struct Sample {
     /// its syncfs): a cross-check, not the figure.
     pub to_status: Option<Duration>,
     pub writes: u64,
+    /// Output files written (renamed into place) for the change, and their bytes.
+    pub files: usize,
+    pub bytes: u64,
 }
 
 /// The changes of the latency run, and the next free event index.
@@ -471,6 +487,7 @@ pub fn latency(
         }
         let to_status = daemon.status_since(t0).map(|s| s - t0);
         let (writes, overflow) = watch.writes();
+        let (files, bytes) = watch.written();
         if overflow {
             eprintln!(
                 "  warning: the output watch reported an error during change {k} ({}): {}",
@@ -484,6 +501,8 @@ pub fn latency(
             to_feeds: watch.last_feed(t0).map(|l| l - t0),
             to_status,
             writes,
+            files,
+            bytes,
         });
         // Space the changes a little more, at random, so that they do not fall
         // into a rhythm with anything periodic in the daemon.

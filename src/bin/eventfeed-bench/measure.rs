@@ -952,11 +952,11 @@ fn report(
             );
             let _ = writeln!(
                 r,
-                "| change | n | p50 | p90 | p99 | max | no output | to last feed file p50 / p99 | to STATUS= p50 / p99 | output events per change (median) |"
+                "| change | n | p50 | p90 | p99 | max | no output | to last feed file p50 / p99 | to STATUS= p50 / p99 | output events per change (median) | files / kB written per change (median) |"
             );
             let _ = writeln!(
                 r,
-                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
             );
             for kind in [
                 Some(Kind::Create),
@@ -977,12 +977,14 @@ fn report(
                 let mut fe: Vec<Duration> = s.iter().filter_map(|s| s.to_feeds).collect();
                 fe.sort_unstable();
                 let writes = median(&s.iter().map(|s| s.writes).collect::<Vec<_>>()).unwrap_or(0);
+                let files = median(&s.iter().map(|s| s.files).collect::<Vec<_>>()).unwrap_or(0);
+                let kb = median(&s.iter().map(|s| s.bytes).collect::<Vec<_>>()).unwrap_or(0) / 1024;
                 if lat.is_empty() {
                     continue;
                 }
                 let _ = writeln!(
                     r,
-                    "| {name} | {} | {} | {} | {} | {} | {} | {} / {} | {} / {} | {writes} |",
+                    "| {name} | {} | {} | {} | {} | {} | {} | {} / {} | {} / {} | {writes} | {files} / {kb} |",
                     s.len(),
                     ms(percentile(&lat, 50.0)),
                     ms(percentile(&lat, 90.0)),
