@@ -211,19 +211,10 @@ impl Index {
     pub fn paths_under<'a>(&'a self, dir: &Path) -> impl Iterator<Item = &'a Path> + 'a {
         let mut prefix = dir.as_os_str().as_bytes().to_vec();
         prefix.push(b'/');
-        let start: FileKey = prefix.clone().into();
-        let pages_prefix = prefix.clone();
-        let files = self
-            .files
-            .range(start.clone()..)
-            .map(|(k, _)| k)
-            .take_while(move |k| k.starts_with(&prefix));
-        let pages = self
-            .pages
-            .range(start..)
-            .map(|(k, _)| k)
-            .take_while(move |k| k.starts_with(&pages_prefix));
-        files.chain(pages).map(|k| path_of(k))
+        let prefix: FileKey = prefix.into();
+        keys_under(&self.files, prefix.clone())
+            .chain(keys_under(&self.pages, prefix))
+            .map(|k| path_of(k))
     }
 
     /// Every file the index holds, events and day pages.
@@ -572,6 +563,14 @@ impl Index {
 fn page_day(path: &[u8]) -> Option<NaiveDate> {
     let dir = std::str::from_utf8(path).ok()?.rsplit_once('/')?.0;
     crate::model::layout_key(&format!("{dir}/x.md")).map(|(_, day)| day)
+}
+
+/// The keys of a map by file that start with `prefix`: one range, as the map is
+/// sorted by bytes.
+fn keys_under<V>(map: &BTreeMap<FileKey, V>, prefix: FileKey) -> impl Iterator<Item = &FileKey> {
+    map.range(prefix.clone()..)
+        .map(|(k, _)| k)
+        .take_while(move |k| k.starts_with(&prefix))
 }
 
 /// Marks the keys an event file bears on: its own and its versions'.

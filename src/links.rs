@@ -84,7 +84,7 @@ impl Links {
         let href = href.trim();
         let path = href.split(['?', '#']).next().unwrap_or(href);
         if crate::model::parse_news_path(path).is_some() && !href.contains("://") {
-            return Some(self.page_url(&crate::model::written_path(path)));
+            return Some(self.page_url(path));
         }
         let url = self.site.join(href).ok()?;
         matches!(url.scheme(), "http" | "https" | "mailto").then(|| url.to_string())

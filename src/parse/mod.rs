@@ -233,23 +233,20 @@ impl<'a> LineParser<'a> {
                 }
                 // A Related link into the news tree is kept as a key (its URL
                 // depends on which files exist); anything else must resolve now.
-                if let (Section::Related, Some((key, pad))) = (section, link) {
-                    contexts.extend(context_list(item.rest).map(Context::from));
-                    related.push(Related {
-                        title: name.into(),
-                        key: Some(key),
-                        pad,
-                        url: None,
-                    });
-                    continue;
-                }
-                let Some(url) = self.opts.links.resolve(&href) else {
-                    let what = "link is not a usable http(s) or mailto URL, ignored";
-                    self.warn(n, item.href_col, what, next);
-                    continue;
+                let news = link.filter(|_| section == Section::Related);
+                let url = match news {
+                    Some(_) => None,
+                    None => match self.opts.links.resolve(&href) {
+                        Some(url) => Some(url),
+                        None => {
+                            let what = "link is not a usable http(s) or mailto URL, ignored";
+                            self.warn(n, item.href_col, what, next);
+                            continue;
+                        }
+                    },
                 };
-                match section {
-                    Section::Sources => {
+                match (section, url) {
+                    (Section::Sources, Some(url)) => {
                         if name.eq_ignore_ascii_case("cover image") {
                             image.get_or_insert(url.into());
                         } else {
@@ -259,16 +256,18 @@ impl<'a> LineParser<'a> {
                             });
                         }
                     }
-                    Section::Related => {
+                    (Section::Related, url) => {
                         contexts.extend(context_list(item.rest).map(Context::from));
+                        let (key, pad) =
+                            news.map_or((None, Padding::default()), |(k, p)| (Some(k), p));
                         related.push(Related {
                             title: name.into(),
-                            key: None,
-                            pad: Padding::default(),
-                            url: Some(url.into()),
+                            key,
+                            pad,
+                            url: url.map(Into::into),
                         });
                     }
-                    Section::Changes | Section::Formats | Section::Other => {}
+                    _ => {}
                 }
             }
         }
