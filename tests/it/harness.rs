@@ -90,6 +90,29 @@ impl Tree {
         out
     }
 
+    /// `build` with a config file (`toml`, written beside the input) on top of
+    /// the flags; it must succeed.
+    pub fn build_with_config(&self, toml: &str) -> Output {
+        let config = self.input.parent().unwrap().join("eventfeed.toml");
+        fs::write(&config, toml).unwrap();
+        let out = self
+            .cmd("build")
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        out
+    }
+
+    /// Temp files of the sink left in the output (none may outlive a write).
+    pub fn temp_files(&self) -> Vec<String> {
+        self.files()
+            .into_keys()
+            .filter(|k| k.contains(".eventfeed-"))
+            .collect()
+    }
+
     pub fn check(&self) -> Output {
         self.cmd("check").output().unwrap()
     }

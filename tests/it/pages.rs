@@ -217,15 +217,7 @@ fn hostile_names_are_escaped_on_every_page() {
 #[test]
 fn the_switch_turns_feed_pages_off() {
     let t = tree();
-    let config = t.input.parent().unwrap().join("eventfeed.toml");
-    fs::write(&config, "[pages]\nper_feed = false\n").unwrap();
-    let out = t
-        .cmd("build")
-        .arg("--config")
-        .arg(&config)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    t.build_with_config("[pages]\nper_feed = false\n");
     let files = t.files();
     assert!(!files.contains_key("contexts/twitter/index.html"));
     assert!(!files.contains_key("days/2017/11/02/index.html"));
@@ -254,15 +246,7 @@ fn json_feed_pages_never_repeat_an_item() {
             all_ids += 1;
         }
     }
-    let config = t.input.parent().unwrap().join("eventfeed.toml");
-    fs::write(&config, "items_per_feed = 2\n").unwrap();
-    let out = t
-        .cmd("build")
-        .arg("--config")
-        .arg(&config)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    t.build_with_config("items_per_feed = 2\n");
     let mut seen = BTreeSet::new();
     let mut next = Some(format!("{BASE}all/feed.json"));
     let mut pages = 0;

@@ -105,11 +105,7 @@ fn kill_9_at_random_points_of_a_burst_loses_nothing() {
         d.wait_exit(Duration::from_secs(10));
         d = t.watch();
         settles(&t, &d);
-        let temps: Vec<String> = t
-            .files()
-            .into_keys()
-            .filter(|k| k.contains(".eventfeed-"))
-            .collect();
+        let temps = t.temp_files();
         assert!(
             temps.is_empty(),
             "round {round}: temp files left: {temps:?}"

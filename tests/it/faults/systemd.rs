@@ -107,10 +107,6 @@ fn sigterm_during_the_first_reconcile_exits_0_and_the_next_start_completes() {
     drop(d);
     let d = t.watch();
     settles(&t, &d);
-    let temps: Vec<String> = t
-        .files()
-        .into_keys()
-        .filter(|k| k.contains(".eventfeed-"))
-        .collect();
+    let temps = t.temp_files();
     assert!(temps.is_empty(), "temp files left: {temps:?}");
 }
