@@ -6,21 +6,30 @@ use crate::index::{Change, Index};
 use crate::model::Interner;
 use crate::plan::{self, Plan};
 use crate::render::pages::Page;
-use crate::render::{self, FeedId, Site};
+use crate::render::{self, Bodies, FeedId, InMemory, Site};
 use rayon::prelude::*;
+use std::sync::Arc;
 
 pub struct Engine {
     index: Index,
     site: Site,
     interner: Interner,
+    bodies: Arc<dyn Bodies + Send>,
 }
 
 impl Engine {
+    /// An engine whose events all carry their bodies.
     pub fn new(site: Site) -> Self {
+        Self::with_bodies(site, Arc::new(InMemory))
+    }
+
+    /// An engine that reads the bodies of events without one from `bodies`.
+    pub fn with_bodies(site: Site, bodies: Arc<dyn Bodies + Send>) -> Self {
         Self {
             index: Index::default(),
             site,
             interner: Interner::default(),
+            bodies,
         }
     }
 
@@ -62,7 +71,7 @@ impl Engine {
         // latency is its slowest file.
         let render_feeds = || {
             feeds.par_iter().try_for_each(|id| {
-                let Some(doc) = render::feed(&self.index, &self.site, id) else {
+                let Some(doc) = render::feed(&self.index, &self.site, id, &*self.bodies) else {
                     return Ok(());
                 };
                 for (path, bytes) in render::render_feed(&self.index, &doc, &self.site, id) {

@@ -25,7 +25,6 @@ pub mod text;
 
 // shells
 pub mod assets;
-pub mod cache;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -40,6 +39,7 @@ pub mod serve;
 mod shutdown;
 pub mod sink;
 pub mod source;
+pub mod store;
 mod systemd;
 mod users;
 pub mod watch;

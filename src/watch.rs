@@ -7,7 +7,6 @@
 //! lost events (queue overflow, a full channel, a watcher error) turns the next
 //! batch into a full rescan with a fresh watcher.
 
-use crate::cache::Stamp;
 use crate::commands::{self, Mode, Started};
 use crate::config::Settings;
 use crate::engine::Engine;
@@ -18,6 +17,7 @@ use crate::reader::{self, OnError};
 use crate::report::{self, Shown};
 use crate::sink::Sink;
 use crate::source::Source;
+use crate::store::{Stamp, Store};
 use crate::watcher::{watch, Hints};
 use crate::websub::Publisher;
 use anyhow::{Context as _, Result};
@@ -236,15 +236,17 @@ async fn debounce(
 struct Daemon {
     settings: Settings,
     engine: Engine,
+    /// Bodies and what the next start needs (see `store`).
+    store: Option<Arc<Store>>,
     sink: Sink,
     source: Source,
     opts: ParseOptions,
     /// The stamp of every file the index holds, to skip unchanged files on a
-    /// rescan and to save the cache.
+    /// rescan.
     stamps: HashMap<PathBuf, Stamp>,
     last_change: Option<Instant>,
-    /// Whether the cache on disk is behind (saving a large one takes a while, so
-    /// it is saved only when it must be).
+    /// Whether the store's output stamps are behind (they are saved, and the
+    /// store made durable, on a rescan and at the stop).
     dirty: bool,
     /// Writes that failed, to retry.
     behind: Option<Behind>,
@@ -278,6 +280,7 @@ impl Daemon {
         };
         let Started {
             engine,
+            store,
             stamps,
             summary: s,
             changed_feeds,
@@ -297,6 +300,7 @@ impl Daemon {
         let mut daemon = Self {
             settings: settings.clone(),
             engine,
+            store,
             sink,
             source: Source::new(
                 &settings.input,
@@ -383,7 +387,7 @@ impl Daemon {
         );
         self.read_and_commit(&paths, started);
         self.engine.interner().sweep();
-        self.save_cache();
+        self.save_state();
     }
 
     fn read_and_commit(&mut self, paths: &[PathBuf], started: Instant) {
@@ -395,6 +399,7 @@ impl Daemon {
             paths,
             OnError::KeepLastGood,
             self.engine.interner(),
+            self.store.as_deref(),
             &|| {},
         );
         report::files(&self.settings, &read, Shown::Log);
@@ -493,21 +498,15 @@ impl Daemon {
         if let Err(e) = self.sink.sync() {
             tracing::warn!("{e:#}");
         }
-        self.save_cache();
+        self.save_state();
     }
 
-    /// Saves the cache if it is behind, so that the next start reads and renders
+    /// Saves the state if it is behind, so that the next start reads and renders
     /// nothing that did not change meanwhile.
-    fn save_cache(&mut self) {
+    fn save_state(&mut self) {
         if std::mem::take(&mut self.dirty) {
             let current = self.behind.is_none();
-            commands::save_cache(
-                &self.settings,
-                &self.engine,
-                &self.stamps,
-                &self.sink,
-                current,
-            );
+            commands::save_state(self.store.as_deref(), &self.sink, current);
         }
     }
 

@@ -250,8 +250,7 @@ impl Index {
                 touched.listing = true;
                 touched.days_listed.insert(entry.event.date);
             }
-            for r in entry.event.related.iter() {
-                let Some(target) = &r.key else { continue };
+            for target in entry.event.links.iter() {
                 if let Some(m) = self.mentions.get_mut(target) {
                     if let Ok(i) = m.by.binary_search(key) {
                         let mut by = std::mem::take(&mut m.by).into_vec();
@@ -273,8 +272,7 @@ impl Index {
                 touched.days_listed.insert(entry.event.date);
             }
             day.insert(key.clone());
-            for r in entry.event.related.iter().filter(|_| !self.no_mentions) {
-                let Some(target) = &r.key else { continue };
+            for target in entry.event.links.iter().filter(|_| !self.no_mentions) {
                 if !self.mentions.contains_key(target) {
                     let resolved = self.resolved(target);
                     let by = Box::default();

@@ -62,7 +62,7 @@ pub fn render(doc: &FeedDoc, site: &Site) -> Vec<u8> {
 }
 
 fn entry(it: &super::Item) -> Entry {
-    let e = it.event;
+    let e = &*it.body;
     let mut links = vec![link(it.link.clone(), "alternate")];
     if let Some(image) = &e.image {
         links.push(link(image.to_string(), "enclosure"));

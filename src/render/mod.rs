@@ -11,10 +11,11 @@ mod rss;
 
 use crate::index::{utc, Index};
 use crate::links::Links;
-use crate::model::{Context, Event, EventKey};
+use crate::model::{Body, Context, Event, EventKey};
 use chrono::{Datelike, NaiveDate};
 use std::cmp::Reverse;
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::sync::Arc;
 
 pub const GENERATOR: &str = concat!("eventfeed ", env!("CARGO_PKG_VERSION"));
@@ -59,9 +60,26 @@ pub fn context_dir(slug: &str) -> String {
     format!("contexts/{slug}")
 }
 
+/// Where the bodies of the events the index holds without one come from (the
+/// daemon's store). A body in memory ([`crate::model::Content::Here`]) needs none.
+pub trait Bodies: Sync {
+    /// The body of the event file at `path` (relative to the input root).
+    fn body(&self, path: &Path) -> Option<Arc<Body>>;
+}
+
+/// No store: every body is in memory.
+pub struct InMemory;
+
+impl Bodies for InMemory {
+    fn body(&self, _: &Path) -> Option<Arc<Body>> {
+        None
+    }
+}
+
 /// One item, with what every format needs precomputed.
 pub struct Item<'a> {
     pub event: &'a Event,
+    pub body: Arc<Body>,
     pub contexts: &'a [Context],
     pub ts: i64,
     /// When the item last changed (at least `ts`).
@@ -100,9 +118,14 @@ impl FeedDoc<'_> {
 }
 
 /// Gathers a feed from the index; `None` when the feed has no reason to exist.
-pub fn feed<'a>(index: &'a Index, site: &Site, id: &FeedId) -> Option<FeedDoc<'a>> {
+pub fn feed<'a>(
+    index: &'a Index,
+    site: &Site,
+    id: &FeedId,
+    bodies: &dyn Bodies,
+) -> Option<FeedDoc<'a>> {
     let items = |keys: &mut dyn Iterator<Item = &'a EventKey>| -> Vec<Item<'a>> {
-        keys.map(|k| item(index, site, k)).collect()
+        keys.map(|k| item(index, site, k, bodies)).collect()
     };
     let doc = match id {
         FeedId::All => {
@@ -243,18 +266,42 @@ fn day_page_path(index: &Index, day: NaiveDate, keys: &BTreeSet<EventKey>) -> Ar
         .into()
 }
 
-fn item<'a>(index: &'a Index, site: &Site, key: &EventKey) -> Item<'a> {
+fn item<'a>(index: &'a Index, site: &Site, key: &EventKey, bodies: &dyn Bodies) -> Item<'a> {
     let entry = index.event(key).expect("indexed");
     let event = &*entry.event;
+    let body = body(index, key, event, bodies);
     Item {
         event,
         contexts: entry.contexts(),
         ts: entry.ts,
         updated: entry.updated,
         id: item_id(event, &entry.id_path(), &site.links),
-        link: site.links.item_url(event),
-        content: content::html(event, index, &site.links),
+        link: site.links.item_url(event, &body),
+        content: content::html(&body, index, &site.links),
+        body,
     }
+}
+
+/// The body of an item: in memory, or read from the store by its file's path.
+/// A body the store has lost (a damaged store) is logged and shows the path,
+/// rather than stop every feed; the next start finds the store unusable and
+/// reads every file again (see `store`).
+fn body(index: &Index, key: &EventKey, event: &Event, bodies: &dyn Bodies) -> Arc<Body> {
+    if let Some(body) = event.body.here() {
+        return body.clone();
+    }
+    let found = index.source_of(key).and_then(|path| bodies.body(path));
+    found.unwrap_or_else(|| {
+        tracing::error!("the store has no body for {key}: showing its path instead");
+        crate::store::mark_damaged();
+        Arc::new(Body {
+            title: event.path().into(),
+            summary_html: Box::default(),
+            sources: Box::default(),
+            image: None,
+            related: Box::default(),
+        })
+    })
 }
 
 /// The guid / Atom id of an event: its front-matter id, or a `tag:` URI (RFC 4151)

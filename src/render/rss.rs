@@ -82,7 +82,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 fn item(it: &super::Item) -> Item {
-    let e = it.event;
+    let e = &*it.body;
     let mut extensions = ExtensionMap::new();
     if let Some(image) = &e.image {
         let attrs = [("url", &**image), ("medium", "image")]

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use eventfeed::engine::{Engine, FnEmit};
 use eventfeed::index::Change;
 use eventfeed::links::{ItemLink, Links};
-use eventfeed::model::{event_key, Context, Event};
+use eventfeed::model::{event_key, Body, Content, Context, Event};
 use eventfeed::plan::Plan;
 use eventfeed::render::Site;
 use std::collections::{BTreeMap, BTreeSet};
@@ -196,7 +196,7 @@ fn hostile_names_are_escaped_on_every_page() {
     });
     let day = NaiveDate::from_ymd_opt(2017, 11, 2).unwrap();
     let mut ev = (*event(day, 1, &[HOSTILE.into(), "Plain".into()])).clone();
-    ev.title = HOSTILE.into();
+    ev.body = Content::new(body(HOSTILE.into()));
     engine.apply([Change::Upsert("e.md".into(), Arc::new(ev))]);
     let escaped = "&lt;script&gt;alert(\"x\")&lt;/script&gt; &amp; 'Co'";
     let mut seen = 0;
@@ -304,6 +304,16 @@ fn context_name(i: usize) -> Context {
     .into()
 }
 
+fn body(title: String) -> Body {
+    Body {
+        summary_html: "<p>What happened, told in a sentence or two, as the archive does for every event of the day.</p>".into(),
+        title: title.into(),
+        sources: Box::new([]),
+        image: None,
+        related: Box::new([]),
+    }
+}
+
 fn event(day: NaiveDate, n: usize, contexts: &[Context]) -> Arc<Event> {
     let slug = format!("event-{n}-happens-somewhere-in-the-world");
     let key = event_key(day, &slug);
@@ -317,14 +327,13 @@ fn event(day: NaiveDate, n: usize, contexts: &[Context]) -> Arc<Event> {
         date: day,
         time: None,
         id: None,
-        title: format!("Event {n} happens somewhere in the world, and people react").into(),
-        summary_html: format!("<p>What happened in event {n}, told in a sentence or two, as the archive does for every event of the day.</p>").into(),
-        sources: Box::new([]),
-        image: None,
-        related: Box::new([]),
         contexts: contexts.into(),
         contexts_pinned: false,
         versions: Box::new([]),
+        links: Box::new([]),
+        body: Content::new(body(format!(
+            "Event {n} happens somewhere in the world, and people react"
+        ))),
     })
 }
 
