@@ -82,7 +82,10 @@ pub fn build(settings: &Settings, fresh: bool) -> Result<ExitCode, crate::Failur
         follow: false,
     };
     let Started {
-        summary: s, engine, ..
+        summary: s,
+        engine,
+        store,
+        ..
     } = start(settings, &sink, &mode)
         .map_err(|e| anyhow::anyhow!("{}", publish::advice(&e, &settings.output)))?;
     say!(
@@ -98,8 +101,8 @@ pub fn build(settings: &Settings, fresh: bool) -> Result<ExitCode, crate::Failur
         s.removed,
         started.elapsed().as_secs_f64()
     );
-    // Freeing a large index one allocation at a time only delays the exit.
-    std::mem::forget(engine);
+    engine.finish();
+    drop(store);
     Ok(ExitCode::SUCCESS)
 }
 

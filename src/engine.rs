@@ -43,6 +43,15 @@ impl Engine {
         self.index.forget_mentions();
     }
 
+    /// Ends a one-shot run: the index is leaked, since freeing a large one an
+    /// allocation at a time only delays the exit, and the bodies' store is let
+    /// go, so that it closes cleanly.
+    pub fn finish(self) {
+        let Self { index, bodies, .. } = self;
+        std::mem::forget(index);
+        drop(bodies);
+    }
+
     /// Shares strings between the events handed to [`Engine::apply`].
     pub fn interner(&mut self) -> &mut Interner {
         &mut self.interner

@@ -174,8 +174,14 @@ impl Store {
     }
 
     fn create(path: &Path) -> Result<Database> {
+        let told = AtomicBool::new(false);
         Database::builder()
             .set_cache_size(CACHE_BYTES)
+            .set_repair_callback(move |_| {
+                if !told.swap(true, Ordering::Relaxed) {
+                    tracing::info!("the store was not closed (a crash?): checking it");
+                }
+            })
             .create(path)
             .with_context(|| format!("cannot open {}", path.display()))
     }

@@ -12,5 +12,6 @@ mod pages;
 mod readers;
 mod real_archive;
 mod serve;
+mod store;
 mod watch;
 mod websub;
