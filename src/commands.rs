@@ -14,6 +14,7 @@ use crate::reader::{self, OnError};
 use crate::report::{self, Shown};
 use crate::sink::Sink;
 use crate::source::Source;
+use crate::tombstones::{self, Tombstones};
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -117,7 +118,14 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
     let (scan, (mut engine, cached)) = rayon::join(
         || source.scan(),
         || {
-            let mut engine = Engine::new(settings.site.clone());
+            // Tombstones are memory of what was published: `build --fresh`
+            // starts without (and so drops them).
+            let tombstones = match mode.cache {
+                true => tombstones::file::load(&settings.state_dir),
+                false => Tombstones::default(),
+            };
+            let mut engine = Engine::new(settings.site.clone())
+                .with_tombstones(tombstones, settings.tombstone_secs);
             let cache = mode
                 .cache
                 .then(|| Cache::load(&settings.state_dir, fingerprint, engine.interner()))
@@ -215,7 +223,7 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
     changes.extend(read.changes);
     let changed_input = !changes.is_empty();
     let plan = {
-        let plan = engine.apply(changes);
+        let plan = engine.apply_at(changes, tombstones::file::now());
         if full {
             engine.everything()
         } else {
@@ -267,6 +275,9 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
         "rendered and written"
     );
     let (written, unchanged, removed, bytes) = sink.counts.take();
+    if engine.take_tombstones_changed() || !mode.cache {
+        save_tombstones(settings, &engine);
+    }
     // With writes left to do, the cache of the last run stays: the next start
     // then compares against it, and redoes what this one could not write.
     if unwritten.is_none() && (changed_input || full || written + removed > 0) {
@@ -340,6 +351,13 @@ pub fn save_cache(
     let cache = Cache::new(cache::fingerprint(settings), files, outputs);
     if let Err(e) = cache.save(&settings.state_dir) {
         tracing::warn!("cannot save the cache (the next start will read every file): {e:#}");
+    }
+}
+
+/// Saves the tombstone records; a failure loses them (logged), never the feeds.
+pub fn save_tombstones(settings: &Settings, engine: &Engine) {
+    if let Err(e) = tombstones::file::save(&settings.state_dir, engine.tombstones()) {
+        tracing::warn!("cannot save the tombstones (removed items may lose theirs): {e:#}");
     }
 }
 

@@ -28,12 +28,20 @@ pub(crate) fn settles(t: &Tree, d: &Daemon) {
 }
 
 fn settles_within(t: &Tree, d: &Daemon, timeout: Duration) {
-    let want = t.fresh_build();
+    // A fresh build from the daemon's tombstone records, built again when
+    // they change (the daemon may record some while it settles).
+    let records = std::cell::RefCell::new(t.tombstones());
+    let want = std::cell::RefCell::new(t.fresh_build_with(records.borrow().as_deref()));
     let mut equal_since: Option<(Instant, usize)> = None;
     wait_for(
         timeout,
         || {
-            if t.files() != want {
+            let now = t.tombstones();
+            if now != *records.borrow() {
+                *want.borrow_mut() = t.fresh_build_with(now.as_deref());
+                *records.borrow_mut() = now;
+            }
+            if t.files() != *want.borrow() {
                 equal_since = None;
                 return false;
             }
@@ -49,7 +57,7 @@ fn settles_within(t: &Tree, d: &Daemon, timeout: Duration) {
         || {
             format!(
                 "the daemon's output is not what a fresh build writes:\n{}\n--- daemon log (last lines):\n{}",
-                diff(&t.files(), &want),
+                diff(&t.files(), &want.borrow()),
                 tail(&d.log(), 40)
             )
         },
