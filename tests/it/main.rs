@@ -12,5 +12,6 @@ mod pages;
 mod readers;
 mod real_archive;
 mod serve;
+mod tombstones;
 mod watch;
 mod websub;
