@@ -86,11 +86,15 @@ impl Engine {
         // Into an empty index (a build from scratch) nothing can leave.
         let trace = self.keep.is_some() && self.index.files().next().is_some();
         self.index.trace_items(trace);
+        let boundary = trace.then(|| render::all_feed_boundary(&self.index, &self.site));
         let mut touched = self.index.apply(changes);
         self.index.trace_items(false);
         let mut changed = self.tombstones.expire(now, self.keep);
-        if trace {
-            changed.extend(self.tombstones.note(&self.index, &self.site, &touched, now));
+        if let Some(boundary) = boundary {
+            changed.extend(
+                self.tombstones
+                    .note(&self.index, &self.site, &touched, boundary, now),
+            );
         }
         touched.left = Vec::new();
         touched.came = Vec::new();

@@ -17,7 +17,7 @@
 //! - its tombstone goes to the feed folder it left (the URL readers subscribed
 //!   to): its day, each context it left (while the item would still be among
 //!   the context's newest `items_per_feed`, i.e. readers saw it there), and the
-//!   all-events feed when its day is among the days that feed holds;
+//!   all-events feed when its day was among the days that feed held;
 //! - `ref` is the item's id exactly as the feed published it (the Atom `id`,
 //!   RSS `guid`, JSON Feed `id`), `when` the time of the batch that saw it go;
 //! - an item that is back in a feed clears its tombstone there (and one is
@@ -34,7 +34,9 @@
 pub mod file;
 
 use crate::index::{Index, Touched};
-use crate::render::{all_feed_boundary, context_dir, day_dir, item_id, FeedId, Site};
+#[cfg(doc)]
+use crate::render::all_feed_boundary;
+use crate::render::{context_dir, day_dir, item_id, FeedId, Site};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
@@ -218,8 +220,17 @@ impl Tombstones {
     }
 
     /// Records the tombstones of a change set (see the module doc) seen at
-    /// `when`; returns the folders whose tombstones changed.
-    pub fn note(&mut self, index: &Index, site: &Site, touched: &Touched, when: i64) -> Changed {
+    /// `when`; `boundary` is the newest day the all-events feed left out
+    /// before the change ([`all_feed_boundary`]). Returns the folders whose
+    /// tombstones changed.
+    pub fn note(
+        &mut self,
+        index: &Index,
+        site: &Site,
+        touched: &Touched,
+        boundary: Option<NaiveDate>,
+        when: i64,
+    ) -> Changed {
         let mut changed = Changed::new();
         if touched.left.is_empty() && touched.came.is_empty() {
             return changed;
@@ -246,7 +257,6 @@ impl Tombstones {
                 changed.insert(dir.clone(), feed);
             }
         }
-        let boundary = all_feed_boundary(index, site);
         for t in &touched.left {
             let r = item_id(&t.event, &t.id_path, links);
             let item = (Reverse(t.ts), t.key.clone());
