@@ -3,7 +3,7 @@
 //! and its subscribers learn that an item went (rather than keep it forever).
 //!
 //! Nothing in the input says that an event existed, so tombstones are memory:
-//! records kept in the state directory (`tombstones.json`, see [`file`]),
+//! records kept in the state directory (`tombstones.json`, see [`mod@file`]),
 //! written by `build` and the daemon alike, and rendered as data. The output is
 //! then a function of the tree *and the records*: a fresh build given the same
 //! records writes the same bytes as the daemon (`build --fresh` starts without

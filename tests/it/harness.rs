@@ -135,7 +135,11 @@ impl Tree {
             fs::write(state.join("tombstones.json"), bytes).unwrap();
         }
         let config = state.join("eventfeed.toml");
-        fs::write(&config, format!("state_dir = {:?}\n", state.to_str().unwrap())).unwrap();
+        fs::write(
+            &config,
+            format!("state_dir = {:?}\n", state.to_str().unwrap()),
+        )
+        .unwrap();
         let status = Command::new(env!("CARGO_BIN_EXE_eventfeed"))
             .args(["build", "--base-url", BASE, "--input"])
             .arg(&self.input)

@@ -490,16 +490,18 @@ fn folder_renames_inside_the_tree_change_nothing_and_across_its_edge_remove_or_a
         .unwrap()
         .contains("Then something else."));
 
-    // Out of the tree: its events vanish, with the contexts only they had.
+    // Out of the tree: its events vanish, and the contexts only they had keep
+    // empty feeds with their tombstones (until these expire).
     let outside = staging(&t);
     fs::rename(t.input.join("desk/y"), outside.path().join("y")).unwrap();
     settles(&t, &d);
     for i in 0..4 {
         assert_not_listed(&t, &["all/rss.xml"], &format!("Leaving event number {i}"));
-        assert!(!t
-            .output
-            .join(format!("contexts/leaving-topic-{i}"))
-            .exists());
+        let atom = format!("contexts/leaving-topic-{i}/atom.xml");
+        assert!(t.feed(&atom).entries.is_empty(), "{atom}");
+        assert!(String::from_utf8(t.read(&atom))
+            .unwrap()
+            .contains("<at:deleted-entry "));
     }
     // What happens to it out there is none of the daemon's business.
     fs::write(outside.path().join("y/ghost.md"), event("Ghost", 0)).unwrap();
