@@ -157,6 +157,36 @@ impl Tree {
         files
     }
 
+    /// A configuration file for this tree (input, output, base URL) with
+    /// `extra` keys, for the daemon started with [`Tree::watch_config`].
+    pub fn config(&self, extra: &str) -> PathBuf {
+        let config = self.input.parent().unwrap().join("eventfeed.toml");
+        fs::write(
+            &config,
+            format!(
+                "input = {:?}\noutput = {:?}\nbase_url = {BASE:?}\n{extra}",
+                self.input.to_str().unwrap(),
+                self.output.to_str().unwrap()
+            ),
+        )
+        .unwrap();
+        config
+    }
+
+    /// A feed folder whose feed lost its last item: its feeds are still there,
+    /// valid and empty, the Atom one with RFC 6721 tombstones (until they expire).
+    pub fn assert_emptied(&self, dir: &str) {
+        let atom = format!("{dir}/atom.xml");
+        assert!(self.feed(&atom).entries.is_empty(), "{atom} has entries");
+        let text = String::from_utf8(self.read(&atom)).unwrap();
+        assert!(
+            text.contains("<at:deleted-entry "),
+            "{atom}: no tombstone\n{text}"
+        );
+        assert!(self.output.join(dir).join("rss.xml").exists());
+        assert!(self.output.join(dir).join("feed.json").exists());
+    }
+
     /// The tombstone records (`tombstones.json`) of this tree's state
     /// directory, if there are any.
     pub fn tombstones(&self) -> Option<Vec<u8>> {

@@ -181,17 +181,8 @@ fn an_item_that_loses_a_context_gets_a_tombstone_there_only() {
 #[test]
 fn tombstones_expire_and_the_emptied_feeds_go_with_them() {
     let t = tree();
-    let config = t.input.parent().unwrap().join("eventfeed.toml");
     // About 4 seconds.
-    fs::write(
-        &config,
-        format!(
-            "input = {:?}\noutput = {:?}\nbase_url = {BASE:?}\ntombstone_days = 0.00005\n",
-            t.input.to_str().unwrap(),
-            t.output.to_str().unwrap()
-        ),
-    )
-    .unwrap();
+    let config = t.config("tombstone_days = 0.00005\n");
     let d = t.watch_config(&config);
     wait_for(
         WAIT,
