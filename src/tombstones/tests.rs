@@ -306,3 +306,27 @@ fn a_kept_day_says_what_an_emptied_day_with_a_day_page_says() {
     let kept = render::kept_feed(&site, &FeedId::Day(date(2)), live.dir.clone());
     assert_eq!(render::render(&live, &site), render::render(&kept, &site));
 }
+
+#[test]
+fn an_item_that_becomes_an_earlier_version_of_another_is_tombstoned_where_its_id_left() {
+    let mut e = engine(50, Some(1000));
+    e.apply_at([ev(1, "a", &["X"]), ev(2, "b", &["Y"])], 10);
+    // b now says a was its first version: one item, with a's id, in b's feeds.
+    let path = "news/2017/11/2/b.md";
+    let text = "### [2017-11-2](/x)\n\n# Event b\n\nText.\n\n### Changes:\n\n1. [Old ](/news/2017/11/1/a.md) _2017-11-01 10:00:00 (First version)_\n1. [Now ](/news/2017/11/2/b.md) _(Current version)_\n\n### Related:\n\n1. [R ](/news/2001/1/1/r.md) _Context: Y_\n";
+    let opts = ParseOptions::new(1 << 20, crate::links::example());
+    let event = parse(path, text.as_bytes(), &opts).unwrap().event;
+    e.apply_at([Change::Upsert(path.into(), Arc::new(event))], 20);
+    let deleted = |dir: &str| -> Vec<String> {
+        e.tombstones()
+            .get(dir)
+            .map(|s| s.deleted.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(deleted("days/2017/11/01"), [id(1, "a")]);
+    assert_eq!(deleted("contexts/x"), [id(1, "a")]);
+    assert_eq!(deleted("days/2017/11/02"), [id(2, "b")]);
+    assert_eq!(deleted("contexts/y"), [id(2, "b")]);
+    // a's id lives on in the all-events feed; b's left it.
+    assert_eq!(deleted("all"), [id(2, "b")]);
+}
