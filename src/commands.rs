@@ -14,6 +14,7 @@ use crate::report::{self, Shown};
 use crate::sink::Sink;
 use crate::source::Source;
 use crate::store::{self, Stamp, Store};
+use crate::tombstones::{self, Tombstones};
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -138,10 +139,17 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
     let (scan, (mut engine, cached)) = rayon::join(
         || source.scan(),
         || {
-            let mut engine = match &store {
+            // Tombstones are memory of what was published: `build --fresh`
+            // starts without (and so drops them).
+            let tombstones = match mode.cache {
+                true => tombstones::file::load(&settings.state_dir),
+                false => Tombstones::default(),
+            };
+            let engine = match &store {
                 Some(store) => Engine::with_bodies(settings.site.clone(), store.clone()),
                 None => Engine::new(settings.site.clone()),
             };
+            let mut engine = engine.with_tombstones(tombstones, settings.tombstone_secs);
             let loaded = match store.as_ref().filter(|_| kept) {
                 Some(store) => match store.load(engine.interner()) {
                     Ok(loaded) => Some(loaded),
@@ -244,7 +252,7 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
     changes.extend(read.changes);
     let changed_input = !changes.is_empty();
     let plan = {
-        let plan = engine.apply(changes);
+        let plan = engine.apply_at(changes, tombstones::file::now());
         if full {
             engine.everything()
         } else {
@@ -296,6 +304,9 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
         "rendered and written"
     );
     let (written, unchanged, removed, bytes) = sink.counts.take();
+    if engine.take_tombstones_changed() || !mode.cache {
+        save_tombstones(settings, &engine);
+    }
     // With writes left to do, the output's stamps are left out: the next start
     // then renders every feed, and so redoes what this one could not write.
     if changed_input || full || written + removed > 0 || unwritten.is_some() {
@@ -349,6 +360,13 @@ pub fn save_state(store: Option<&Store>, sink: &Sink, output_current: bool) {
     let manifest = output_current.then(|| sink.manifest());
     if let Err(e) = store.save_outputs(manifest.as_ref()) {
         tracing::warn!("cannot save the state (the next start renders every feed): {e:#}");
+    }
+}
+
+/// Saves the tombstone records; a failure loses them (logged), never the feeds.
+pub fn save_tombstones(settings: &Settings, engine: &Engine) {
+    if let Err(e) = tombstones::file::save(&settings.state_dir, engine.tombstones()) {
+        tracing::warn!("cannot save the tombstones (removed items may lose theirs): {e:#}");
     }
 }
 

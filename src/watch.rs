@@ -128,6 +128,7 @@ async fn serve(
                 }
             }
             () = until(daemon.retry_at()) => daemon.retry(),
+            () = until(daemon.expiry_at()) => daemon.retry(),
             _ = reconcile_tick.tick() => daemon.reconcile("periodic reconcile"),
             _ = watchdog_tick.tick(), if watchdog.is_some() => {
                 notify("WATCHDOG=1");
@@ -420,7 +421,12 @@ impl Daemon {
     }
 
     fn commit(&mut self, changes: Vec<Change>, files: usize, started: Instant) {
-        let mut plan = self.engine.apply(changes);
+        let mut plan = self
+            .engine
+            .apply_at(changes, crate::tombstones::file::now());
+        if self.engine.take_tombstones_changed() {
+            commands::save_tombstones(&self.settings, &self.engine);
+        }
         let (mut full, mut delay) = (false, Duration::ZERO);
         if let Some(behind) = self.behind.take() {
             let restructured = publish::merge(&mut plan, behind.unwritten.plan);
@@ -488,7 +494,18 @@ impl Daemon {
         }
     }
 
-    /// Writes again what failed to write.
+    /// When the next tombstone expires: then an empty batch drops it (and
+    /// renders the feeds it leaves).
+    fn expiry_at(&self) -> Option<tokio::time::Instant> {
+        let at_ms = self.engine.next_expiry()?.saturating_mul(1000);
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let wait = Duration::from_millis(at_ms.saturating_sub(now_ms).max(0) as u64);
+        Some(tokio::time::Instant::now() + wait)
+    }
+
+    /// Writes again what failed to write (and expires what is due).
     fn retry(&mut self) {
         self.commit(Vec::new(), 0, Instant::now());
     }

@@ -240,6 +240,9 @@ impl Index {
             }
         }
         if let Some(entry) = self.events.remove(key) {
+            if self.trace {
+                touched.left.push(self.trace_of(key, &entry));
+            }
             self.unplace(key, &entry);
             touched.days.insert(entry.event.date);
             touched.contexts.extend(entry.contexts().iter().cloned());
@@ -288,7 +291,26 @@ impl Index {
                     m.by = by.into();
                 }
             }
+            if self.trace {
+                touched.came.push(key.clone());
+            }
             self.events.insert(key.clone(), entry);
+        }
+    }
+
+    /// An item as it stands, before a change takes it out.
+    fn trace_of(&self, key: &EventKey, entry: &Entry) -> Trace {
+        let slug = |c: &Context| self.contexts.get(c).map(|x| x.slug.clone());
+        Trace {
+            key: key.clone(),
+            event: entry.event.clone(),
+            id_path: entry.id_path().into(),
+            ts: entry.ts,
+            contexts: entry
+                .contexts()
+                .iter()
+                .filter_map(|c| Some((c.clone(), slug(c)?)))
+                .collect(),
         }
     }
 }

@@ -109,6 +109,9 @@ pub struct FeedDoc<'a> {
     pub archive: bool,
     /// Whether to link the subscription document (`all`) as `current`.
     pub current: bool,
+    /// RFC 6721 tombstones of items that left the feed: (`ref`, `when`), newest
+    /// first; Atom only (see `tombstones`).
+    pub deleted: Vec<(String, i64)>,
 }
 
 impl FeedDoc<'_> {
@@ -142,6 +145,7 @@ pub fn feed<'a>(
                 next_page: older.filter(|_| whole).map(day_dir),
                 archive: false,
                 current: false,
+                deleted: Vec::new(),
             }
         }
         FeedId::Context(name) => {
@@ -161,6 +165,7 @@ pub fn feed<'a>(
                 next_page: None,
                 archive: false,
                 current: false,
+                deleted: Vec::new(),
             }
         }
         FeedId::Day(day) => {
@@ -199,11 +204,57 @@ pub fn feed<'a>(
                 next_page: prev.map(day_dir),
                 archive: next.is_some(),
                 current: true,
+                deleted: Vec::new(),
             }
         }
     };
     let updated = doc.items.iter().map(|i| i.updated).max().unwrap_or(0);
     Some(FeedDoc { updated, ..doc })
+}
+
+/// The empty feed of a day or context that is gone but kept for its tombstones
+/// (see `tombstones`): the titles [`feed`] gives it, no items, outside the
+/// RFC 5005 chain (as an empty day is), the day page its date implies.
+pub fn kept_feed(site: &Site, id: &FeedId, dir: String) -> FeedDoc<'static> {
+    let (title, description, alternate) = match id {
+        FeedId::All => (
+            format!("{}: all events", site.title),
+            format!("The newest events of {}", site.title),
+            site.links.site_root().to_owned(),
+        ),
+        FeedId::Context(name) => (
+            format!("{}: {name}", site.title),
+            format!("The newest events about {name}, from {}", site.title),
+            match site.feed_pages {
+                true => format!("{}{dir}/", site.links.feeds_root()),
+                false => site.links.feeds_root().to_owned(),
+            },
+        ),
+        FeedId::Day(day) => (
+            format!("{}: events of {}", site.title, day.format("%-d %B %Y")),
+            format!(
+                "Every event of {} in {}",
+                day.format("%-d %B %Y"),
+                site.title
+            ),
+            site.links
+                .page_url(&day_page_path(&Index::default(), *day, &BTreeSet::new())),
+        ),
+    };
+    FeedDoc {
+        dir,
+        title,
+        description,
+        alternate,
+        items: Vec::new(),
+        updated: 0,
+        prev_archive: None,
+        next_archive: None,
+        next_page: None,
+        archive: false,
+        current: matches!(id, FeedId::Day(_)),
+        deleted: Vec::new(),
+    }
 }
 
 /// The all-events feed's items: whole days, newest first, until they hold at least

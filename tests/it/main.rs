@@ -13,5 +13,6 @@ mod readers;
 mod real_archive;
 mod serve;
 mod store;
+mod tombstones;
 mod watch;
 mod websub;

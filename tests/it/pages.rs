@@ -572,7 +572,16 @@ fn an_emptied_day_with_a_day_page_keeps_empty_feeds() {
     let later = String::from_utf8(t.read("days/2017/11/06/atom.xml")).unwrap();
     assert!(!later.contains("prev-archive"), "{later}");
     assert_same(&t.files(), &t.fresh_build(), "a fresh build agrees");
+    // Without its day page, the day is kept for its tombstone only; gone
+    // once that expires (here: tombstones turned off).
     t.remove("news/2017/11/2/index.md");
     t.build();
+    t.assert_emptied("days/2017/11/02");
+    // It is listed nowhere: its subscribers have it, nobody new should.
+    for listing in ["days/2017/index.html", "opml/days-2017.opml", "index.html"] {
+        let text = String::from_utf8(t.read(listing)).unwrap();
+        assert!(!text.contains("days/2017/11/02/"), "{listing}");
+    }
+    t.build_with_config("tombstone_days = 0\n");
     assert!(!t.output.join("days/2017/11/02").exists());
 }
