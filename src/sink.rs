@@ -74,6 +74,9 @@ pub struct Sink {
     /// The stamp of every file as eventfeed last wrote or checked it, so that a
     /// restart can tell whether the output is still what it wrote.
     manifest: Mutex<HashMap<String, Stamp>>,
+    /// The files whose stamps changed since [`Sink::take_changed`]: what the
+    /// store must learn after a batch.
+    changed: Mutex<HashSet<String>>,
     /// The background syncer of [`Sink::sync_soon`], started on first use.
     syncer: std::sync::OnceLock<Mutex<std::sync::mpsc::Sender<()>>>,
     /// Who the files and folders written must belong to, if not to us: the
@@ -91,6 +94,7 @@ impl Sink {
             root: root.to_owned(),
             counts: Counts::default(),
             manifest: Mutex::default(),
+            changed: Mutex::default(),
             syncer: std::sync::OnceLock::new(),
             owner: crate::users::owner_to_keep(root),
         };
@@ -262,6 +266,25 @@ impl Sink {
             Some(s) => manifest.insert(rel.to_owned(), s),
             None => manifest.remove(rel),
         };
+        drop(manifest);
+        self.changed
+            .lock()
+            .expect("not poisoned")
+            .insert(rel.to_owned());
+    }
+
+    /// The files written or removed since the last call, with their stamps now
+    /// (`None`: gone).
+    pub fn take_changed(&self) -> Vec<(String, Option<Stamp>)> {
+        let changed = std::mem::take(&mut *self.changed.lock().expect("not poisoned"));
+        let manifest = self.manifest.lock().expect("not poisoned");
+        changed
+            .into_iter()
+            .map(|rel| {
+                let stamp = manifest.get(&rel).copied();
+                (rel, stamp)
+            })
+            .collect()
     }
 
     /// The manifest, sorted, for the cache.
