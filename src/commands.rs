@@ -107,7 +107,7 @@ pub fn build(settings: &Settings, fresh: bool) -> Result<ExitCode, crate::Failur
     Ok(ExitCode::SUCCESS)
 }
 
-/// Brings the output in line with the input: from the cache when there is a
+/// Brings the output in line with the input: from the store when there is a
 /// usable one (reading only changed files, rendering only touched feeds), else
 /// from scratch (every file read, every feed rendered, stale files pruned).
 pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
@@ -190,9 +190,9 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
     tracing::debug!(
         ms = t.elapsed().as_millis() as u64,
         files = scanned.len(),
-        cache = cached.is_some(),
+        store = cached.is_some(),
         rss_mib = rss_mib(),
-        "scanned and cache loaded"
+        "scanned and store loaded"
     );
     let mut stamps = HashMap::with_capacity_and_hasher(scanned.len(), Default::default());
     let mut changes = Vec::new();

@@ -287,7 +287,7 @@ impl Sink {
             .collect()
     }
 
-    /// The manifest, sorted, for the cache.
+    /// The manifest, sorted, for the store.
     pub fn manifest(&self) -> Vec<(String, Stamp)> {
         let mut m: Vec<_> = self
             .manifest

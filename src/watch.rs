@@ -513,7 +513,7 @@ impl Daemon {
         self.commit(Vec::new(), 0, Instant::now());
     }
 
-    /// Makes the output durable and the cache current, before exiting.
+    /// Makes the output durable and the store current, before exiting.
     fn stop(&mut self) {
         if let Err(e) = self.sink.sync() {
             tracing::warn!("{e:#}");

@@ -1,5 +1,5 @@
 //! The tombstone records on disk: `tombstones.json` in the state directory,
-//! beside (not inside) the cache, so that a cache that is ignored (another
+//! beside (not inside) the store, so that a store that is started afresh (another
 //! version or configuration) keeps them. Saved atomically (temp file and
 //! rename); a file that cannot be read or is of another format is ignored with
 //! a warning (its tombstones are lost, the feeds stay valid).

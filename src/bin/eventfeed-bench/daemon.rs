@@ -23,7 +23,7 @@ pub struct Spec<'a> {
     pub bin: &'a Path,
     pub input: &'a Path,
     pub output: &'a Path,
-    /// `XDG_STATE_HOME` of the daemon (its cache lives below).
+    /// `XDG_STATE_HOME` of the daemon (its store lives below).
     pub state_home: &'a Path,
     pub base_url: &'a str,
     /// Where the socket and the daemon's log go.

@@ -96,7 +96,7 @@ struct SizeFigures {
     hugo_feeds: Option<hugo::Feeds>,
 }
 
-/// A daemon started on a built tree (cache present, nothing changed).
+/// A daemon started on a built tree (store present, nothing changed).
 struct DaemonStart {
     ready: Duration,
     written: usize,
@@ -422,7 +422,7 @@ fn measure_size(ctx: &mut Ctx, work: &Path, n: u64, peer: Option<&Path>) -> Resu
         f.warm_written.1 = f.warm_written.1.max(changed);
     }
 
-    // The daemon started on the built tree (its cache present, nothing changed):
+    // The daemon started on the built tree (its store present, nothing changed):
     // time to READY, files written, resident memory.
     {
         let before = tree::snapshot(&out)?;
@@ -572,7 +572,7 @@ fn measure_daemon(ctx: &mut Ctx, work: &Path, n: u64) -> Result<DaemonFigures> {
     std::thread::sleep(Duration::from_secs(2));
     fig.first_memory = d.memory()?;
     eprintln!(
-        "  first start (empty output, no cache): READY in {:.2} s, VmRSS {} MB",
+        "  first start (empty output, no store): READY in {:.2} s, VmRSS {} MB",
         fig.first_ready.as_secs_f64(),
         fig.first_memory.0 >> 20
     );
@@ -636,7 +636,7 @@ fn measure_daemon(ctx: &mut Ctx, work: &Path, n: u64) -> Result<DaemonFigures> {
         fs::create_dir_all(&check_state)?;
         // Given the daemon's tombstone records (the memory a build of the tree
         // alone cannot have, of the files its latency run deleted), in a state
-        // directory of its own and without a cache: a build from scratch.
+        // directory of its own and without a store: a build from scratch.
         let mut records = None;
         tree::walk(&state, Path::new(""), &mut |p, _| {
             if p.ends_with("tombstones.json") {
@@ -963,7 +963,7 @@ fn report(
         let _ = writeln!(r, "### Daemon on {} events\n", size_name(d.events));
         let _ = writeln!(
             r,
-            "First start (empty output, no cache): READY after {}, VmRSS {} (peak {}).\n",
+            "First start (empty output, no store): READY after {}, VmRSS {} (peak {}).\n",
             secs(d.first_ready),
             mb(d.first_memory.0),
             mb(d.first_memory.1)
