@@ -382,7 +382,7 @@ pub fn check(settings: &Settings) -> Result<ExitCode, crate::Failure> {
     })
 }
 
-fn progress_bar(visible: bool, len: u64, what: &'static str) -> ProgressBar {
+pub(crate) fn progress_bar(visible: bool, len: u64, what: &'static str) -> ProgressBar {
     if !visible {
         return ProgressBar::hidden();
     }

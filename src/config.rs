@@ -33,6 +33,7 @@ pub struct File {
     pub serve: Serve,
     pub websub: Websub,
     pub pages: Pages,
+    pub publish: crate::remote::config::File,
 }
 
 /// `[pages]`: the HTML pages beside the feeds.
@@ -119,6 +120,7 @@ impl Default for File {
             serve: Serve::default(),
             websub: Websub::default(),
             pages: Pages::default(),
+            publish: crate::remote::config::File::default(),
         }
     }
 }
@@ -164,6 +166,8 @@ pub struct Settings {
     /// How often a polling watcher looks (when inotify cannot serve).
     pub poll_interval: Duration,
     pub poll_always: bool,
+    /// `[publish]`: the object store the output is mirrored to, if any.
+    pub publish: Option<crate::remote::Settings>,
 }
 
 /// Reads and validates the configuration. A missing `path` means defaults only.
@@ -284,6 +288,7 @@ fn validate(file: File, dir: &Path, o: &Overrides, check: bool) -> Result<Settin
         feed_pages: file.pages.per_feed,
         page_contexts: crate::render::pages::tree::PAGE_CONTEXTS,
     };
+    let publish = crate::remote::config::validate(file.publish)?;
     let state_dir = match file.state_dir.map(rel) {
         Some(dir) => dir,
         None => default_state_dir(&canonical_output),
@@ -306,6 +311,7 @@ fn validate(file: File, dir: &Path, o: &Overrides, check: bool) -> Result<Settin
         serve: file.serve,
         poll_interval: Duration::from_millis(file.watch.poll_interval_ms.max(10)),
         poll_always: file.watch.method == Method::Poll,
+        publish,
     })
 }
 
