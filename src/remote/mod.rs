@@ -99,7 +99,9 @@ impl Destination {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("cannot create {}", dir.display()))?;
                 let local = object_store::local::LocalFileSystem::new_with_prefix(dir)
-                    .with_context(|| format!("cannot open {}", dir.display()))?;
+                    .with_context(|| format!("cannot open {}", dir.display()))?
+                    // Folders left empty by a delete go too, as in the output.
+                    .with_automatic_cleanup(true);
                 // A folder keeps no headers; whatever serves it sets them.
                 (Arc::new(local), false)
             }
