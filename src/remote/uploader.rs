@@ -3,7 +3,7 @@
 //! for the store.
 //!
 //! [`Uploader::queue`] journals the paths (see [`super::journal`]) and returns.
-//! The thread takes the pending paths in rounds of at most [`ROUND`], feeds
+//! The thread takes the pending paths in rounds of at most a thousand, feeds
 //! first, then pages and OPML, deletes last, `concurrency` at a time, and
 //! forgets a path only once its upload succeeded and it was not queued again
 //! meanwhile. A failure ends the round (so no page goes out before the feeds it
