@@ -1,9 +1,10 @@
 //! The durable record of what the store still lacks, in `<state_dir>/publish/`:
 //!
 //! - `pending`: output paths (one a line) whose object may differ from the local
-//!   file. Appended and synced before the uploader is told, rewritten (temp file,
-//!   rename) when uploads finish, so it always holds at least what is pending.
-//!   A restart replays it.
+//!   file. Appended and synced before the uploader is told (and by `eventfeed
+//!   build`, for the daemon's next start), rewritten (temp file, rename) when
+//!   uploads finish, so it always holds at least what is pending. A restart
+//!   replays it.
 //! - `synced`: the destination of the last completed full sync.
 //! - `running`: present while a daemon publishes. A file written locally is
 //!   journaled a moment later; a crash in between would lose its upload, so a
@@ -97,6 +98,34 @@ impl Journal {
     /// everything pending).
     pub fn close(&self) {
         let _ = fs::remove_file(self.dir.join("running"));
+    }
+}
+
+/// For `eventfeed build` with `[publish]`: journals the paths it wrote and
+/// removed, so the daemon's next start (or `eventfeed publish`) uploads them.
+pub fn record(settings: &crate::config::Settings, paths: Vec<String>) {
+    if settings.publish.is_none() || paths.is_empty() {
+        return;
+    }
+    let dir = settings.state_dir.join("publish");
+    let appended = fs::create_dir_all(&dir)
+        .map_err(anyhow::Error::from)
+        .and_then(|()| append_to(&dir.join("pending")))
+        .and_then(|mut file| {
+            let text: String = paths
+                .iter()
+                .filter(|p| !p.contains('\n'))
+                .map(|p| format!("{p}\n"))
+                .collect();
+            file.write_all(text.as_bytes())
+                .and_then(|()| file.sync_data())
+                .map_err(anyhow::Error::from)
+        });
+    if let Err(e) = appended {
+        tracing::warn!(
+            "cannot journal the files to publish in {}: {e:#}; run `eventfeed publish`",
+            dir.display()
+        );
     }
 }
 

@@ -457,3 +457,31 @@ fn remote_a_standby_takes_over_when_the_lease_holder_dies() {
         standby.log()
     );
 }
+
+#[test]
+fn remote_what_a_build_wrote_is_published_at_the_daemons_next_start() {
+    let Some(s3) = S3::start() else { return };
+    let t = tree();
+    t.build();
+    let config = s3.config(&t, "");
+    assert!(publish(&t, &config, &[]).status.success());
+    // A build with `[publish]` between daemons: the next start uploads what it
+    // wrote, from the journal, without comparing the whole store.
+    t.write(
+        "a.md",
+        Ev::new("2017-11-3", "Zürich, rebuilt by hand")
+            .contexts(&["Zürich"])
+            .text(),
+    );
+    let mut build = with_keys(t.cmd("build"));
+    let out = build.arg("--config").arg(&config).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let d = daemon(&t, &s3, "");
+    settles(&t, &s3, &d, Duration::from_secs(10));
+    assert!(
+        d.log().contains("publishing what the store lacks"),
+        "{}",
+        d.log()
+    );
+    assert!(!d.log().contains("compared the store"), "{}", d.log());
+}
