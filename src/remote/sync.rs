@@ -198,6 +198,18 @@ pub fn publish(
         )
         .into());
     }
+    // With a lease, only its holder writes: a standby's one-shot sync too.
+    let mut lease = publish.lease.map(super::lease::Lease::new);
+    if let Some(lease) = &mut lease {
+        let hold = runtime.block_on(lease.hold(dest.store().as_ref()))?;
+        if let super::lease::Hold::Standby { holder, .. } = hold {
+            return Err(anyhow::anyhow!(
+                "{holder} holds the publishing lease of {}: only it publishes; nothing was changed",
+                dest.name
+            )
+            .into());
+        }
+    }
     let bar = crate::commands::progress_bar(
         opts.progress,
         (diff.upload.len() + diff.delete.len()) as u64,
@@ -208,6 +220,9 @@ pub fn publish(
         bar.inc(1)
     }));
     bar.finish_and_clear();
+    if let Some(lease) = &mut lease {
+        runtime.block_on(lease.release(dest.store().as_ref()));
+    }
     if let Some(e) = error {
         return Err(e.into());
     }

@@ -107,9 +107,21 @@ impl S3 {
         config
     }
 
-    /// Every object under the prefix: bytes, content type, Cache-Control.
-    fn objects(&self) -> BTreeMap<String, (Vec<u8>, String, String)> {
-        let store = object_store::aws::AmazonS3Builder::new()
+    /// The bytes of one object, if it exists.
+    fn get(&self, rel: &str) -> Option<Vec<u8>> {
+        let store = self.client();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let got = store.get(&format!("site/{rel}").into()).await.ok()?;
+            Some(got.bytes().await.ok()?.to_vec())
+        })
+    }
+
+    fn client(&self) -> object_store::aws::AmazonS3 {
+        object_store::aws::AmazonS3Builder::new()
             .with_bucket_name(BUCKET)
             .with_endpoint(self.endpoint())
             .with_allow_http(true)
@@ -117,7 +129,12 @@ impl S3 {
             .with_access_key_id(KEY.0)
             .with_secret_access_key(KEY.1)
             .build()
-            .unwrap();
+            .unwrap()
+    }
+
+    /// Every object under the prefix: bytes, content type, Cache-Control.
+    fn objects(&self) -> BTreeMap<String, (Vec<u8>, String, String)> {
+        let store = self.client();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -330,14 +347,30 @@ fn remote_daemon_uploads_a_change_within_2_s() {
     // A new destination: the daemon fills it in full first.
     settles(&t, &s3, &d, Duration::from_secs(30));
     fs::remove_file(&purged).ok();
+    let feed = "contexts/zurich/rss.xml";
+    let before = t.read(feed);
     t.write(
         "a.md",
         Ev::new("2017-11-3", "An edited event about Zürich")
             .contexts(&["Zürich"])
             .text(),
     );
-    let took = settles(&t, &s3, &d, Duration::from_secs(2));
-    eprintln!("store current {} ms after the edit", took.as_millis());
+    let started = Instant::now();
+    wait_for(
+        Duration::from_secs(2),
+        || {
+            let local = fs::read(t.output.join(feed)).unwrap();
+            local != before && s3.get(feed) == Some(local)
+        },
+        || d.log(),
+    );
+    let took = started.elapsed();
+    eprintln!(
+        "the changed feed is in the store {} ms after the edit",
+        took.as_millis()
+    );
+    // And so is everything else the change touched.
+    settles(&t, &s3, &d, Duration::from_secs(10));
     let urls = fs::read_to_string(&purged).unwrap_or_default();
     assert!(
         urls.contains(&format!("{BASE}contexts/zurich/rss.xml\n")),
@@ -442,6 +475,16 @@ fn remote_a_standby_takes_over_when_the_lease_holder_dies() {
     std::thread::sleep(Duration::from_secs(2));
     assert!(!s3.bytes().contains_key("days/2017/11/04/rss.xml"));
     assert!(!standby.log().contains("published"), "{}", standby.log());
+    // Nor does a one-shot publish from a third machine.
+    let c = tree();
+    c.build();
+    let out = publish(&c, &s3.config(&c, lease), &[]);
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("holds the publishing lease"),
+        "{}",
+        stderr(&out)
+    );
     // The holder dies without giving the lease up; the standby takes over once
     // it expires, and brings the store in line with its own output.
     primary.child.kill().unwrap();
