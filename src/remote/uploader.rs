@@ -369,7 +369,10 @@ fn round(
         if state.pending.is_empty() {
             state.behind_since = None;
         }
-        if state.pending.is_empty() || compacted.elapsed() > COMPACT_EVERY {
+        // Once stopped, the journal may already be another uploader's (a
+        // reload): leave it as it is, a superset of what is pending.
+        let due = state.pending.is_empty() || compacted.elapsed() > COMPACT_EVERY;
+        if due && !state.stop {
             let State {
                 journal, pending, ..
             } = &mut *state;
