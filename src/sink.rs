@@ -4,7 +4,7 @@
 //! left alone (its mtime too, so HTTP caches and conditional GETs stay valid).
 //! Durability comes from one `syncfs` per batch, not an fsync per file.
 
-use crate::cache::Stamp;
+use crate::store::Stamp;
 use anyhow::{Context as _, Result};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::fs;

@@ -42,7 +42,7 @@ fn index() -> Index {
 fn rendered(id: FeedId) -> [String; 3] {
     let index = index();
     let site = site();
-    let doc = feed(&index, &site, &id).expect("feed exists");
+    let doc = feed(&index, &site, &id, &InMemory).expect("feed exists");
     render(&doc, &site).map(|(_, bytes)| String::from_utf8(bytes).unwrap())
 }
 
@@ -77,7 +77,7 @@ fn page_snapshots() {
     insta::assert_snapshot!("year_2017", page(pages::Page::Year(2017)));
     insta::assert_snapshot!("year_opml_2017", page(pages::Page::YearOpml(2017)));
     let feed_page = |id: FeedId| {
-        let doc = feed(&index, &site(), &id).unwrap();
+        let doc = feed(&index, &site(), &id, &InMemory).unwrap();
         String::from_utf8(pages::feed_page(&index, &doc, &site(), &id)).unwrap()
     };
     insta::assert_snapshot!("context_page", feed_page(FeedId::Context("東京".into())));
@@ -96,7 +96,7 @@ fn with_a_hub_every_format_names_it_beside_self() {
         ..site()
     };
     let index = index();
-    let doc = feed(&index, &site, &FeedId::All).unwrap();
+    let doc = feed(&index, &site, &FeedId::All, &InMemory).unwrap();
     let [(_, rss), (_, atom), (_, json)] = render(&doc, &site);
     let rss = String::from_utf8(rss).unwrap();
     assert!(

@@ -13,5 +13,7 @@ mod readers;
 mod real_archive;
 mod remote;
 mod serve;
+mod store;
+mod tombstones;
 mod watch;
 mod websub;
