@@ -541,3 +541,51 @@ fn remote_what_a_build_wrote_is_published_at_the_daemons_next_start() {
     );
     assert!(!d.log().contains("compared the store"), "{}", d.log());
 }
+
+#[test]
+fn remote_a_folder_destination_mirrors_the_output() {
+    // No server needed: `file://` is the folder store (a mount, a staging copy).
+    let t = tree();
+    let mirror = t.input.parent().unwrap().join("mirror");
+    let config = t.input.parent().unwrap().join("folder.toml");
+    fs::write(
+        &config,
+        format!(
+            "tombstone_days = 0\n[publish]\ndestination = \"file://{}\"\n",
+            mirror.display()
+        ),
+    )
+    .unwrap();
+    let build = || {
+        let out = t
+            .cmd("build")
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    build();
+    let out = publish(&t, &config, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_same(
+        &files_under(&mirror),
+        &output(&t),
+        "the folder after publish",
+    );
+    // A removed event: its day's files go from the output, and from the folder.
+    t.remove("b.md");
+    t.remove("a.md");
+    build();
+    let out = publish(&t, &config, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_same(
+        &files_under(&mirror),
+        &output(&t),
+        "the folder after a removal",
+    );
+    assert!(
+        !mirror.join("days/2017/11/03").exists(),
+        "emptied folders go too"
+    );
+}
