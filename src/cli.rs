@@ -41,6 +41,22 @@ enum Command {
         #[arg(long, env = "EVENTFEED_LISTEN", value_name = "ADDR")]
         listen: Option<SocketAddr>,
     },
+    /// Mirror the output directory to the `[publish]` destination once: list
+    /// it, upload what differs, delete what is gone, exit.
+    Publish {
+        #[command(flatten)]
+        common: Common,
+        /// Say what would be uploaded and deleted; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Delete more objects than `[publish] max_deletes`.
+        #[arg(long)]
+        allow_deletes: bool,
+        /// Upload every file, also those the store already has (after a
+        /// `Cache-Control` change).
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -119,6 +135,20 @@ pub fn run() -> ExitCode {
                 common.settings_served_at(Some(addr))
             })
         }
+        Command::Publish {
+            common,
+            dry_run,
+            allow_deletes,
+            all,
+        } => common.settings().and_then(|s| {
+            let opts = crate::remote::sync::Options {
+                dry_run: *dry_run,
+                allow_deletes: *allow_deletes,
+                all: *all,
+                progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            };
+            crate::remote::sync::publish(&s, opts)
+        }),
     };
     match result {
         Ok(code) => code,

@@ -73,6 +73,9 @@ pub fn build(settings: &Settings, fresh: bool) -> Result<ExitCode, crate::Failur
     let started = Instant::now();
     let _lock = crate::lock::acquire(&settings.output)?;
     let sink = Sink::open(&settings.output)?;
+    if settings.publish.is_some() {
+        sink.track_changes();
+    }
     let mode = Mode {
         progress: true,
         cache: !fresh,
@@ -82,13 +85,15 @@ pub fn build(settings: &Settings, fresh: bool) -> Result<ExitCode, crate::Failur
         shown: Shown::Compiler,
         follow: false,
     };
+    let started_up = start(settings, &sink, &mode);
+    // What reached the output reaches the store with the next publish.
+    crate::remote::journal::record(settings, sink.take_changes());
     let Started {
         summary: s,
         engine,
         store,
         ..
-    } = start(settings, &sink, &mode)
-        .map_err(|e| anyhow::anyhow!("{}", publish::advice(&e, &settings.output)))?;
+    } = started_up.map_err(|e| anyhow::anyhow!("{}", publish::advice(&e, &settings.output)))?;
     say!(
         "eventfeed: {} events from {} files ({} read, {} skipped) -> {} feeds: {} files written ({:.1} MB), {} unchanged, {} removed in {:.2} s",
         s.events,
@@ -413,7 +418,7 @@ pub fn check(settings: &Settings) -> Result<ExitCode, crate::Failure> {
     })
 }
 
-fn progress_bar(visible: bool, len: u64, what: &'static str) -> ProgressBar {
+pub(crate) fn progress_bar(visible: bool, len: u64, what: &'static str) -> ProgressBar {
     if !visible {
         return ProgressBar::hidden();
     }

@@ -36,6 +36,7 @@ pub struct File {
     pub serve: Serve,
     pub websub: Websub,
     pub pages: Pages,
+    pub publish: crate::remote::config::File,
 }
 
 /// `[pages]`: the HTML pages beside the feeds.
@@ -123,6 +124,7 @@ impl Default for File {
             serve: Serve::default(),
             websub: Websub::default(),
             pages: Pages::default(),
+            publish: crate::remote::config::File::default(),
         }
     }
 }
@@ -170,6 +172,8 @@ pub struct Settings {
     pub poll_always: bool,
     /// How long tombstones are kept, in seconds (`None`: no tombstones).
     pub tombstone_secs: Option<i64>,
+    /// `[publish]`: the object store the output is mirrored to, if any.
+    pub publish: Option<crate::remote::Settings>,
 }
 
 /// Reads and validates the configuration. A missing `path` means defaults only.
@@ -293,6 +297,7 @@ fn validate(file: File, dir: &Path, o: &Overrides, check: bool) -> Result<Settin
         feed_pages: file.pages.per_feed,
         page_contexts: crate::render::pages::tree::PAGE_CONTEXTS,
     };
+    let publish = crate::remote::config::validate(file.publish)?;
     let state_dir = match file.state_dir.map(rel) {
         Some(dir) => dir,
         None => default_state_dir(&canonical_output),
@@ -317,6 +322,7 @@ fn validate(file: File, dir: &Path, o: &Overrides, check: bool) -> Result<Settin
         poll_always: file.watch.method == Method::Poll,
         tombstone_secs: Some((file.tombstone_days * 86_400.0).round() as i64)
             .filter(|secs| *secs > 0),
+        publish,
     })
 }
 

@@ -7,7 +7,7 @@
 //! around it do the I/O: [`source`] and [`reader`] read the input tree, [`sink`]
 //! writes the output atomically, [`watch`] turns file-system events into change
 //! sets, [`serve`] serves the output over HTTP, [`websub`] tells a hub what
-//! changed, and [`cli`] and [`commands`] tie them to the command line.
+//! changed, [`remote`] mirrors the output to object storage, and [`cli`] and [`commands`] tie them to the command line.
 
 // Printing goes through `console`, which has no panic path on a closed stream.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
@@ -36,6 +36,7 @@ pub mod lock;
 mod logging;
 pub mod publish;
 pub mod reader;
+pub mod remote;
 pub mod report;
 pub mod serve;
 mod shutdown;

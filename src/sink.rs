@@ -82,6 +82,9 @@ pub struct Sink {
     /// Who the files and folders written must belong to, if not to us: the
     /// output directory's owner when we run as root.
     owner: Option<(u32, u32)>,
+    /// The files written or removed since [`Sink::take_changes`], once
+    /// [`Sink::track_changes`] asked (what the object-store uploader mirrors).
+    changes: Mutex<Option<Vec<String>>>,
 }
 
 impl Sink {
@@ -97,6 +100,7 @@ impl Sink {
             changed: Mutex::default(),
             syncer: std::sync::OnceLock::new(),
             owner: crate::users::owner_to_keep(root),
+            changes: Mutex::default(),
         };
         let t = std::time::Instant::now();
         sink.clean_temp(root)?;
@@ -158,6 +162,7 @@ impl Sink {
         tmp.persist(&target)
             .map_err(|e| at("rename into", &target)(e.error))?;
         self.record(rel, Some(stamp));
+        self.changed(rel);
         self.counts.written.fetch_add(1, Relaxed);
         self.counts.bytes.fetch_add(bytes.len(), Relaxed);
         Ok(true)
@@ -186,6 +191,7 @@ impl Sink {
         self.record(rel, None);
         match fs::remove_file(&path) {
             Ok(()) => {
+                self.changed(rel);
                 self.counts.removed.fetch_add(1, Relaxed);
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
@@ -205,6 +211,7 @@ impl Sink {
             self.record(&format!("{rel}/{file}"), None);
             match fs::remove_file(dir.join(file)) {
                 Ok(()) => {
+                    self.changed(&format!("{rel}/{file}"));
                     self.counts.removed.fetch_add(1, Relaxed);
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -253,11 +260,32 @@ impl Sink {
                 if !keep.contains(rel.as_ref()) {
                     self.record(&rel, None);
                     remove_file(&path)?;
+                    self.changed(&rel);
                     self.counts.removed.fetch_add(1, Relaxed);
                 }
             }
         }
         Ok(())
+    }
+
+    /// Starts keeping the paths written and removed, for [`Sink::take_changes`].
+    pub fn track_changes(&self) {
+        self.changes
+            .lock()
+            .expect("not poisoned")
+            .get_or_insert_with(Vec::new);
+    }
+
+    /// The paths written or removed since the last call (none unless tracked).
+    pub fn take_changes(&self) -> Vec<String> {
+        let mut changes = self.changes.lock().expect("not poisoned");
+        changes.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    fn changed(&self, rel: &str) {
+        if let Some(changes) = self.changes.lock().expect("not poisoned").as_mut() {
+            changes.push(rel.to_owned());
+        }
     }
 
     fn record(&self, rel: &str, stamp: Option<Stamp>) {

@@ -14,6 +14,7 @@ use crate::index::Change;
 use crate::parse::ParseOptions;
 use crate::publish::{self, Unwritten};
 use crate::reader::{self, OnError};
+use crate::remote::uploader::Uploader;
 use crate::report::{self, Shown};
 use crate::sink::Sink;
 use crate::source::Source;
@@ -80,7 +81,10 @@ async fn serve(
         let settings = settings.clone();
         let sink = sink?;
         let publisher = Publisher::reuse(None, settings.site.hub.as_deref());
-        tokio::task::spawn_blocking(move || Daemon::start(&settings, sink, publisher))
+        tokio::task::spawn_blocking(move || {
+            let uploader = uploader(None, &settings)?;
+            Daemon::start(&settings, sink, publisher, uploader)
+        })
     };
     let mut daemon = tokio::select! {
         biased;
@@ -151,7 +155,8 @@ async fn serve(
                             settings = new;
                             // Pings still queued for the same hub survive the reload.
                             let publisher = Publisher::reuse(daemon.publisher.take(), settings.site.hub.as_deref());
-                            daemon = Daemon::start(&settings, Sink::open(&settings.output)?, publisher)?;
+                            let uploader = uploader(daemon.uploader.take(), &settings)?;
+                            daemon = Daemon::start(&settings, Sink::open(&settings.output)?, publisher, uploader)?;
                             tracing::info!("configuration reloaded");
                         }
                     }
@@ -167,6 +172,18 @@ async fn serve(
     daemon.stop();
     drop(watcher);
     Ok(())
+}
+
+/// Keeps the uploader if `[publish]` did not change (nothing pending is lost),
+/// else starts the one it asks for, or none.
+fn uploader(old: Option<Uploader>, settings: &Settings) -> Result<Option<Uploader>> {
+    Uploader::reuse(
+        old,
+        settings.publish.as_ref(),
+        &settings.output,
+        &settings.state_dir,
+        &settings.site.links,
+    )
 }
 
 /// When the next rescan for lost events runs: at once, unless the last one lost
@@ -253,6 +270,8 @@ struct Daemon {
     behind: Option<Behind>,
     /// Tells the WebSub hub which feeds changed, when one is configured.
     publisher: Option<Publisher>,
+    /// Mirrors what the sink wrote and removed to `[publish]`'s store.
+    uploader: Option<Uploader>,
 }
 
 /// Writes that failed (a full disk, a folder the daemon may not write), retried
@@ -268,8 +287,16 @@ struct Behind {
 }
 
 impl Daemon {
-    fn start(settings: &Settings, sink: Sink, publisher: Option<Publisher>) -> Result<Self> {
+    fn start(
+        settings: &Settings,
+        sink: Sink,
+        publisher: Option<Publisher>,
+        uploader: Option<Uploader>,
+    ) -> Result<Self> {
         let started = Instant::now();
+        if uploader.is_some() {
+            sink.track_changes();
+        }
         let mode = Mode {
             progress: false,
             cache: true,
@@ -315,7 +342,9 @@ impl Daemon {
             dirty: false,
             behind: None,
             publisher,
+            uploader,
         };
+        daemon.upload();
         // What changed while the daemon was down changed for subscribers too.
         daemon.publish(changed_feeds);
         if let Some(u) = unwritten {
@@ -444,6 +473,7 @@ impl Daemon {
         let (written, unchanged, removed, _) = self.sink.counts.take();
         // What was written changed for subscribers, even if a later file failed.
         self.publish(changed);
+        self.upload();
         match result {
             Ok(()) => {
                 self.last_change = Some(Instant::now());
@@ -497,6 +527,13 @@ impl Daemon {
         }
     }
 
+    /// Hands what the sink wrote and removed to the uploader (if any).
+    fn upload(&self) {
+        if let Some(uploader) = &self.uploader {
+            uploader.queue(self.sink.take_changes());
+        }
+    }
+
     /// When the next tombstone expires: then an empty batch drops it (and
     /// renders the feeds it leaves).
     fn expiry_at(&self) -> Option<tokio::time::Instant> {
@@ -543,6 +580,9 @@ impl Daemon {
             index.event_count(),
             index.days().len() + index.contexts().len() + 1
         );
+        if let Some(u) = &self.uploader {
+            status = format!("{status}; {}", u.status());
+        }
         if let Some(b) = &self.behind {
             status = format!(
                 "behind, retrying every {} s: {}; {status}",

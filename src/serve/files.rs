@@ -302,7 +302,7 @@ fn relative(raw: &str) -> Option<(PathBuf, bool)> {
 
 /// The content type of an output file, by name: the feed types readers and
 /// browsers expect (RSS, Atom and JSON Feed each have their own).
-fn content_type(path: &Path) -> &'static str {
+pub fn content_type(path: &Path) -> &'static str {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     match name {
         "rss.xml" => return "application/rss+xml; charset=utf-8",

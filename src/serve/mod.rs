@@ -23,7 +23,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use files::Files;
+pub use files::{content_type, Files};
 
 /// How long the server gets to finish the requests in flight when the daemon stops.
 const SHUTDOWN: Duration = Duration::from_secs(2);

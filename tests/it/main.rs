@@ -11,6 +11,7 @@ mod incremental;
 mod pages;
 mod readers;
 mod real_archive;
+mod remote;
 mod serve;
 mod store;
 mod tombstones;

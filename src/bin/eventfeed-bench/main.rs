@@ -1,10 +1,12 @@
 //! `eventfeed-bench`: the project's benchmark: `corpus` generates a corpus,
-//! `run` takes every measurement of BENCHMARKS.md in one go.
+//! `run` takes every measurement of BENCHMARKS.md in one go; `publish` measures
+//! publishing to object storage.
 
 mod corpus;
 mod daemon;
 mod hugo;
 mod measure;
+mod publish;
 mod sys;
 mod tree;
 
@@ -28,6 +30,9 @@ enum Command {
     /// Measure cold, warm and floor builds, the daemon (latency, burst, restart,
     /// memory) and optionally a peer; print a markdown report.
     Run(measure::RunArgs),
+    /// What publishing to object storage costs per change: uploads, bytes and
+    /// the time until the store holds it (issue 11).
+    Publish(publish::PublishArgs),
 }
 
 #[derive(Args)]
@@ -56,6 +61,7 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Corpus(args) => corpus_command(&args),
         Command::Run(args) => measure::run(&args),
+        Command::Publish(args) => publish::run(&args),
     }
 }
 
