@@ -290,15 +290,17 @@ impl Sink {
 
     fn record(&self, rel: &str, stamp: Option<Stamp>) {
         let mut manifest = self.manifest.lock().expect("not poisoned");
-        match stamp {
+        let old = match stamp {
             Some(s) => manifest.insert(rel.to_owned(), s),
             None => manifest.remove(rel),
         };
         drop(manifest);
-        self.changed
-            .lock()
-            .expect("not poisoned")
-            .insert(rel.to_owned());
+        if old != stamp {
+            self.changed
+                .lock()
+                .expect("not poisoned")
+                .insert(rel.to_owned());
+        }
     }
 
     /// The files written or removed since the last call, with their stamps now
