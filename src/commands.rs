@@ -72,7 +72,8 @@ pub struct Started {
 pub fn build(settings: &Settings, fresh: bool) -> Result<ExitCode, crate::Failure> {
     let started = Instant::now();
     let _lock = crate::lock::acquire(&settings.output)?;
-    let sink = Sink::open(&settings.output)?;
+    let clean = store::take_clean_mark(&settings.state_dir);
+    let sink = Sink::open(&settings.output, !clean)?;
     if settings.publish.is_some() {
         sink.track_changes();
     }
@@ -109,6 +110,7 @@ pub fn build(settings: &Settings, fresh: bool) -> Result<ExitCode, crate::Failur
     );
     engine.finish();
     drop(store);
+    store::leave_clean_mark(&settings.state_dir);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -85,6 +85,11 @@ impl Engine {
         drop(bodies);
     }
 
+    /// Lets go of the bodies' store (for an engine about to be replaced).
+    pub fn release_bodies(&mut self) {
+        self.bodies = Arc::new(InMemory);
+    }
+
     /// Shares strings between the events handed to [`Engine::apply`].
     pub fn interner(&mut self) -> &mut Interner {
         &mut self.interner

@@ -85,12 +85,17 @@ pub struct Sink {
     /// The files written or removed since [`Sink::take_changes`], once
     /// [`Sink::track_changes`] asked (what the object-store uploader mirrors).
     changes: Mutex<Option<Vec<String>>>,
+    /// Whether the last run was killed (see [`Sink::open`]).
+    after_crash: bool,
 }
 
 impl Sink {
-    /// Opens (creating) the output directory and removes temp files a killed run
-    /// left behind.
-    pub fn open(root: &Path) -> Result<Self> {
+    /// Opens (creating) the output directory. `after_crash` (the last run did not
+    /// end cleanly, see [`crate::store::take_clean_mark`]) removes the temp files
+    /// it left behind (a walk of the whole output, skipped otherwise), and makes
+    /// [`Sink::adopt`] trust no stamp: what the last run wrote after its last
+    /// durable save is unknown, so the next render must be whole.
+    pub fn open(root: &Path, after_crash: bool) -> Result<Self> {
         fs::create_dir_all(root)
             .with_context(|| format!("cannot create output directory {}", root.display()))?;
         let sink = Self {
@@ -101,7 +106,11 @@ impl Sink {
             syncer: std::sync::OnceLock::new(),
             owner: crate::users::owner_to_keep(root),
             changes: Mutex::default(),
+            after_crash,
         };
+        if !after_crash {
+            return Ok(sink);
+        }
         let t = std::time::Instant::now();
         sink.clean_temp(root)?;
         tracing::debug!(
@@ -335,7 +344,8 @@ impl Sink {
     pub fn adopt(&self, cached: Vec<(String, Stamp)>) -> bool {
         use rayon::prelude::*;
         // Every start after a full one has at least the two pages to check.
-        let intact = !cached.is_empty()
+        let intact = !self.after_crash
+            && !cached.is_empty()
             && cached.par_iter().with_min_len(256).all(|(rel, stamp)| {
                 fs::symlink_metadata(self.root.join(rel)).is_ok_and(|m| Stamp::of(&m) == *stamp)
             });
@@ -425,7 +435,7 @@ mod tests {
     #[test]
     fn writes_atomically_and_skips_unchanged_bytes() {
         let dir = tempfile::tempdir().unwrap();
-        let sink = Sink::open(dir.path()).unwrap();
+        let sink = Sink::open(dir.path(), true).unwrap();
         assert!(sink.write("a/b/rss.xml", b"one").unwrap());
         let path = dir.path().join("a/b/rss.xml");
         let ino = fs::metadata(&path).unwrap().ino();
@@ -450,7 +460,7 @@ mod tests {
         fs::write(dir.path().join("days/2017/.eventfeed-abc.tmp"), b"half").unwrap();
         fs::write(dir.path().join("days/2017/rss.xml"), b"old").unwrap();
         fs::write(dir.path().join("keep.txt"), b"not ours").unwrap();
-        let sink = Sink::open(dir.path()).unwrap();
+        let sink = Sink::open(dir.path(), true).unwrap();
         assert!(!dir.path().join("days/2017/.eventfeed-abc.tmp").exists());
         sink.prune(&HashSet::default()).unwrap();
         assert!(!dir.path().join("days").exists());

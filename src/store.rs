@@ -112,6 +112,23 @@ impl StoredFile {
     }
 }
 
+/// A run that ends cleanly (every write complete) leaves this file in the state
+/// directory; the next start takes it. Without it, the last run was killed, and
+/// the output may hold temp files of writes it cut short.
+const CLEAN_MARK: &str = "clean-exit";
+
+/// Whether the last run ended cleanly; the mark is gone after this.
+pub fn take_clean_mark(state_dir: &Path) -> bool {
+    fs::remove_file(state_dir.join(CLEAN_MARK)).is_ok()
+}
+
+/// Says that this run ends with every write complete.
+pub fn leave_clean_mark(state_dir: &Path) {
+    if let Err(e) = fs::write(state_dir.join(CLEAN_MARK), b"") {
+        tracing::debug!("cannot leave the clean-exit mark: {e}");
+    }
+}
+
 /// Set when a body the index refers to is missing: the next commit then marks
 /// the store unusable, so that the next start reads every file again.
 static DAMAGED: AtomicBool = AtomicBool::new(false);
@@ -161,15 +178,19 @@ impl Store {
         let path = file(state_dir);
         let db = match Self::create(&path) {
             Ok(db) => db,
-            Err(e) => {
+            // Only a store that cannot be read is replaced: not one that is
+            // busy or on a disk that fails (then there is no store this run).
+            Err(e) if damaged(&e) => {
                 tracing::warn!(
-                    "cannot read the store {} ({e:#}); starting afresh",
+                    "cannot read the store {} ({e}); starting afresh",
                     path.display()
                 );
                 fs::remove_file(&path)
                     .with_context(|| format!("cannot remove {}", path.display()))?;
-                Self::create(&path)?
+                Self::create(&path)
+                    .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?
             }
+            Err(e) => anyhow::bail!("cannot open {}: {e}", path.display()),
         };
         let store = Self { db };
         let kept = match store.fingerprint() {
@@ -187,7 +208,7 @@ impl Store {
         Ok((store, kept))
     }
 
-    fn create(path: &Path) -> Result<Database> {
+    fn create(path: &Path) -> Result<Database, redb::DatabaseError> {
         let told = AtomicBool::new(false);
         Database::builder()
             .set_cache_size(CACHE_BYTES)
@@ -197,7 +218,6 @@ impl Store {
                 }
             })
             .create(path)
-            .with_context(|| format!("cannot open {}", path.display()))
     }
 
     fn fingerprint(&self) -> Result<Option<u64>> {
@@ -380,6 +400,16 @@ impl Bodies for Store {
                 None
             }
         }
+    }
+}
+
+/// Whether an error opening the store says that the file itself is unusable.
+fn damaged(e: &redb::DatabaseError) -> bool {
+    use redb::{DatabaseError as D, StorageError as S};
+    match e {
+        D::UpgradeRequired(_) | D::RepairAborted | D::Storage(S::Corrupted(_)) => true,
+        D::Storage(S::Io(e)) => e.kind() == std::io::ErrorKind::InvalidData,
+        _ => false,
     }
 }
 

@@ -69,7 +69,13 @@ async fn serve(
     // The watch comes before the first scan, so nothing written during it is
     // missed; cleaning the output's stale temp files needs neither, so it runs
     // alongside.
-    let (watcher, sink) = rayon::join(|| watch(&settings, &hints), || Sink::open(&settings.output));
+    let (watcher, sink) = rayon::join(
+        || watch(&settings, &hints),
+        || {
+            let clean = crate::store::take_clean_mark(&settings.state_dir);
+            Sink::open(&settings.output, !clean)
+        },
+    );
     let mut watcher = watcher?;
     tracing::debug!(
         ms = started.elapsed().as_millis() as u64,
@@ -156,7 +162,9 @@ async fn serve(
                             // Pings still queued for the same hub survive the reload.
                             let publisher = Publisher::reuse(daemon.publisher.take(), settings.site.hub.as_deref());
                             let uploader = uploader(daemon.uploader.take(), &settings)?;
-                            daemon = Daemon::start(&settings, Sink::open(&settings.output)?, publisher, uploader)?;
+                            // One store open at a time: the old daemon lets go of it.
+                            daemon.release_store();
+                            daemon = Daemon::start(&settings, Sink::open(&settings.output, false)?, publisher, uploader)?;
                             tracing::info!("configuration reloaded");
                         }
                     }
@@ -552,10 +560,22 @@ impl Daemon {
 
     /// Makes the output durable and the store current, before exiting.
     fn stop(&mut self) {
-        if let Err(e) = self.sink.sync() {
-            tracing::warn!("{e:#}");
-        }
+        let synced = self.sink.sync();
         self.save_state();
+        match synced {
+            // Every write is complete and the store knows it: the next start
+            // can trust the output's stamps and need not look for temp files.
+            Ok(()) => crate::store::leave_clean_mark(&self.settings.state_dir),
+            Err(e) => tracing::warn!("{e:#}"),
+        }
+    }
+
+    /// Saves the state and closes the store, for a daemon that a reload
+    /// replaces (the next one opens the store again).
+    fn release_store(&mut self) {
+        self.save_state();
+        self.store = None;
+        self.engine.release_bodies();
     }
 
     /// Saves the state if it is behind, so that the next start reads and renders
