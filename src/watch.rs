@@ -274,6 +274,9 @@ struct Daemon {
     /// Whether the store is behind: not durable, or without the output's
     /// latest stamps (saved after every batch, a rescan and at the stop).
     dirty: bool,
+    /// Whether the store holds no output stamps (writes failed): the next save
+    /// after the output is current again records them all, not a delta.
+    stamps_lost: bool,
     /// Writes that failed, to retry.
     behind: Option<Behind>,
     /// Tells the WebSub hub which feeds changed, when one is configured.
@@ -348,6 +351,7 @@ impl Daemon {
             stamps,
             last_change: None,
             dirty: false,
+            stamps_lost: false,
             behind: None,
             publisher,
             uploader,
@@ -357,6 +361,7 @@ impl Daemon {
         daemon.publish(changed_feeds);
         if let Some(u) = unwritten {
             daemon.dirty = true;
+            daemon.stamps_lost = true;
             daemon.fell_behind(u, Duration::ZERO);
         }
         Ok(daemon)
@@ -583,7 +588,14 @@ impl Daemon {
     fn save_state(&mut self) {
         if std::mem::take(&mut self.dirty) {
             let outputs = match self.behind {
-                Some(_) => Outputs::Unknown,
+                Some(_) => {
+                    self.stamps_lost = true;
+                    Outputs::Unknown
+                }
+                None if std::mem::take(&mut self.stamps_lost) => {
+                    self.sink.take_changed();
+                    Outputs::Whole(self.sink.manifest())
+                }
                 None => Outputs::Delta(self.sink.take_changed()),
             };
             commands::save_state(self.store.as_deref(), outputs);
