@@ -90,10 +90,6 @@ impl Formats {
         Format::ALL.into_iter().filter(move |f| self.contains(*f))
     }
 
-    pub fn len(self) -> usize {
-        self.0.count_ones() as usize
-    }
-
     /// The format to give where one address is asked for (the address to copy
     /// into a reader, OPML's `xmlUrl`): RSS when written, else the first.
     pub fn main(self) -> Format {
