@@ -218,8 +218,9 @@ async fn until(at: Option<tokio::time::Instant>) {
 }
 
 /// How long a change that leaves one input file complete waits for more before
-/// it is acted on: a second event this soon makes it a burst.
-const SETTLE: Duration = Duration::from_millis(1);
+/// it is acted on: a second event this soon makes it a burst. (Shorter than
+/// tokio's timer, which ticks in whole milliseconds: see [`debounce`].)
+const SETTLE: Duration = Duration::from_micros(500);
 
 /// Collects a batch. A change that leaves a single input file complete (closed
 /// after writing, renamed into place, deleted) is acted on at once, unless more
@@ -239,8 +240,23 @@ async fn debounce(
     batch.add(first, &is_input);
     let deadline = tokio::time::Instant::now() + max;
     loop {
-        let wait = if batch.settled() { SETTLE } else { quiet };
-        let until = (tokio::time::Instant::now() + wait).min(deadline);
+        if batch.settled() {
+            // A timer would round SETTLE up to the next millisecond tick (1 to
+            // 2 ms); sleeping the thread blocks nothing else, as the batch that
+            // follows runs on it anyway. Events keep arriving meanwhile (the
+            // watcher has its own thread).
+            std::thread::sleep(SETTLE);
+            let mut more = false;
+            while let Ok(hint) = rx.try_recv() {
+                batch.add(hint, &is_input);
+                more = true;
+            }
+            if !more || tokio::time::Instant::now() >= deadline {
+                return batch.paths;
+            }
+            continue;
+        }
+        let until = (tokio::time::Instant::now() + quiet).min(deadline);
         match tokio::time::timeout_at(until, rx.recv()).await {
             Ok(Some(more)) => batch.add(more, &is_input),
             Ok(None) | Err(_) => return batch.paths,
@@ -502,6 +518,11 @@ impl Daemon {
             plan = self.engine.everything();
         }
         let mut changed = Vec::new();
+        // (The start's writes are no part of the first batch.)
+        self.sink
+            .counts
+            .write_us
+            .store(0, std::sync::atomic::Ordering::Relaxed);
         let writing = Instant::now();
         let result = publish::write(&self.engine, &self.sink, &plan, full, &|| {}, &mut changed)
             .map(|()| self.sink.sync_soon());
@@ -671,8 +692,13 @@ mod tests {
     /// the batch and how long (virtual time) collecting it took.
     async fn collect(events: Vec<(u64, (EventKind, Vec<PathBuf>))>) -> (Vec<String>, Duration) {
         let (tx, mut rx) = mpsc::channel(64);
-        let mut events = events.into_iter();
+        let mut events = events.into_iter().peekable();
         let (_, first) = events.next().unwrap();
+        // Events at offset 0 are queued before the batch starts, as the
+        // watcher's thread queues them while the loop wakes up.
+        while let Some((_, e)) = events.next_if(|(at, _)| *at == 0) {
+            tx.try_send(e).unwrap();
+        }
         let start = tokio::time::Instant::now();
         tokio::spawn(async move {
             for (at, e) in events {
