@@ -22,7 +22,8 @@ enum Command {
     Build {
         #[command(flatten)]
         common: Common,
-        /// Ignore the cache of the last run: read every file, render every feed.
+        /// Ignore the cache of the last run: read every file, render every feed;
+        /// drops the tombstones of removed items.
         #[arg(long)]
         fresh: bool,
     },

@@ -1,8 +1,7 @@
 //! The one-shot commands, `build` and `check`, and [`start`], the reconcile that
-//! `build` and the daemon's start share: scan, read what changed since the cache,
-//! render what that touched, write, remember.
+//! `build` and the daemon's start share: scan, read what changed since the store
+//! last saw it, render what that touched, write, remember.
 
-use crate::cache::{self, Cache, CachedDoc, CachedFile, Stamp};
 use crate::config::Settings;
 use crate::console::say;
 use crate::engine::Engine;
@@ -14,11 +13,14 @@ use crate::reader::{self, OnError};
 use crate::report::{self, Shown};
 use crate::sink::Sink;
 use crate::source::Source;
+use crate::store::{self, Stamp, Store};
+use crate::tombstones::{self, Tombstones};
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// What a start did, for the summary line and the daemon's log.
@@ -37,7 +39,7 @@ pub struct Summary {
 /// How to start.
 pub struct Mode {
     pub progress: bool,
-    /// Use the cache of the last run (off for `build --fresh`).
+    /// Use what the store remembers of the last run (off for `build --fresh`).
     pub cache: bool,
     pub on_error: OnError,
     /// Report the feeds whose bytes changed (for a WebSub hub), unless every
@@ -56,6 +58,9 @@ pub struct Mode {
 /// The engine after a start, and the stamps of the files it holds.
 pub struct Started {
     pub engine: Engine,
+    /// Where bodies and stamps are kept; `None` when the state directory cannot
+    /// hold a store (then bodies stay in memory, and the next start reads all).
+    pub store: Option<Arc<Store>>,
     pub stamps: HashMap<PathBuf, Stamp>,
     pub summary: Summary,
     /// The feed files whose bytes changed, when [`Mode::changed_feeds`] asked.
@@ -78,7 +83,10 @@ pub fn build(settings: &Settings, fresh: bool) -> Result<ExitCode, crate::Failur
         follow: false,
     };
     let Started {
-        summary: s, engine, ..
+        summary: s,
+        engine,
+        store,
+        ..
     } = start(settings, &sink, &mode)
         .map_err(|e| anyhow::anyhow!("{}", publish::advice(&e, &settings.output)))?;
     say!(
@@ -94,8 +102,8 @@ pub fn build(settings: &Settings, fresh: bool) -> Result<ExitCode, crate::Failur
         s.removed,
         started.elapsed().as_secs_f64()
     );
-    // Freeing a large index one allocation at a time only delays the exit.
-    std::mem::forget(engine);
+    engine.finish();
+    drop(store);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -111,36 +119,64 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
         settings.max_file_bytes,
     );
     let opts = ParseOptions::new(settings.max_file_bytes, settings.site.links.clone());
-    let fingerprint = cache::fingerprint(settings);
-    // Scanning the input and rebuilding the index from the cache are
+    let fingerprint = store::fingerprint(settings);
+    let store = match Store::open(&settings.state_dir, fingerprint, !mode.cache) {
+        Ok(opened) => Some(opened),
+        Err(e) => {
+            tracing::warn!(
+                "no store in {} (every start reads every file, and the daemon keeps every event in memory): {e:#}",
+                settings.state_dir.display()
+            );
+            None
+        }
+    };
+    let (store, kept) = match store {
+        Some((store, kept)) => (Some(Arc::new(store)), kept),
+        None => (None, false),
+    };
+    // Scanning the input and rebuilding the index from the store are
     // independent: do both at once.
     let (scan, (mut engine, cached)) = rayon::join(
         || source.scan(),
         || {
-            let mut engine = Engine::new(settings.site.clone());
-            let cache = mode
-                .cache
-                .then(|| Cache::load(&settings.state_dir, fingerprint, engine.interner()))
-                .flatten();
+            // Tombstones are memory of what was published: `build --fresh`
+            // starts without (and so drops them).
+            let tombstones = match mode.cache {
+                true => tombstones::file::load(&settings.state_dir),
+                false => Tombstones::default(),
+            };
+            let engine = match &store {
+                Some(store) => Engine::with_bodies(settings.site.clone(), store.clone()),
+                None => Engine::new(settings.site.clone()),
+            };
+            let mut engine = engine.with_tombstones(tombstones, settings.tombstone_secs);
+            let loaded = match store.as_ref().filter(|_| kept) {
+                Some(store) => match store.load(engine.interner()) {
+                    Ok(loaded) => Some(loaded),
+                    Err(e) => {
+                        tracing::warn!("ignoring an unreadable store: {e:#}");
+                        None
+                    }
+                },
+                None => None,
+            };
             // A build from scratch applies once and renders everything: it need
             // not know who links to whom (a sizeable share of its memory).
-            if !mode.follow && cache.is_none() {
+            if !mode.follow && loaded.is_none() {
                 engine.apply_once();
             }
             // First the state the output was written from; the differences later.
-            let cached = cache.map(|cache| {
+            let cached = loaded.map(|(files, outputs)| {
                 let mut known: HashMap<PathBuf, Stamp> =
-                    HashMap::with_capacity_and_hasher(cache.files.len(), Default::default());
-                let baseline: Vec<Change> = cache
-                    .files
+                    HashMap::with_capacity_and_hasher(files.len(), Default::default());
+                let baseline: Vec<Change> = files
                     .into_iter()
                     .map(|f| {
-                        known.insert(f.path(), f.stamp);
+                        known.insert(f.path.clone(), f.stamp);
                         f.into_change()
                     })
                     .collect();
                 // Checking the output against its stamps is independent too.
-                let outputs = cache.outputs;
                 let (intact, _) = rayon::join(|| sink.adopt(outputs), || engine.apply(baseline));
                 (known, intact)
             });
@@ -206,6 +242,7 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
         &to_read,
         mode.on_error,
         engine.interner(),
+        store.as_deref(),
         &|| bar.inc(1),
     );
     bar.finish_and_clear();
@@ -215,7 +252,7 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
     changes.extend(read.changes);
     let changed_input = !changes.is_empty();
     let plan = {
-        let plan = engine.apply(changes);
+        let plan = engine.apply_at(changes, tombstones::file::now());
         if full {
             engine.everything()
         } else {
@@ -267,14 +304,17 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
         "rendered and written"
     );
     let (written, unchanged, removed, bytes) = sink.counts.take();
-    // With writes left to do, the cache of the last run stays: the next start
-    // then compares against it, and redoes what this one could not write.
-    if unwritten.is_none() && (changed_input || full || written + removed > 0) {
-        save_cache(settings, &engine, &stamps, sink, true);
+    if engine.take_tombstones_changed() || !mode.cache {
+        save_tombstones(settings, &engine);
+    }
+    // With writes left to do, the output's stamps are left out: the next start
+    // then renders every feed, and so redoes what this one could not write.
+    if changed_input || full || written + removed > 0 || unwritten.is_some() {
+        save_state(store.as_deref(), sink, unwritten.is_none());
         tracing::debug!(
             ms = t.elapsed().as_millis() as u64,
             rss_mib = rss_mib(),
-            "cache saved"
+            "state saved"
         );
     }
     let feeds = plan.feeds.len();
@@ -292,6 +332,7 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
     };
     Ok(Started {
         engine,
+        store,
         stamps,
         summary,
         changed_feeds,
@@ -310,36 +351,22 @@ fn rss_mib() -> u64 {
     pages * 4096 / (1 << 20)
 }
 
-/// Saves what the next start needs; a failure costs only speed, so it is logged.
-/// With `output_current` false (writes failed and are not yet redone) the
-/// output's stamps are left out, so that the next start renders every feed.
-pub fn save_cache(
-    settings: &Settings,
-    engine: &Engine,
-    stamps: &HashMap<PathBuf, Stamp>,
-    sink: &Sink,
-    output_current: bool,
-) {
-    let index = engine.index();
-    let events = index
-        .files()
-        .map(|(path, e)| (path, CachedDoc::Event(e.clone())));
-    let pages = index
-        .pages()
-        .map(|(path, p)| (path, CachedDoc::Page(p.clone())));
-    let mut files: Vec<CachedFile> = events
-        .chain(pages)
-        .filter_map(|(path, doc)| stamps.get(path).map(|s| CachedFile::new(path, *s, doc)))
-        .collect();
-    files.sort_unstable_by(|a, b| a.raw_path().cmp(b.raw_path()));
-    let outputs = if output_current {
-        sink.manifest()
-    } else {
-        Vec::new()
-    };
-    let cache = Cache::new(cache::fingerprint(settings), files, outputs);
-    if let Err(e) = cache.save(&settings.state_dir) {
-        tracing::warn!("cannot save the cache (the next start will read every file): {e:#}");
+/// Saves the output's stamps and makes the store durable; a failure costs only
+/// speed, so it is logged. With `output_current` false (writes failed and are
+/// not yet redone) the stamps are left out, so that the next start renders
+/// every feed.
+pub fn save_state(store: Option<&Store>, sink: &Sink, output_current: bool) {
+    let Some(store) = store else { return };
+    let manifest = output_current.then(|| sink.manifest());
+    if let Err(e) = store.save_outputs(manifest.as_ref()) {
+        tracing::warn!("cannot save the state (the next start renders every feed): {e:#}");
+    }
+}
+
+/// Saves the tombstone records; a failure loses them (logged), never the feeds.
+pub fn save_tombstones(settings: &Settings, engine: &Engine) {
+    if let Err(e) = tombstones::file::save(&settings.state_dir, engine.tombstones()) {
+        tracing::warn!("cannot save the tombstones (removed items may lose theirs): {e:#}");
     }
 }
 
@@ -363,6 +390,7 @@ pub fn check(settings: &Settings) -> Result<ExitCode, crate::Failure> {
         &paths,
         OnError::Remove,
         engine.interner(),
+        None,
         &|| {},
     );
     report::files(settings, &read, Shown::Compiler);

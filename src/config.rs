@@ -31,6 +31,9 @@ pub struct File {
     pub day_pages: Vec<String>,
     /// Which feed formats to write: `rss`, `atom`, `json`.
     pub formats: Vec<FormatName>,
+    /// Days a removed item's RFC 6721 tombstone stays in the feeds it left
+    /// (fractions allowed; 0: none).
+    pub tombstone_days: f64,
     pub watch: Watch,
     pub serve: Serve,
     pub websub: Websub,
@@ -134,6 +137,7 @@ impl Default for File {
             extensions: vec!["md".into(), "markdown".into(), "txt".into()],
             day_pages: vec!["index.md".into(), "README.md".into()],
             formats: Format::ALL.map(FormatName).to_vec(),
+            tombstone_days: 30.0,
             watch: Watch::default(),
             serve: Serve::default(),
             websub: Websub::default(),
@@ -183,6 +187,8 @@ pub struct Settings {
     /// How often a polling watcher looks (when inotify cannot serve).
     pub poll_interval: Duration,
     pub poll_always: bool,
+    /// How long tombstones are kept, in seconds (`None`: no tombstones).
+    pub tombstone_secs: Option<i64>,
 }
 
 /// Reads and validates the configuration. A missing `path` means defaults only.
@@ -284,6 +290,9 @@ fn validate(file: File, dir: &Path, o: &Overrides, check: bool) -> Result<Settin
     if file.items_per_feed == 0 {
         bail!("`items_per_feed` must be at least 1");
     }
+    if !(0.0..=36_500.0).contains(&file.tombstone_days) {
+        bail!("`tombstone_days` must be a number of days from 0 (no tombstones) to 36500");
+    }
     if file.language.is_empty()
         || !file
             .language
@@ -333,6 +342,8 @@ fn validate(file: File, dir: &Path, o: &Overrides, check: bool) -> Result<Settin
         serve: file.serve,
         poll_interval: Duration::from_millis(file.watch.poll_interval_ms.max(10)),
         poll_always: file.watch.method == Method::Poll,
+        tombstone_secs: Some((file.tombstone_days * 86_400.0).round() as i64)
+            .filter(|secs| *secs > 0),
     })
 }
 

@@ -1,27 +1,69 @@
-//! The one engine behind `build` and `watch`: it holds the index, applies change
-//! sets to it, and renders the feeds a plan names. It never touches the file system:
-//! the caller hands it parsed contents and a place to put bytes.
+//! The one engine behind `build` and `watch`: it holds the index and the
+//! tombstones, applies change sets to them, and renders the feeds a plan names.
+//! It never touches the file system nor reads the clock: the caller hands it
+//! parsed contents, the time of a batch and a place to put bytes.
 
 use crate::index::{Change, Index};
 use crate::model::Interner;
 use crate::plan::{self, Plan};
 use crate::render::pages::Page;
-use crate::render::{self, FeedId, Site};
+use crate::render::{self, Bodies, FeedId, InMemory, Site};
+use crate::tombstones::{Changed, Tombstones};
 use rayon::prelude::*;
+use std::sync::Arc;
 
 pub struct Engine {
     index: Index,
     site: Site,
     interner: Interner,
+    bodies: Arc<dyn Bodies + Send>,
+    tombstones: Tombstones,
+    /// How long tombstones are kept, in seconds; `None`: not at all.
+    keep: Option<i64>,
+    /// Whether the tombstones changed since [`Engine::take_tombstones_changed`].
+    tombstones_changed: bool,
 }
 
 impl Engine {
+    /// An engine whose events all carry their bodies.
     pub fn new(site: Site) -> Self {
+        Self::with_bodies(site, Arc::new(InMemory))
+    }
+
+    /// An engine that reads the bodies of events without one from `bodies`.
+    pub fn with_bodies(site: Site, bodies: Arc<dyn Bodies + Send>) -> Self {
         Self {
             index: Index::default(),
             site,
             interner: Interner::default(),
+            bodies,
+            tombstones: Tombstones::default(),
+            keep: None,
+            tombstones_changed: false,
         }
+    }
+
+    /// Keeps tombstones for `keep` seconds (`None`: none, and those in
+    /// `tombstones` expire at the next batch), starting from `tombstones`.
+    pub fn with_tombstones(mut self, tombstones: Tombstones, keep: Option<i64>) -> Self {
+        self.tombstones = tombstones;
+        self.keep = keep;
+        self
+    }
+
+    pub fn tombstones(&self) -> &Tombstones {
+        &self.tombstones
+    }
+
+    /// Whether the tombstones changed since the last call (to save them).
+    pub fn take_tombstones_changed(&mut self) -> bool {
+        std::mem::take(&mut self.tombstones_changed)
+    }
+
+    /// When the next tombstone expires (seconds since the epoch): the daemon
+    /// applies an empty change set then.
+    pub fn next_expiry(&self) -> Option<i64> {
+        self.tombstones.next_expiry(self.keep.unwrap_or(0))
     }
 
     pub fn index(&self) -> &Index {
@@ -34,20 +76,78 @@ impl Engine {
         self.index.forget_mentions();
     }
 
+    /// Ends a one-shot run: the index is leaked, since freeing a large one an
+    /// allocation at a time only delays the exit, and the bodies' store is let
+    /// go, so that it closes cleanly.
+    pub fn finish(self) {
+        let Self { index, bodies, .. } = self;
+        std::mem::forget(index);
+        drop(bodies);
+    }
+
     /// Shares strings between the events handed to [`Engine::apply`].
     pub fn interner(&mut self) -> &mut Interner {
         &mut self.interner
     }
 
-    /// Applies a change set and says which feeds it touched.
+    /// Applies a change set and says which feeds it touched; records no
+    /// tombstones (for the state a run starts from, and for tests).
     pub fn apply(&mut self, changes: impl IntoIterator<Item = Change>) -> Plan {
         let touched = self.index.apply(changes);
         plan::changed(&self.index, &self.site, &touched)
     }
 
-    /// A plan naming every feed (a full build or a reconcile).
+    /// Applies a change set seen at `now` (seconds since the epoch): records
+    /// the tombstones of the items it took out, clears those of the items it
+    /// brought back, expires the old ones, and says which feeds that touched.
+    pub fn apply_at(&mut self, changes: impl IntoIterator<Item = Change>, now: i64) -> Plan {
+        // Into an empty index (a build from scratch) nothing can leave.
+        let trace = self.keep.is_some() && self.index.files().next().is_some();
+        self.index.trace_items(trace);
+        let boundary = trace.then(|| render::all_feed_boundary(&self.index, &self.site));
+        let mut touched = self.index.apply(changes);
+        self.index.trace_items(false);
+        let mut changed = self.tombstones.expire(now, self.keep);
+        if let Some(boundary) = boundary {
+            changed.extend(
+                self.tombstones
+                    .note(&self.index, &self.site, &touched, boundary, now),
+            );
+        }
+        touched.left = Vec::new();
+        touched.came = Vec::new();
+        let mut plan = plan::changed(&self.index, &self.site, &touched);
+        self.amend(&mut plan, &changed);
+        plan
+    }
+
+    /// Brings a plan in line with the tombstones: the feeds whose tombstones
+    /// changed are rendered, and a feed directory that goes but has tombstones
+    /// stays as a kept empty feed (rules in `plan` and `tombstones`).
+    fn amend(&mut self, plan: &mut Plan, changed: &Changed) {
+        self.tombstones_changed |= !changed.is_empty();
+        let removed = std::mem::take(&mut plan.removed);
+        for dir in removed {
+            match self.tombstones.get(&dir) {
+                Some(_) => plan.kept.insert(dir),
+                None => plan.removed.insert(dir),
+            };
+        }
+        for (dir, feed) in changed {
+            match feed.live(&self.index) {
+                Some(id) => plan.feeds.insert(id),
+                None if self.tombstones.get(dir).is_some() => plan.kept.insert(dir.clone()),
+                None => plan.removed.insert(dir.clone()),
+            };
+        }
+    }
+
+    /// A plan naming every feed (a full build or a reconcile), and every
+    /// directory kept for its tombstones.
     pub fn everything(&self) -> Plan {
-        plan::everything(&self.index, &self.site)
+        let mut plan = plan::everything(&self.index, &self.site);
+        plan.kept.extend(self.tombstones.kept(&self.index).cloned());
+        plan
     }
 
     /// Renders every file of a plan and hands each one to `emit`, in parallel. Files
@@ -56,15 +156,28 @@ impl Engine {
     where
         E: Emit,
     {
-        let feeds: Vec<&FeedId> = plan.feeds.iter().collect();
+        let kept: Vec<(FeedId, &str)> = self.kept(plan).collect();
+        let feeds: Vec<(&FeedId, Option<&str>)> = plan
+            .feeds
+            .iter()
+            .map(|id| (id, None))
+            .chain(kept.iter().map(|(id, dir)| (id, Some(*dir))))
+            .collect();
         let pages: Vec<&Page> = plan.pages.iter().collect();
         // One task per feed or page, even for the daemon's handful: a batch's
         // latency is its slowest file.
         let render_feeds = || {
-            feeds.par_iter().try_for_each(|id| {
-                let Some(doc) = render::feed(&self.index, &self.site, id) else {
+            feeds.par_iter().try_for_each(|(id, kept)| {
+                let doc = match kept {
+                    None => render::feed(&self.index, &self.site, id, &*self.bodies),
+                    Some(dir) => Some(render::kept_feed(&self.site, id, (*dir).to_owned())),
+                };
+                let Some(mut doc) = doc else {
                     return Ok(());
                 };
+                let live: std::collections::BTreeSet<&str> =
+                    doc.items.iter().map(|i| i.id.as_str()).collect();
+                doc.deleted = self.tombstones.deleted(&doc.dir, &live);
                 for (path, bytes) in render::render_feed(&self.index, &doc, &self.site, id) {
                     emit.emit(&path, &bytes)?;
                 }
@@ -78,6 +191,18 @@ impl Engine {
         };
         let (feeds, pages) = rayon::join(render_feeds, render_pages);
         feeds.and(pages)
+    }
+
+    /// The kept directories of a plan that still are: gone feeds with
+    /// tombstones (a merged plan may name some that came back or expired since).
+    fn kept<'a>(&'a self, plan: &'a Plan) -> impl Iterator<Item = (FeedId, &'a str)> {
+        plan.kept.iter().filter_map(|dir| {
+            let stones = self.tombstones.get(dir)?;
+            if stones.feed.live(&self.index).is_some() {
+                return None;
+            }
+            Some((stones.feed.id(), dir.as_str()))
+        })
     }
 
     /// Renders a plan into memory: for tests and small trees.

@@ -76,6 +76,24 @@ pub struct Touched {
     /// Days that gained their first event or lost their last: their neighbours'
     /// archive links depend on them.
     pub days_listed: BTreeSet<NaiveDate>,
+    /// Items as they were before they changed or went, and the keys of items
+    /// that came or changed: what tombstones are made of. Kept only while
+    /// [`Index::trace_items`] is on.
+    pub left: Vec<Trace>,
+    pub came: Vec<EventKey>,
+}
+
+/// An item as it stood in the feeds before a change took it out (or changed it):
+/// enough to name it (its id) and the feeds it was in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trace {
+    pub key: EventKey,
+    pub event: Arc<Event>,
+    /// The path its id derives from (see `Entry::id_path`).
+    pub id_path: Arc<str>,
+    pub ts: i64,
+    /// Its contexts, each with the slug it had.
+    pub contexts: Vec<(Context, Arc<str>)>,
 }
 
 impl Touched {
@@ -160,6 +178,8 @@ pub struct Index {
     /// is applied once, see `Index::forget_mentions`).
     mentions: HashMap<EventKey, Mention>,
     no_mentions: bool,
+    /// Whether [`Touched`] gets the items that left and came (for tombstones).
+    trace: bool,
     /// The items: current keys only.
     events: HashMap<EventKey, Entry>,
     days: BTreeMap<NaiveDate, BTreeSet<EventKey>>,
@@ -250,6 +270,13 @@ impl Index {
     /// empty, when it loses its last event, so its subscribers get no 404).
     pub fn day_exists(&self, day: NaiveDate) -> bool {
         self.days.contains_key(&day) || self.page_days.contains_key(&day)
+    }
+
+    /// Says whether the next changes report the items they take out or bring
+    /// in ([`Touched::left`], [`Touched::came`]): for tombstones, and off for
+    /// a build from scratch, which would list every item as come.
+    pub fn trace_items(&mut self, on: bool) {
+        self.trace = on;
     }
 
     /// Every day that has feeds, in order.

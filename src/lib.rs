@@ -2,7 +2,8 @@
 //!
 //! The core is pure and runs in data-flow order: [`parse`] (bytes -> [`model::Event`])
 //! -> [`index`] (every event, by day and context) -> [`plan`] (which feeds a change
-//! touches) -> [`render`] (feeds as bytes), driven by the [`engine`]. The shells
+//! touches) -> [`render`] (feeds as bytes), driven by the [`engine`], which also
+//! keeps the [`tombstones`] of removed items. The shells
 //! around it do the I/O: [`source`] and [`reader`] read the input tree, [`sink`]
 //! writes the output atomically, [`watch`] turns file-system events into change
 //! sets, [`serve`] serves the output over HTTP, [`websub`] tells a hub what
@@ -22,10 +23,10 @@ pub mod plan;
 pub mod render;
 pub mod slug;
 pub mod text;
+pub mod tombstones;
 
 // shells
 pub mod assets;
-pub mod cache;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -40,6 +41,7 @@ pub mod serve;
 mod shutdown;
 pub mod sink;
 pub mod source;
+pub mod store;
 mod systemd;
 mod users;
 pub mod watch;

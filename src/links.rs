@@ -1,7 +1,7 @@
 //! Where things live on the web: the site the event pages are on and the place the
 //! feeds are served from. Every URL that leaves eventfeed is made absolute here.
 
-use crate::model::Event;
+use crate::model::{Body, Event};
 use ammonia::Url;
 
 /// What an item's `link` points at.
@@ -69,8 +69,8 @@ impl Links {
     }
 
     /// The `link` of an event's items.
-    pub fn item_url(&self, event: &Event) -> String {
-        match (self.item_link, event.sources.first()) {
+    pub fn item_url(&self, event: &Event, body: &Body) -> String {
+        match (self.item_link, body.sources.first()) {
             (ItemLink::Source, Some(source)) => source.url.to_string(),
             _ => self.page_url(&event.path()),
         }

@@ -1,12 +1,19 @@
 //! The event model: what one event file means once parsed, independent of how it
-//! was written. Strings are boxed (no spare capacity) and contexts shared, since the
-//! daemon keeps every event in memory.
+//! was written. An event is what the index needs of it, in memory for every event
+//! (so strings are boxed, with no spare capacity, and contexts shared), and a
+//! [`Body`] that only feeds show, which the daemon keeps on disk.
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use rustc_hash::FxHashSet as HashSet;
 use std::sync::Arc;
 
 impl Event {
+    /// The body of an event fresh from the parser (tests).
+    #[cfg(test)]
+    pub fn parsed_body(&self) -> &Body {
+        self.body.here().expect("a parsed event has its body")
+    }
+
     /// The event's identity as published: for a file in the archive layout its
     /// path relative to the input root, exactly as it is (`/news/1999/01/1/x.md`);
     /// otherwise a path derived from its day and headline (equal to `key`). The
@@ -84,19 +91,80 @@ pub struct Event {
     pub time: Option<DateTime<FixedOffset>>,
     /// An explicit id from front matter; otherwise one is derived from `key`.
     pub id: Option<Box<str>>,
-    /// Shared with the Related entries of other events that quote it.
-    pub title: Arc<str>,
-    /// Sanitized HTML with absolute links.
-    pub summary_html: Box<str>,
-    pub sources: Box<[Source]>,
-    pub image: Option<Box<str>>,
-    pub related: Box<[Related]>,
     /// Sorted, without duplicates.
     pub contexts: Box<[Context]>,
     /// Whether front matter set `contexts`: then day pages add none.
     pub contexts_pinned: bool,
     /// The `### Changes:` section: this event's versions, oldest first.
     pub versions: Box<[Version]>,
+    /// The keys the Related entries point at, sorted, without duplicates: all
+    /// the index needs of them.
+    pub links: Box<[EventKey]>,
+    /// What only feeds show: in memory after parsing, or in the store.
+    pub body: Content,
+}
+
+/// The part of an event that only the feeds show, not the index: the daemon
+/// keeps it on disk (see [`crate::store`]), read when a feed showing the item is
+/// rendered.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Body {
+    pub title: Box<str>,
+    /// Sanitized HTML with absolute links.
+    pub summary_html: Box<str>,
+    pub sources: Box<[Source]>,
+    pub image: Option<Box<str>>,
+    pub related: Box<[Related]>,
+}
+
+/// An event's body, or where to find it: events compare by its hash, so an
+/// edit that changes only the body still changes the item.
+#[derive(Debug, Clone)]
+pub enum Content {
+    /// Parsed and not (yet) handed to a store.
+    Here(Arc<Body>, u64),
+    /// In the store, under the event file's path.
+    Stored(u64),
+}
+
+impl Content {
+    pub fn new(body: Body) -> Self {
+        let bytes = postcard::to_stdvec(&body).expect("serializable");
+        Self::Here(Arc::new(body), xxhash_rust::xxh3::xxh3_64(&bytes))
+    }
+
+    pub fn hash(&self) -> u64 {
+        match self {
+            Self::Here(_, h) | Self::Stored(h) => *h,
+        }
+    }
+
+    /// The body, when it is in memory.
+    pub fn here(&self) -> Option<&Arc<Body>> {
+        match self {
+            Self::Here(body, _) => Some(body),
+            Self::Stored(_) => None,
+        }
+    }
+}
+
+impl PartialEq for Content {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash() == other.hash()
+    }
+}
+
+/// Only the hash is ever written: a body goes to the store on its own.
+impl serde::Serialize for Content {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(self.hash())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Content {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        u64::deserialize(d).map(Self::Stored)
+    }
 }
 
 /// One entry of a `### Changes:` section.
@@ -133,7 +201,7 @@ pub struct Source {
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Related {
-    pub title: Arc<str>,
+    pub title: Box<str>,
     /// The canonical key, when the link points into the news tree: the link then
     /// goes to the page of the event with that key (its current version), when
     /// there is one.
@@ -145,8 +213,8 @@ pub struct Related {
     pub url: Option<Box<str>>,
 }
 
-/// Shares equal strings between events: context names, and the keys and titles
-/// that Related entries quote (each event is typically quoted by several others).
+/// Shares equal strings between events: context names, and the keys that
+/// Related entries name (each event is typically linked from several others).
 /// Memory only; meaning never depends on it.
 #[derive(Debug, Default)]
 pub struct Interner(HashSet<Arc<str>>);
@@ -167,15 +235,11 @@ impl Interner {
         if let Some(path) = &mut event.custom_path {
             self.share(path);
         }
-        self.share(&mut event.title);
         for c in event.contexts.iter_mut() {
             self.share(c);
         }
-        for r in event.related.iter_mut() {
-            self.share(&mut r.title);
-            if let Some(key) = &mut r.key {
-                self.share(key);
-            }
+        for key in event.links.iter_mut() {
+            self.share(key);
         }
         for v in event.versions.iter_mut() {
             self.share(&mut v.key);

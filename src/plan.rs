@@ -24,6 +24,11 @@
 //!   active contexts and the newest days, bounded lists that any change may
 //!   reorder, so they never list every context.
 //!
+//! - tombstones (see `tombstones`, applied by the engine after these rules): a
+//!   feed whose tombstones changed (recorded, cleared or expired) is rendered;
+//!   a feed directory the rules above remove stays, as a kept empty feed, while
+//!   it has tombstones, and goes when its last one expires.
+//!
 //! So a one-file change renders the event's day, contexts and their listing
 //! pages, plus a fixed handful: a bounded number whatever the archive's size
 //! (`tests/it/pages.rs` counts them). Only a page split or merge and a moved slug
@@ -47,11 +52,15 @@ pub struct Plan {
     /// Listing files (relative to the output root) to remove where they exist,
     /// after the feed directories.
     pub removed_files: BTreeSet<String>,
+    /// Feed directories whose feed is gone but whose tombstones keep them, as
+    /// empty feeds (see `tombstones`).
+    pub kept: BTreeSet<String>,
 }
 
 impl Plan {
     pub fn is_empty(&self) -> bool {
         self.feeds.is_empty()
+            && self.kept.is_empty()
             && self.removed.is_empty()
             && self.pages.is_empty()
             && self.removed_files.is_empty()

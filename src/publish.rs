@@ -81,6 +81,7 @@ pub fn write(
 pub fn merge(into: &mut Plan, other: Plan) -> bool {
     let restructured = !into.removed_files.is_empty() || !other.removed_files.is_empty();
     into.feeds.extend(other.feeds);
+    into.kept.extend(other.kept);
     into.removed.extend(other.removed);
     into.pages.extend(other.pages);
     into.removed_files.extend(other.removed_files);

@@ -1,12 +1,12 @@
 //! Reads and parses event files in parallel, turning them into a change set for the
 //! engine plus the diagnostics to show. Shared by `build`, `check` and `watch`.
 
-use crate::cache::Stamp;
 use crate::diag::Diagnostic;
 use crate::index::Change;
 use crate::model::{DayPage, Event, Interner};
 use crate::parse::{self, ParseOptions};
 use crate::source::{Kind, Source};
+use crate::store::{Stamp, Store};
 use rayon::prelude::*;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -49,17 +49,21 @@ const CHUNK: usize = 4096;
 /// Reads `paths` (relative to the source root); a path that is gone (or is no
 /// longer an input file) becomes a removal. `tick` is called once per file, for
 /// progress bars. A stop request ends the reading after the chunk in flight: the
-/// caller must then commit nothing (see the `shutdown` module).
+/// caller must then commit nothing (see the `shutdown` module). With a `store`,
+/// the events' bodies go there chunk by chunk, so that reading a whole archive
+/// never holds them all.
 pub fn read(
     source: &Source,
     opts: &ParseOptions,
     paths: &[PathBuf],
     on_error: OnError,
     interner: &mut Interner,
+    store: Option<&Store>,
     tick: &(dyn Fn() + Sync),
 ) -> Read {
     let mut out = Read::default();
     for chunk in paths.chunks(CHUNK) {
+        let (changes, stamps) = (out.changes.len(), out.stamps.len());
         if crate::shutdown::requested() {
             break;
         }
@@ -75,6 +79,9 @@ pub fn read(
             .collect();
         for (path, outcome) in results {
             out.record(path, outcome, on_error, interner);
+        }
+        if let Some(store) = store {
+            store.record(&mut out.changes[changes..], &out.stamps[stamps..]);
         }
     }
     out

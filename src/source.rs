@@ -1,7 +1,7 @@
 //! Reading the input tree: which files are events or day pages, and their bytes.
 //! Editor and sync-tool temp files, hidden files and symlinks are neither.
 
-use crate::cache::Stamp;
+use crate::store::Stamp;
 use anyhow::{Context as _, Result};
 use std::fs;
 use std::io::{self, Read as _};

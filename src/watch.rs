@@ -7,7 +7,6 @@
 //! lost events (queue overflow, a full channel, a watcher error) turns the next
 //! batch into a full rescan with a fresh watcher.
 
-use crate::cache::Stamp;
 use crate::commands::{self, Mode, Started};
 use crate::config::Settings;
 use crate::engine::Engine;
@@ -18,6 +17,7 @@ use crate::reader::{self, OnError};
 use crate::report::{self, Shown};
 use crate::sink::Sink;
 use crate::source::Source;
+use crate::store::{Stamp, Store};
 use crate::watcher::{watch, Hints};
 use crate::websub::Publisher;
 use anyhow::{Context as _, Result};
@@ -133,6 +133,7 @@ async fn serve(
                 }
             }
             () = until(daemon.retry_at()) => daemon.retry(),
+            () = until(daemon.expiry_at()) => daemon.retry(),
             _ = reconcile_tick.tick() => daemon.reconcile("periodic reconcile"),
             _ = watchdog_tick.tick(), if watchdog.is_some() => {
                 notify("WATCHDOG=1");
@@ -317,15 +318,17 @@ impl Batch {
 struct Daemon {
     settings: Settings,
     engine: Engine,
+    /// Bodies and what the next start needs (see `store`).
+    store: Option<Arc<Store>>,
     sink: Sink,
     source: Source,
     opts: ParseOptions,
     /// The stamp of every file the index holds, to skip unchanged files on a
-    /// rescan and to save the cache.
+    /// rescan.
     stamps: HashMap<PathBuf, Stamp>,
     last_change: Option<Instant>,
-    /// Whether the cache on disk is behind (saving a large one takes a while, so
-    /// it is saved only when it must be).
+    /// Whether the store's output stamps are behind (they are saved, and the
+    /// store made durable, on a rescan and at the stop).
     dirty: bool,
     /// Writes that failed, to retry.
     behind: Option<Behind>,
@@ -359,6 +362,7 @@ impl Daemon {
         };
         let Started {
             engine,
+            store,
             stamps,
             summary: s,
             changed_feeds,
@@ -378,6 +382,7 @@ impl Daemon {
         let mut daemon = Self {
             settings: settings.clone(),
             engine,
+            store,
             sink,
             source: Source::new(
                 &settings.input,
@@ -464,7 +469,7 @@ impl Daemon {
         );
         self.read_and_commit(&paths, started);
         self.engine.interner().sweep();
-        self.save_cache();
+        self.save_state();
     }
 
     fn read_and_commit(&mut self, paths: &[PathBuf], started: Instant) {
@@ -477,6 +482,7 @@ impl Daemon {
             paths,
             OnError::KeepLastGood,
             self.engine.interner(),
+            self.store.as_deref(),
             &|| {},
         );
         report::files(&self.settings, &read, Shown::Log);
@@ -504,8 +510,13 @@ impl Daemon {
 
     fn commit(&mut self, changes: Vec<Change>, files: usize, started: Instant) {
         let applying = Instant::now();
-        let mut plan = self.engine.apply(changes);
+        let mut plan = self
+            .engine
+            .apply_at(changes, crate::tombstones::file::now());
         let applied = applying.elapsed();
+        if self.engine.take_tombstones_changed() {
+            commands::save_tombstones(&self.settings, &self.engine);
+        }
         let (mut full, mut delay) = (false, Duration::ZERO);
         if let Some(behind) = self.behind.take() {
             let restructured = publish::merge(&mut plan, behind.unwritten.plan);
@@ -598,7 +609,18 @@ impl Daemon {
         }
     }
 
-    /// Writes again what failed to write.
+    /// When the next tombstone expires: then an empty batch drops it (and
+    /// renders the feeds it leaves).
+    fn expiry_at(&self) -> Option<tokio::time::Instant> {
+        let at_ms = self.engine.next_expiry()?.saturating_mul(1000);
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let wait = Duration::from_millis(at_ms.saturating_sub(now_ms).max(0) as u64);
+        Some(tokio::time::Instant::now() + wait)
+    }
+
+    /// Writes again what failed to write (and expires what is due).
     fn retry(&mut self) {
         self.commit(Vec::new(), 0, Instant::now());
     }
@@ -608,21 +630,15 @@ impl Daemon {
         if let Err(e) = self.sink.sync() {
             tracing::warn!("{e:#}");
         }
-        self.save_cache();
+        self.save_state();
     }
 
-    /// Saves the cache if it is behind, so that the next start reads and renders
+    /// Saves the state if it is behind, so that the next start reads and renders
     /// nothing that did not change meanwhile.
-    fn save_cache(&mut self) {
+    fn save_state(&mut self) {
         if std::mem::take(&mut self.dirty) {
             let current = self.behind.is_none();
-            commands::save_cache(
-                &self.settings,
-                &self.engine,
-                &self.stamps,
-                &self.sink,
-                current,
-            );
+            commands::save_state(self.store.as_deref(), &self.sink, current);
         }
     }
 

@@ -240,6 +240,9 @@ impl Index {
             }
         }
         if let Some(entry) = self.events.remove(key) {
+            if self.trace {
+                touched.left.push(self.trace_of(key, &entry));
+            }
             self.unplace(key, &entry);
             touched.days.insert(entry.event.date);
             touched.contexts.extend(entry.contexts().iter().cloned());
@@ -250,8 +253,7 @@ impl Index {
                 touched.listing = true;
                 touched.days_listed.insert(entry.event.date);
             }
-            for r in entry.event.related.iter() {
-                let Some(target) = &r.key else { continue };
+            for target in entry.event.links.iter() {
                 if let Some(m) = self.mentions.get_mut(target) {
                     if let Ok(i) = m.by.binary_search(key) {
                         let mut by = std::mem::take(&mut m.by).into_vec();
@@ -273,8 +275,7 @@ impl Index {
                 touched.days_listed.insert(entry.event.date);
             }
             day.insert(key.clone());
-            for r in entry.event.related.iter().filter(|_| !self.no_mentions) {
-                let Some(target) = &r.key else { continue };
+            for target in entry.event.links.iter().filter(|_| !self.no_mentions) {
                 if !self.mentions.contains_key(target) {
                     let resolved = self.resolved(target);
                     let by = Box::default();
@@ -290,7 +291,26 @@ impl Index {
                     m.by = by.into();
                 }
             }
+            if self.trace {
+                touched.came.push(key.clone());
+            }
             self.events.insert(key.clone(), entry);
+        }
+    }
+
+    /// An item as it stands, before a change takes it out.
+    fn trace_of(&self, key: &EventKey, entry: &Entry) -> Trace {
+        let slug = |c: &Context| self.contexts.get(c).map(|x| x.slug.clone());
+        Trace {
+            key: key.clone(),
+            event: entry.event.clone(),
+            id_path: entry.id_path().into(),
+            ts: entry.ts,
+            contexts: entry
+                .contexts()
+                .iter()
+                .filter_map(|c| Some((c.clone(), slug(c)?)))
+                .collect(),
         }
     }
 }

@@ -11,14 +11,17 @@ pub(crate) fn event(date: (i32, u32, u32), slug: &str, contexts: &[&str]) -> Arc
         date,
         time: None,
         id: None,
-        title: slug.into(),
-        summary_html: "".into(),
-        sources: Box::new([]),
-        image: None,
-        related: Box::new([]),
         contexts: contexts.iter().map(|c| Context::from(*c)).collect(),
         contexts_pinned: false,
         versions: Box::new([]),
+        links: Box::new([]),
+        body: crate::model::Content::new(crate::model::Body {
+            title: slug.into(),
+            summary_html: "".into(),
+            sources: Box::new([]),
+            image: None,
+            related: Box::new([]),
+        }),
     })
 }
 

@@ -19,7 +19,9 @@ pub use markdown::Sanitizer;
 
 use crate::diag::Diagnostic;
 use crate::links::Links;
-use crate::model::{event_key, written_path, Context, Event, Padding, Related, Source, Version};
+use crate::model::{
+    event_key, written_path, Body, Content, Context, Event, Padding, Related, Source, Version,
+};
 use crate::slug::{headline_slug, short_hash};
 use crate::text;
 use chrono::NaiveDate;
@@ -296,6 +298,9 @@ impl<'a> LineParser<'a> {
                 (event_key(date, &slug), Padding::default(), None)
             }
         };
+        let mut links: Vec<_> = related.iter().filter_map(|r| r.key.clone()).collect();
+        links.sort();
+        links.dedup();
         Ok(Event {
             key,
             pad,
@@ -303,18 +308,21 @@ impl<'a> LineParser<'a> {
             date,
             time: fm.time,
             id: fm.id.map(Into::into),
-            title: title.into(),
-            summary_html: self
-                .opts
-                .sanitizer
-                .markdown(&wiki::markdown(&summary))
-                .into(),
-            sources: sources.into(),
-            image,
-            related: related.into(),
             contexts: contexts.into(),
             contexts_pinned,
             versions: versions.into(),
+            links: links.into(),
+            body: Content::new(Body {
+                title: title.into(),
+                summary_html: self
+                    .opts
+                    .sanitizer
+                    .markdown(&wiki::markdown(&summary))
+                    .into(),
+                sources: sources.into(),
+                image,
+                related: related.into(),
+            }),
         })
     }
 

@@ -21,7 +21,7 @@ fn seed_parses_to_exact_values() {
     assert!(warnings.is_empty(), "{warnings:?}");
     assert_eq!(event.date, NaiveDate::from_ymd_opt(2017, 11, 2).unwrap());
     assert_eq!(
-        &*event.title,
+        &*event.parsed_body().title,
         "U.S. President Donald Trump's main social media account is suspended for 11 minutes. Twitter blames the incident on an employee and says it is \"taking steps to prevent this from happening again.\""
     );
     assert_eq!(
@@ -29,11 +29,11 @@ fn seed_parses_to_exact_values() {
         "/news/2017/11/2/u-s-president-donald-trump-s-main-social-media-account-is-suspended-for-11-minutes-twitter-blames-the-incident-on-an-employee-and-says-it.md"
     );
     assert_eq!(
-        &*event.summary_html,
+        &*event.parsed_body().summary_html,
         "<p>Company initially blamed human error for @realdonaldtrump account’s 11-minute outage but then revealed it was sabotaged by rogue worker</p>\n"
     );
     assert_eq!(
-        event.sources.as_ref(),
+        event.parsed_body().sources.as_ref(),
         [Source {
             name: "The Guardian".into(),
             url: "https://www.theguardian.com/us-news/2017/nov/02/trump-twitter-account-offline"
@@ -41,7 +41,7 @@ fn seed_parses_to_exact_values() {
         }]
     );
     assert_eq!(
-        event.image.as_deref(),
+        event.parsed_body().image.as_deref(),
         Some("https://i.guim.co.uk/img/media/cec7302328131f1a9a5554c96eb5d28e98ddb280/78_182_4272_2563/master/4272.jpg?w=1200&h=630&q=55&auto=format&usm=12&fit=crop&crop=faces%2Centropy&bm=normal&ba=bottom%2Cleft&blend64=aHR0cHM6Ly91cGxvYWRzLmd1aW0uY28udWsvMjAxNi8wNS8yNS9vdmVybGF5LWxvZ28tMTIwMC05MF9vcHQucG5n&s=c10add9a64c2477cfdd7d50ec9571ac3")
     );
     let contexts: Vec<&str> = event.contexts.iter().map(|c| &**c).collect();
@@ -49,21 +49,22 @@ fn seed_parses_to_exact_values() {
         contexts,
         ["Donald Trump", "Donald Trump on social media", "Twitter"]
     );
-    assert_eq!(event.related.len(), 5);
+    assert_eq!(event.parsed_body().related.len(), 5);
     assert_eq!(
-        event.related[0].key.as_deref(),
+        event.parsed_body().related[0].key.as_deref(),
         Some("/news/2017/7/4/cnn-is-accused-of-threatening-to-reveal-the-personal-identity-of-a-reddit-user-who-made-a-gif-depicting-united-states-president-donald-trump.md")
     );
     assert_eq!(
-        &*event.related[3].title,
+        &*event.parsed_body().related[3].title,
         "U.S. President Donald Trump visits Japan amidst the 2017 North Korea crisis."
     );
     assert_eq!(
-        crate::links::example().page_url(event.related[3].key.as_ref().unwrap()),
+        crate::links::example().page_url(event.parsed_body().related[3].key.as_ref().unwrap()),
         "https://example.org/news/2017/11/6/u-s-president-donald-trump-visits-japan-amidst-the-2017-north-korea-crisis.html"
     );
     assert_eq!(
-        event.related[3].url, None,
+        event.parsed_body().related[3].url,
+        None,
         "derived from the key, not stored"
     );
 }
@@ -125,9 +126,15 @@ fn dirty_bytes_are_cleaned() {
             .to_vec();
     input.extend_from_slice("### Sources:\n1. [A](https://a.example/?x=1&amp;y=2)\n".as_bytes());
     let Parsed { event, warnings } = parse("x.md", &input, &opts()).unwrap();
-    assert_eq!(&*event.title, "Bad [31mbytes\u{fffd} here");
-    assert_eq!(&*event.summary_html, "<p>Text with \u{fffd} cut</p>\n");
-    assert_eq!(&*event.sources[0].url, "https://a.example/?x=1&y=2");
+    assert_eq!(&*event.parsed_body().title, "Bad [31mbytes\u{fffd} here");
+    assert_eq!(
+        &*event.parsed_body().summary_html,
+        "<p>Text with \u{fffd} cut</p>\n"
+    );
+    assert_eq!(
+        &*event.parsed_body().sources[0].url,
+        "https://a.example/?x=1&y=2"
+    );
     assert_eq!(warnings.len(), 1);
     assert_eq!((warnings[0].line, warnings[0].col), (2, 18));
 }
@@ -137,11 +144,12 @@ fn html_in_headlines_is_stripped_and_script_never_survives() {
     let e = parse_str("### [2017-11-2](/x)\n# <b>Bold</b> &amp; <script>x</script>move\n\n<script>alert(1)</script>\n<img src=x onerror=alert(1)>\n")
         .unwrap()
         .event;
-    assert_eq!(&*e.title, "Bold & xmove");
+    assert_eq!(&*e.parsed_body().title, "Bold & xmove");
     assert!(
-        !e.summary_html.contains("script") && !e.summary_html.contains("onerror"),
+        !e.parsed_body().summary_html.contains("script")
+            && !e.parsed_body().summary_html.contains("onerror"),
         "{}",
-        e.summary_html
+        e.parsed_body().summary_html
     );
 }
 
@@ -149,7 +157,7 @@ fn html_in_headlines_is_stripped_and_script_never_survives() {
 fn front_matter_wins() {
     let input = "+++\ntitle = \"Front title\"\ndate = 2020-01-05\ncontexts = [\"Zürich\", \"C++\"]\nid = \"urn:uuid:1\"\n+++\n### [2017-11-2](/x)\n# Body title\n\nSummary\n";
     let e = parse_str(input).unwrap().event;
-    assert_eq!(&*e.title, "Front title");
+    assert_eq!(&*e.parsed_body().title, "Front title");
     assert_eq!(e.date, NaiveDate::from_ymd_opt(2020, 1, 5).unwrap());
     assert_eq!(
         e.contexts.iter().map(|c| &**c).collect::<Vec<_>>(),
@@ -160,8 +168,11 @@ fn front_matter_wins() {
     let bare = parse_str("---\ntitle: Only front\ndate: \"2021-03-04\"\n---\nSome *text*.\n")
         .unwrap()
         .event;
-    assert_eq!(&*bare.title, "Only front");
-    assert_eq!(&*bare.summary_html, "<p>Some <em>text</em>.</p>\n");
+    assert_eq!(&*bare.parsed_body().title, "Only front");
+    assert_eq!(
+        &*bare.parsed_body().summary_html,
+        "<p>Some <em>text</em>.</p>\n"
+    );
 }
 
 #[test]
@@ -171,7 +182,7 @@ fn events_without_related_have_no_contexts() {
     )
     .unwrap()
     .event;
-    assert!(e.contexts.is_empty() && e.related.is_empty());
+    assert!(e.contexts.is_empty() && e.parsed_body().related.is_empty());
 }
 
 #[test]
@@ -179,7 +190,7 @@ fn odd_list_lines_warn_and_go_on() {
     let input = "### [2017-11-2](/x)\n# T\n\n### Sources:\n\nnot a list\n1. [Wiki](https://en.wikipedia.org/wiki/Foo_(bar))\n1. [Bad](javascript:alert(1))\n### Elsewhere:\n- stuff\n";
     let Parsed { event, warnings } = parse_str(input).unwrap();
     assert_eq!(
-        &*event.sources[0].url,
+        &*event.parsed_body().sources[0].url,
         "https://en.wikipedia.org/wiki/Foo_(bar)"
     );
     let lines: Vec<usize> = warnings.iter().map(|w| w.line).collect();
@@ -219,7 +230,7 @@ mod never_panics {
         fn on_any_line_soup(lines in prop::collection::vec(line(), 0..25)) {
             let text = lines.join("\n");
             if let Ok(parsed) = parse("x.md", text.as_bytes(), &opts()) {
-                prop_assert!(!parsed.event.title.is_empty());
+                prop_assert!(!parsed.event.parsed_body().title.is_empty());
                 prop_assert!(parsed.event.key.starts_with("/news/"));
             }
         }
@@ -238,14 +249,17 @@ mod archive_variants {
         let Parsed { event, warnings } =
             parse("news/1999/01/1/the-euro.md", EURO.as_bytes(), &opts()).unwrap();
         assert!(warnings.is_empty(), "{warnings:?}");
-        assert_eq!(&*event.title, "The euro currency is introduced.");
+        assert_eq!(
+            &*event.parsed_body().title,
+            "The euro currency is introduced."
+        );
         assert_eq!(event.path(), "/news/1999/01/1/the-euro.md");
         assert_eq!(event.custom_path, None, "the key and its padding say it");
         assert_eq!(&*event.key, "/news/1999/1/1/the-euro.md");
         assert_eq!(event.date, NaiveDate::from_ymd_opt(1999, 1, 1).unwrap());
-        assert_eq!(&*event.summary_html, "");
+        assert_eq!(&*event.parsed_body().summary_html, "");
         assert_eq!(&*event.contexts[0], "euro");
-        let related = &event.related[0];
+        let related = &event.parsed_body().related[0];
         assert_eq!(
             related.key.as_deref(),
             Some("/news/2017/3/10/pope-francis.md")
@@ -278,11 +292,14 @@ mod archive_variants {
             parse("news/2017/11/10/h.md", input.as_bytes(), &opts()).unwrap();
         assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(
-            &*event.summary_html,
+            &*event.parsed_body().summary_html,
             "<p>Shia group's head accuses <em>Saudi Arabia</em>.</p>\n"
         );
-        assert_eq!(&*event.sources[0].name, "Al-Jazeera");
-        assert_eq!(event.image.as_deref(), Some("https://img.example/a.jpg"));
+        assert_eq!(&*event.parsed_body().sources[0].name, "Al-Jazeera");
+        assert_eq!(
+            event.parsed_body().image.as_deref(),
+            Some("https://img.example/a.jpg")
+        );
     }
 
     #[test]
@@ -341,7 +358,7 @@ mod archive_variants {
             &opts(),
         )
         .unwrap();
-        assert_eq!(&*event.title, "Tight headline");
+        assert_eq!(&*event.parsed_body().title, "Tight headline");
         assert_eq!((warnings.len(), warnings[0].line), (1, 1));
         // An unknown section is kept out of the item.
         let Parsed { event, warnings } = parse(
@@ -350,7 +367,7 @@ mod archive_variants {
             &opts(),
         )
         .unwrap();
-        assert!(!event.summary_html.contains("secret"));
+        assert!(!event.parsed_body().summary_html.contains("secret"));
         assert!(
             warnings[0].message.contains("unknown section"),
             "{warnings:?}"

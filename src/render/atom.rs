@@ -1,5 +1,5 @@
-//! Atom 1.0 (RFC 4287), with RFC 5005 archive links, `fh:archive` and the WebSub
-//! hub.
+//! Atom 1.0 (RFC 4287), with RFC 5005 archive links, `fh:archive`, the WebSub
+//! hub and RFC 6721 tombstones (`at:deleted-entry`).
 
 use super::rss::{archive_links, link};
 use super::{FeedDoc, Site};
@@ -7,6 +7,9 @@ use crate::index::utc;
 use atom_syndication::extension::{Extension, ExtensionMap};
 use atom_syndication::{Category, Content, Entry, Feed, FixedDateTime, Generator, Person, Text};
 use std::collections::BTreeMap;
+
+/// The RFC 6721 namespace.
+pub const TOMBSTONES: &str = "http://purl.org/atompub/tombstones/1.0";
 
 pub fn render(doc: &FeedDoc, site: &Site) -> Vec<u8> {
     let self_url = doc.url(site, "atom.xml");
@@ -24,10 +27,36 @@ pub fn render(doc: &FeedDoc, site: &Site) -> Vec<u8> {
         };
         extensions.insert("fh".into(), BTreeMap::from([("archive".into(), vec![ext])]));
     }
+    let mut namespaces = BTreeMap::from([(
+        "fh".into(),
+        "http://purl.org/syndication/history/1.0".into(),
+    )]);
+    if !doc.deleted.is_empty() {
+        let stones = doc.deleted.iter().map(|(r, when)| Extension {
+            name: "at:deleted-entry".into(),
+            // atom_syndication writes attribute values as given.
+            attrs: BTreeMap::from([
+                ("ref".into(), attr(r)),
+                ("when".into(), time(*when).to_rfc3339()),
+            ]),
+            ..Extension::default()
+        });
+        extensions.insert(
+            "at".into(),
+            BTreeMap::from([("deleted-entry".into(), stones.collect())]),
+        );
+        namespaces.insert("at".into(), TOMBSTONES.into());
+    }
+    // A removal changes the feed: its time counts (a recorded time, not the clock).
+    let updated = doc
+        .deleted
+        .iter()
+        .map(|(_, when)| *when)
+        .fold(doc.updated, i64::max);
     let feed = Feed {
         title: Text::plain(doc.title.clone()),
         id: self_url,
-        updated: time(doc.updated),
+        updated: time(updated),
         authors: vec![Person {
             name: site.author.clone(),
             ..Person::default()
@@ -41,10 +70,7 @@ pub fn render(doc: &FeedDoc, site: &Site) -> Vec<u8> {
         subtitle: Some(Text::plain(doc.description.clone())),
         entries: doc.items.iter().map(entry).collect(),
         extensions,
-        namespaces: BTreeMap::from([(
-            "fh".into(),
-            "http://purl.org/syndication/history/1.0".into(),
-        )]),
+        namespaces,
         lang: Some(site.language.clone()),
         ..Feed::default()
     };
@@ -58,11 +84,20 @@ pub fn render(doc: &FeedDoc, site: &Site) -> Vec<u8> {
     )
     .expect("writing to memory");
     out.push(b'\n');
-    out
+    if doc.deleted.is_empty() {
+        out
+    } else {
+        // The writer closes every extension element with an end tag on a line
+        // of its own; a tombstone reads better as the empty element it is.
+        String::from_utf8(out)
+            .expect("written from strings")
+            .replace("\">\n  </at:deleted-entry>", "\"/>")
+            .into_bytes()
+    }
 }
 
 fn entry(it: &super::Item) -> Entry {
-    let e = it.event;
+    let e = &*it.body;
     let mut links = vec![link(it.link.clone(), "alternate")];
     if let Some(image) = &e.image {
         links.push(link(image.to_string(), "enclosure"));
@@ -88,6 +123,12 @@ fn entry(it: &super::Item) -> Entry {
         }),
         ..Entry::default()
     }
+}
+
+/// An attribute value escaped for XML (`ref`s are ids, which front matter may
+/// give any characters).
+fn attr(v: &str) -> String {
+    html_escape::encode_double_quoted_attribute(v).into_owned()
 }
 
 fn time(ts: i64) -> FixedDateTime {

@@ -4,19 +4,19 @@
 
 use crate::index::Index;
 use crate::links::Links;
-use crate::model::Event;
+use crate::model::Body;
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 use std::fmt::Write;
 
-pub fn html(event: &Event, index: &Index, links: &Links) -> String {
-    let mut out = String::with_capacity(event.summary_html.len() + 512);
-    if let Some(image) = &event.image {
+pub fn html(body: &Body, index: &Index, links: &Links) -> String {
+    let mut out = String::with_capacity(body.summary_html.len() + 512);
+    if let Some(image) = &body.image {
         let _ = write!(out, "<p><img src=\"{}\" alt=\"\"></p>", attr(image));
     }
-    out.push_str(&event.summary_html);
-    if !event.sources.is_empty() {
+    out.push_str(&body.summary_html);
+    if !body.sources.is_empty() {
         out.push_str("<p>Sources: ");
-        for (i, s) in event.sources.iter().enumerate() {
+        for (i, s) in body.sources.iter().enumerate() {
             let sep = if i == 0 { "" } else { ", " };
             let _ = write!(
                 out,
@@ -27,9 +27,9 @@ pub fn html(event: &Event, index: &Index, links: &Links) -> String {
         }
         out.push_str("</p>");
     }
-    if !event.related.is_empty() {
+    if !body.related.is_empty() {
         out.push_str("<p>Related:</p><ul>");
-        for r in event.related.iter() {
+        for r in body.related.iter() {
             // A link to an event goes to the page of its current version; to
             // one not in the tree, to the page as written.
             let url = match (&r.key, &r.url) {
@@ -52,7 +52,7 @@ pub fn html(event: &Event, index: &Index, links: &Links) -> String {
     if out.is_empty() {
         // Validators flag an empty description or content: an event with nothing
         // but a headline says its headline.
-        let _ = write!(out, "<p>{}</p>", text(&event.title));
+        let _ = write!(out, "<p>{}</p>", text(&body.title));
     }
     out
 }

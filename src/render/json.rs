@@ -74,9 +74,9 @@ pub fn render(doc: &FeedDoc, site: &Site) -> Vec<u8> {
             .map(|it| Item {
                 id: &it.id,
                 url: &it.link,
-                title: &it.event.title,
+                title: &it.body.title,
                 content_html: &it.content,
-                image: it.event.image.as_deref(),
+                image: it.body.image.as_deref(),
                 date_published: utc(it.ts).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 date_modified: (it.updated != it.ts)
                     .then(|| utc(it.updated).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),

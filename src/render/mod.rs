@@ -11,10 +11,11 @@ mod rss;
 
 use crate::index::{utc, Index};
 use crate::links::Links;
-use crate::model::{Context, Event, EventKey};
+use crate::model::{Body, Context, Event, EventKey};
 use chrono::{Datelike, NaiveDate};
 use std::cmp::Reverse;
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::sync::Arc;
 
 pub const GENERATOR: &str = concat!("eventfeed ", env!("CARGO_PKG_VERSION"));
@@ -145,9 +146,26 @@ pub fn context_dir(slug: &str) -> String {
     format!("contexts/{slug}")
 }
 
+/// Where the bodies of the events the index holds without one come from (the
+/// daemon's store). A body in memory ([`crate::model::Content::Here`]) needs none.
+pub trait Bodies: Sync {
+    /// The body of the event file at `path` (relative to the input root).
+    fn body(&self, path: &Path) -> Option<Arc<Body>>;
+}
+
+/// No store: every body is in memory.
+pub struct InMemory;
+
+impl Bodies for InMemory {
+    fn body(&self, _: &Path) -> Option<Arc<Body>> {
+        None
+    }
+}
+
 /// One item, with what every format needs precomputed.
 pub struct Item<'a> {
     pub event: &'a Event,
+    pub body: Arc<Body>,
     pub contexts: &'a [Context],
     pub ts: i64,
     /// When the item last changed (at least `ts`).
@@ -177,6 +195,9 @@ pub struct FeedDoc<'a> {
     pub archive: bool,
     /// Whether to link the subscription document (`all`) as `current`.
     pub current: bool,
+    /// RFC 6721 tombstones of items that left the feed: (`ref`, `when`), newest
+    /// first; Atom only (see `tombstones`).
+    pub deleted: Vec<(String, i64)>,
 }
 
 impl FeedDoc<'_> {
@@ -186,9 +207,14 @@ impl FeedDoc<'_> {
 }
 
 /// Gathers a feed from the index; `None` when the feed has no reason to exist.
-pub fn feed<'a>(index: &'a Index, site: &Site, id: &FeedId) -> Option<FeedDoc<'a>> {
+pub fn feed<'a>(
+    index: &'a Index,
+    site: &Site,
+    id: &FeedId,
+    bodies: &dyn Bodies,
+) -> Option<FeedDoc<'a>> {
     let items = |keys: &mut dyn Iterator<Item = &'a EventKey>| -> Vec<Item<'a>> {
-        keys.map(|k| item(index, site, k)).collect()
+        keys.map(|k| item(index, site, k, bodies)).collect()
     };
     let doc = match id {
         FeedId::All => {
@@ -205,6 +231,7 @@ pub fn feed<'a>(index: &'a Index, site: &Site, id: &FeedId) -> Option<FeedDoc<'a
                 next_page: older.filter(|_| whole).map(day_dir),
                 archive: false,
                 current: false,
+                deleted: Vec::new(),
             }
         }
         FeedId::Context(name) => {
@@ -224,6 +251,7 @@ pub fn feed<'a>(index: &'a Index, site: &Site, id: &FeedId) -> Option<FeedDoc<'a
                 next_page: None,
                 archive: false,
                 current: false,
+                deleted: Vec::new(),
             }
         }
         FeedId::Day(day) => {
@@ -262,11 +290,57 @@ pub fn feed<'a>(index: &'a Index, site: &Site, id: &FeedId) -> Option<FeedDoc<'a
                 next_page: prev.map(day_dir),
                 archive: next.is_some(),
                 current: true,
+                deleted: Vec::new(),
             }
         }
     };
     let updated = doc.items.iter().map(|i| i.updated).max().unwrap_or(0);
     Some(FeedDoc { updated, ..doc })
+}
+
+/// The empty feed of a day or context that is gone but kept for its tombstones
+/// (see `tombstones`): the titles [`feed`] gives it, no items, outside the
+/// RFC 5005 chain (as an empty day is), the day page its date implies.
+pub fn kept_feed(site: &Site, id: &FeedId, dir: String) -> FeedDoc<'static> {
+    let (title, description, alternate) = match id {
+        FeedId::All => (
+            format!("{}: all events", site.title),
+            format!("The newest events of {}", site.title),
+            site.links.site_root().to_owned(),
+        ),
+        FeedId::Context(name) => (
+            format!("{}: {name}", site.title),
+            format!("The newest events about {name}, from {}", site.title),
+            match site.feed_pages {
+                true => format!("{}{dir}/", site.links.feeds_root()),
+                false => site.links.feeds_root().to_owned(),
+            },
+        ),
+        FeedId::Day(day) => (
+            format!("{}: events of {}", site.title, day.format("%-d %B %Y")),
+            format!(
+                "Every event of {} in {}",
+                day.format("%-d %B %Y"),
+                site.title
+            ),
+            site.links
+                .page_url(&day_page_path(&Index::default(), *day, &BTreeSet::new())),
+        ),
+    };
+    FeedDoc {
+        dir,
+        title,
+        description,
+        alternate,
+        items: Vec::new(),
+        updated: 0,
+        prev_archive: None,
+        next_archive: None,
+        next_page: None,
+        archive: false,
+        current: matches!(id, FeedId::Day(_)),
+        deleted: Vec::new(),
+    }
 }
 
 /// The all-events feed's items: whole days, newest first, until they hold at least
@@ -329,18 +403,42 @@ fn day_page_path(index: &Index, day: NaiveDate, keys: &BTreeSet<EventKey>) -> Ar
         .into()
 }
 
-fn item<'a>(index: &'a Index, site: &Site, key: &EventKey) -> Item<'a> {
+fn item<'a>(index: &'a Index, site: &Site, key: &EventKey, bodies: &dyn Bodies) -> Item<'a> {
     let entry = index.event(key).expect("indexed");
     let event = &*entry.event;
+    let body = body(index, key, event, bodies);
     Item {
         event,
         contexts: entry.contexts(),
         ts: entry.ts,
         updated: entry.updated,
         id: item_id(event, &entry.id_path(), &site.links),
-        link: site.links.item_url(event),
-        content: content::html(event, index, &site.links),
+        link: site.links.item_url(event, &body),
+        content: content::html(&body, index, &site.links),
+        body,
     }
+}
+
+/// The body of an item: in memory, or read from the store by its file's path.
+/// A body the store has lost (a damaged store) is logged and shows the path,
+/// rather than stop every feed; the next start finds the store unusable and
+/// reads every file again (see `store`).
+fn body(index: &Index, key: &EventKey, event: &Event, bodies: &dyn Bodies) -> Arc<Body> {
+    if let Some(body) = event.body.here() {
+        return body.clone();
+    }
+    let found = index.source_of(key).and_then(|path| bodies.body(path));
+    found.unwrap_or_else(|| {
+        tracing::error!("the store has no body for {key}: showing its path instead");
+        crate::store::mark_damaged();
+        Arc::new(Body {
+            title: event.path().into(),
+            summary_html: Box::default(),
+            sources: Box::default(),
+            image: None,
+            related: Box::default(),
+        })
+    })
 }
 
 /// The guid / Atom id of an event: its front-matter id, or a `tag:` URI (RFC 4151)

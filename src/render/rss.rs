@@ -16,13 +16,22 @@ pub fn render(doc: &FeedDoc, site: &Site) -> Vec<u8> {
     if doc.archive {
         extensions.insert("fh".into(), element("fh:archive", BTreeMap::new()));
     }
+    // The feed changed when an item did, or left it (a tombstone's time, see
+    // `tombstones`, though RSS cannot say which). An empty feed without either
+    // has no date: none then, as RSS allows (the epoch would be an implausible one).
+    let updated = doc
+        .deleted
+        .iter()
+        .map(|(_, when)| *when)
+        .fold(doc.updated, i64::max);
+    let date = (updated > 0).then(|| rfc822(updated));
     let channel = Channel {
         title: doc.title.clone(),
         link: doc.alternate.clone(),
         description: doc.description.clone(),
         language: Some(site.language.clone()),
-        pub_date: Some(rfc822(doc.updated)),
-        last_build_date: Some(rfc822(doc.updated)),
+        pub_date: date.clone(),
+        last_build_date: date,
         generator: Some(GENERATOR.into()),
         docs: Some("https://www.rssboard.org/rss-specification".into()),
         items: doc.items.iter().map(item).collect(),
@@ -82,7 +91,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 fn item(it: &super::Item) -> Item {
-    let e = it.event;
+    let e = &*it.body;
     let mut extensions = ExtensionMap::new();
     if let Some(image) = &e.image {
         let attrs = [("url", &**image), ("medium", "image")]

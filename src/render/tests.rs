@@ -43,7 +43,7 @@ fn index() -> Index {
 fn rendered(id: FeedId) -> [String; 3] {
     let index = index();
     let site = site();
-    let doc = feed(&index, &site, &id).expect("feed exists");
+    let doc = feed(&index, &site, &id, &InMemory).expect("feed exists");
     let files = render(&doc, &site).into_iter();
     let texts: Vec<String> = files
         .map(|(_, bytes)| String::from_utf8(bytes).unwrap())
@@ -82,7 +82,7 @@ fn page_snapshots() {
     insta::assert_snapshot!("year_2017", page(pages::Page::Year(2017)));
     insta::assert_snapshot!("year_opml_2017", page(pages::Page::YearOpml(2017)));
     let feed_page = |id: FeedId| {
-        let doc = feed(&index, &site(), &id).unwrap();
+        let doc = feed(&index, &site(), &id, &InMemory).unwrap();
         String::from_utf8(pages::feed_page(&index, &doc, &site(), &id)).unwrap()
     };
     insta::assert_snapshot!("context_page", feed_page(FeedId::Context("東京".into())));
@@ -101,7 +101,7 @@ fn with_a_hub_every_format_names_it_beside_self() {
         ..site()
     };
     let index = index();
-    let doc = feed(&index, &site, &FeedId::All).unwrap();
+    let doc = feed(&index, &site, &FeedId::All, &InMemory).unwrap();
     let [(_, rss), (_, atom), (_, json)] = render(&doc, &site).try_into().unwrap();
     let rss = String::from_utf8(rss).unwrap();
     assert!(
@@ -135,7 +135,7 @@ fn only_the_chosen_formats_are_rendered() {
     ] {
         let formats = Formats::new(names.iter().map(|n| Format::from_name(n).unwrap())).unwrap();
         let site = Site { formats, ..site() };
-        let doc = feed(&index, &site, &FeedId::All).unwrap();
+        let doc = feed(&index, &site, &FeedId::All, &InMemory).unwrap();
         let got: Vec<String> = render_feed(&index, &doc, &site, &FeedId::All)
             .into_iter()
             .map(|(path, _)| path)

@@ -21,8 +21,8 @@
 //!   The cache is dropped whole when it passes [`CACHE_BYTES`].
 
 use super::encoding::{self, Coding};
-use crate::cache::Stamp;
 use crate::config::Serve;
+use crate::store::Stamp;
 use axum::body::{Body, Bytes};
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::{StatusCode, Uri};

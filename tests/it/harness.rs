@@ -118,15 +118,36 @@ impl Tree {
     }
 
     /// The output a fresh `build` of the current input gives, in a separate folder:
-    /// what the daemon's output must equal once it settles.
+    /// what the daemon's output must equal once it settles. It is given the
+    /// tombstone records this tree's runs left (see [`Tree::tombstones`]), the
+    /// memory a build of the input alone cannot have.
     pub fn fresh_build(&self) -> BTreeMap<String, Vec<u8>> {
+        self.fresh_build_with(self.tombstones().as_deref())
+    }
+
+    /// A fresh `build` of the current input in a separate folder, starting from
+    /// the tombstone records `tombstones` (the bytes of a `tombstones.json`).
+    pub fn fresh_build_with(&self, tombstones: Option<&[u8]>) -> BTreeMap<String, Vec<u8>> {
         let out = tempfile::tempdir().unwrap();
+        let state = out.path().join(".state");
+        fs::create_dir_all(&state).unwrap();
+        if let Some(bytes) = tombstones {
+            fs::write(state.join("tombstones.json"), bytes).unwrap();
+        }
+        let config = state.join("eventfeed.toml");
+        fs::write(
+            &config,
+            format!("state_dir = {:?}\n", state.to_str().unwrap()),
+        )
+        .unwrap();
         let status = Command::new(env!("CARGO_BIN_EXE_eventfeed"))
             .args(["build", "--base-url", BASE, "--input"])
             .arg(&self.input)
             .arg("--output")
             .arg(out.path())
-            .env("XDG_STATE_HOME", out.path().join(".state"))
+            .arg("--config")
+            .arg(&config)
+            .env_remove("EVENTFEED_CONFIG")
             .stderr(Stdio::null())
             .status()
             .unwrap();
@@ -134,6 +155,55 @@ impl Tree {
         let mut files = files_under(out.path());
         files.retain(|k, _| !k.starts_with(".state"));
         files
+    }
+
+    /// A configuration file for this tree (input, output, base URL) with
+    /// `extra` keys, for the daemon started with [`Tree::watch_config`].
+    pub fn config(&self, extra: &str) -> PathBuf {
+        let config = self.input.parent().unwrap().join("eventfeed.toml");
+        fs::write(
+            &config,
+            format!(
+                "input = {:?}\noutput = {:?}\nbase_url = {BASE:?}\n{extra}",
+                self.input.to_str().unwrap(),
+                self.output.to_str().unwrap()
+            ),
+        )
+        .unwrap();
+        config
+    }
+
+    /// A feed folder whose feed lost its last item: its feeds are still there,
+    /// valid and empty, the Atom one with RFC 6721 tombstones (until they expire).
+    pub fn assert_emptied(&self, dir: &str) {
+        let atom = format!("{dir}/atom.xml");
+        assert!(self.feed(&atom).entries.is_empty(), "{atom} has entries");
+        let text = String::from_utf8(self.read(&atom)).unwrap();
+        assert!(
+            text.contains("<at:deleted-entry "),
+            "{atom}: no tombstone\n{text}"
+        );
+        assert!(self.output.join(dir).join("rss.xml").exists());
+        assert!(self.output.join(dir).join("feed.json").exists());
+    }
+
+    /// The tombstone records (`tombstones.json`) of this tree's state
+    /// directory, if there are any.
+    pub fn tombstones(&self) -> Option<Vec<u8>> {
+        fn find(dir: &Path) -> Option<PathBuf> {
+            for e in fs::read_dir(dir).ok()?.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    if let Some(found) = find(&p) {
+                        return Some(found);
+                    }
+                } else if p.file_name().is_some_and(|n| n == "tombstones.json") {
+                    return Some(p);
+                }
+            }
+            None
+        }
+        fs::read(find(&self.state)?).ok()
     }
 
     /// Every output file (but the lock), by relative path.

@@ -3,6 +3,11 @@
 //! a fresh full build of the resulting tree, byte for byte. The tree mixes the
 //! archive layout with other names, day pages, versions and Related links between
 //! its events, the facts that make one file's change reach other items.
+//!
+//! Tombstones are on, with batches a simulated 1000 s apart and a keep time that
+//! some outlive: the fresh build is given the daemon's tombstone records (the
+//! memory it cannot have), so the feeds kept or emptied by tombstones, their
+//! expiry and the plans that render exactly what they change are all compared.
 
 use eventfeed::engine::{Engine, FnEmit};
 use eventfeed::index::Change;
@@ -216,12 +221,18 @@ fn read(path: &Path, text: &str, opts: &ParseOptions) -> Option<Change> {
     Some(Change::Upsert(path.to_owned(), Arc::new(parsed.event)))
 }
 
+/// Seconds between batches, and how long tombstones are kept: some expire.
+const TICK: i64 = 1000;
+const KEEP: i64 = 2500;
+
 /// The file system and the daemon's view of it.
 struct World {
     files: BTreeMap<PathBuf, String>,
     engine: Engine,
     disk: BTreeMap<String, Vec<u8>>,
     opts: ParseOptions,
+    /// The time of the last batch.
+    now: i64,
 }
 
 impl World {
@@ -229,7 +240,7 @@ impl World {
         let site = site(items);
         let opts = ParseOptions::new(1 << 20, site.links.clone());
         // The daemon starts with a full build (of an empty tree here).
-        let engine = Engine::new(site);
+        let engine = Engine::new(site).with_tombstones(Default::default(), Some(KEEP));
         let disk = engine
             .render_to_vec(&engine.everything())
             .into_iter()
@@ -239,6 +250,7 @@ impl World {
             engine,
             disk,
             opts,
+            now: 1_700_000_000,
         }
     }
 
@@ -304,7 +316,8 @@ impl World {
                 Some(text) => read(&p, text, &self.opts),
             })
             .collect();
-        let plan = self.engine.apply(changes);
+        self.now += TICK;
+        let plan = self.engine.apply_at(changes, self.now);
         let written = Mutex::new(Vec::new());
         let Ok(()) = self.engine.render(
             &plan,
@@ -322,14 +335,17 @@ impl World {
         }
     }
 
+    /// A fresh build of the tree, given the daemon's tombstone records, at the
+    /// time of its last batch.
     fn fresh(&self, items: usize) -> BTreeMap<String, Vec<u8>> {
-        let mut engine = Engine::new(site(items));
+        let tombstones = self.engine.tombstones().clone();
+        let mut engine = Engine::new(site(items)).with_tombstones(tombstones, Some(KEEP));
         let changes: Vec<Change> = self
             .files
             .iter()
             .filter_map(|(p, text)| read(p, text, &self.opts))
             .collect();
-        engine.apply(changes);
+        engine.apply_at(changes, self.now);
         engine
             .render_to_vec(&engine.everything())
             .into_iter()

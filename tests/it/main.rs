@@ -13,5 +13,7 @@ mod pages;
 mod readers;
 mod real_archive;
 mod serve;
+mod store;
+mod tombstones;
 mod watch;
 mod websub;

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use eventfeed::engine::{Engine, FnEmit};
 use eventfeed::index::Change;
 use eventfeed::links::{ItemLink, Links};
-use eventfeed::model::{event_key, Context, Event};
+use eventfeed::model::{event_key, Body, Content, Context, Event};
 use eventfeed::plan::Plan;
 use eventfeed::render::Site;
 use std::collections::{BTreeMap, BTreeSet};
@@ -196,7 +196,7 @@ fn hostile_names_are_escaped_on_every_page() {
     });
     let day = NaiveDate::from_ymd_opt(2017, 11, 2).unwrap();
     let mut ev = (*event(day, 1, &[HOSTILE.into(), "Plain".into()])).clone();
-    ev.title = HOSTILE.into();
+    ev.body = Content::new(body(HOSTILE.into()));
     engine.apply([Change::Upsert("e.md".into(), Arc::new(ev))]);
     let escaped = "&lt;script&gt;alert(\"x\")&lt;/script&gt; &amp; 'Co'";
     let mut seen = 0;
@@ -305,6 +305,16 @@ fn context_name(i: usize) -> Context {
     .into()
 }
 
+fn body(title: String) -> Body {
+    Body {
+        summary_html: "<p>What happened, told in a sentence or two, as the archive does for every event of the day.</p>".into(),
+        title: title.into(),
+        sources: Box::new([]),
+        image: None,
+        related: Box::new([]),
+    }
+}
+
 fn event(day: NaiveDate, n: usize, contexts: &[Context]) -> Arc<Event> {
     let slug = format!("event-{n}-happens-somewhere-in-the-world");
     let key = event_key(day, &slug);
@@ -318,14 +328,13 @@ fn event(day: NaiveDate, n: usize, contexts: &[Context]) -> Arc<Event> {
         date: day,
         time: None,
         id: None,
-        title: format!("Event {n} happens somewhere in the world, and people react").into(),
-        summary_html: format!("<p>What happened in event {n}, told in a sentence or two, as the archive does for every event of the day.</p>").into(),
-        sources: Box::new([]),
-        image: None,
-        related: Box::new([]),
         contexts: contexts.into(),
         contexts_pinned: false,
         versions: Box::new([]),
+        links: Box::new([]),
+        body: Content::new(body(format!(
+            "Event {n} happens somewhere in the world, and people react"
+        ))),
     })
 }
 
@@ -564,7 +573,16 @@ fn an_emptied_day_with_a_day_page_keeps_empty_feeds() {
     let later = String::from_utf8(t.read("days/2017/11/06/atom.xml")).unwrap();
     assert!(!later.contains("prev-archive"), "{later}");
     assert_same(&t.files(), &t.fresh_build(), "a fresh build agrees");
+    // Without its day page, the day is kept for its tombstone only; gone
+    // once that expires (here: tombstones turned off).
     t.remove("news/2017/11/2/index.md");
     t.build();
+    t.assert_emptied("days/2017/11/02");
+    // It is listed nowhere: its subscribers have it, nobody new should.
+    for listing in ["days/2017/index.html", "opml/days-2017.opml", "index.html"] {
+        let text = String::from_utf8(t.read(listing)).unwrap();
+        assert!(!text.contains("days/2017/11/02/"), "{listing}");
+    }
+    t.build_with_config("tombstone_days = 0\n");
     assert!(!t.output.join("days/2017/11/02").exists());
 }

@@ -67,7 +67,7 @@ pub fn feed_page(index: &Index, doc: &FeedDoc, site: &Site, id: &FeedId) -> Vec<
             h,
             "<article>\n<h2><a href=\"{}\">{}</a></h2>\n<p class=\"m\"><time datetime=\"{}\">{}</time>",
             attr(&it.link),
-            text(it.event.title.trim()),
+            text(it.body.title.trim()),
             it.event.date.format("%Y-%m-%d"),
             it.event.date.format("%-d %B %Y"),
         );
@@ -87,7 +87,7 @@ pub fn feed_page(index: &Index, doc: &FeedDoc, site: &Site, id: &FeedId) -> Vec<
         }
         h.push_str("</p>\n");
         // Sanitized when parsed (an allowlist, absolute links).
-        h.push_str(&it.event.summary_html);
+        h.push_str(&it.body.summary_html);
         h.push_str("\n</article>\n");
     }
     if doc.items.len() > PAGE_ITEMS {

@@ -1,0 +1,356 @@
+//! What eventfeed remembers between runs, in an embedded database (redb, one file
+//! in the state directory): every input file's stamp and what the index needs of
+//! it, every event's [`Body`] (what only the feeds show), and the stamp of every
+//! output file as it was written.
+//!
+//! The index holds no body: the renderer reads the bodies of the items a feed
+//! shows from here ([`Bodies`]). A restart rebuilds the index from the small
+//! records, checks the output against its stamps and is ready; bodies are read
+//! when a feed that shows them is rendered.
+//!
+//! The store is only ever a shortcut. A file whose stamp differs is read again;
+//! an output file that differs from its stamp triggers a full render; a store
+//! from another version or configuration, or an unreadable one, is started
+//! afresh. redb commits are copy-on-write and checksummed, so a `kill -9` at any
+//! point leaves the last durable commit: the records of a batch are committed
+//! without an fsync (they are cheap to redo), and made durable with the output
+//! stamps, when the output they describe is on disk.
+
+use crate::index::Change;
+use crate::model::{Body, Content, DayPage, Event, Interner};
+use crate::render::Bodies;
+use anyhow::{Context as _, Result};
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
+use std::fs;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Identifies a version of a file without reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamp {
+    pub len: u64,
+    pub mtime_ns: i64,
+    pub ino: u64,
+}
+
+impl Stamp {
+    pub fn of(m: &fs::Metadata) -> Self {
+        Self {
+            len: m.len(),
+            mtime_ns: m.mtime() * 1_000_000_000 + m.mtime_nsec(),
+            ino: m.ino(),
+        }
+    }
+}
+
+/// Output files and their stamps, sorted by path.
+pub type Manifest = Vec<(String, Stamp)>;
+
+/// `fingerprint` -> [`fingerprint`], little-endian.
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// Input path (relative, raw bytes) -> postcard [`Record`].
+const FILES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("files");
+/// Input path -> postcard [`Body`], for event files.
+const BODIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("bodies");
+/// Output path (relative) -> postcard [`Stamp`].
+const OUTPUTS: TableDefinition<&str, &[u8]> = TableDefinition::new("outputs");
+
+/// The layout of the records. postcard is not self-describing, so bump this
+/// whenever `Event`, `DayPage`, `Body` or a record changes shape.
+const FORMAT: u32 = 5;
+
+/// What the store's page cache may hold: lookups of bodies are served from the
+/// operating system's page cache anyway, and the daemon's memory is the point.
+const CACHE_BYTES: usize = 16 << 20;
+
+/// One input file as the index needs it.
+#[derive(Serialize, Deserialize)]
+struct Record {
+    stamp: Stamp,
+    doc: Doc,
+}
+
+/// What a file held; an event without its body.
+#[derive(Serialize, Deserialize)]
+pub enum Doc {
+    Event(Arc<Event>),
+    Page(Arc<DayPage>),
+}
+
+/// A file as the store gives it back.
+pub struct StoredFile {
+    pub path: PathBuf,
+    pub stamp: Stamp,
+    pub doc: Doc,
+}
+
+impl StoredFile {
+    /// The file as a change that adds it to an index.
+    pub fn into_change(self) -> Change {
+        match self.doc {
+            Doc::Event(event) => Change::Upsert(self.path, event),
+            Doc::Page(page) => Change::Page(self.path, page),
+        }
+    }
+}
+
+/// Set when a body the index refers to is missing: the next commit then marks
+/// the store unusable, so that the next start reads every file again.
+static DAMAGED: AtomicBool = AtomicBool::new(false);
+
+/// Says that the store lost a body it should hold.
+pub fn mark_damaged() {
+    DAMAGED.store(true, Ordering::Relaxed);
+}
+
+pub struct Store {
+    db: Database,
+}
+
+/// Ties a store to the program (its version and the binary itself, so that a
+/// rebuilt renderer never trusts output an older one wrote), the record layout and
+/// every setting that shapes output.
+pub fn fingerprint(settings: &crate::config::Settings) -> u64 {
+    let binary = std::env::current_exe()
+        .and_then(fs::metadata)
+        .map(|m| (m.len(), m.mtime(), m.mtime_nsec()))
+        .unwrap_or_default();
+    let key = format!(
+        "{} {binary:?} {FORMAT} {:?} {} {:?} {:?} {:?}",
+        env!("CARGO_PKG_VERSION"),
+        settings.site,
+        settings.max_file_bytes,
+        settings.input,
+        settings.extensions,
+        settings.day_pages
+    );
+    crate::slug::stable_hash(key.as_bytes())
+}
+
+fn file(state_dir: &Path) -> PathBuf {
+    state_dir.join("store.redb")
+}
+
+impl Store {
+    /// Opens the store in `state_dir`. It is emptied when `fresh`, when it was
+    /// written for another fingerprint, or when it cannot be read (then with a
+    /// warning): the second value says whether it holds a previous run's state.
+    pub fn open(state_dir: &Path, fingerprint: u64, fresh: bool) -> Result<(Self, bool)> {
+        fs::create_dir_all(state_dir)
+            .with_context(|| format!("cannot create state directory {}", state_dir.display()))?;
+        // The single-file cache of earlier versions.
+        let _ = fs::remove_file(state_dir.join("cache.bin"));
+        let path = file(state_dir);
+        let db = match Self::create(&path) {
+            Ok(db) => db,
+            Err(e) => {
+                tracing::warn!(
+                    "cannot read the store {} ({e:#}); starting afresh",
+                    path.display()
+                );
+                fs::remove_file(&path)
+                    .with_context(|| format!("cannot remove {}", path.display()))?;
+                Self::create(&path)?
+            }
+        };
+        let store = Self { db };
+        let kept = match store.fingerprint() {
+            Ok(Some(f)) if f == fingerprint && !fresh => true,
+            found => {
+                if matches!(found, Ok(Some(_))) && !fresh {
+                    tracing::info!(
+                        "the store is from another version or configuration; starting fresh"
+                    );
+                }
+                store.clear(fingerprint)?;
+                false
+            }
+        };
+        Ok((store, kept))
+    }
+
+    fn create(path: &Path) -> Result<Database> {
+        let told = AtomicBool::new(false);
+        Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .set_repair_callback(move |_| {
+                if !told.swap(true, Ordering::Relaxed) {
+                    tracing::info!("the store was not closed (a crash?): checking it");
+                }
+            })
+            .create(path)
+            .with_context(|| format!("cannot open {}", path.display()))
+    }
+
+    fn fingerprint(&self) -> Result<Option<u64>> {
+        let txn = self.db.begin_read()?;
+        let meta = match txn.open_table(META) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(meta.get("fingerprint")?.map(|v| v.value()))
+    }
+
+    /// Drops every record and starts over for `fingerprint`.
+    fn clear(&self, fingerprint: u64) -> Result<()> {
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::Immediate)?;
+        for table in [FILES, BODIES] {
+            txn.delete_table(table)?;
+            txn.open_table(table)?;
+        }
+        txn.delete_table(OUTPUTS)?;
+        txn.open_table(OUTPUTS)?;
+        txn.open_table(META)?.insert("fingerprint", fingerprint)?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Every input file the store knows, with its strings shared through
+    /// `interner`, and the output manifest. Bodies stay where they are.
+    pub fn load(&self, interner: &mut Interner) -> Result<(Vec<StoredFile>, Manifest)> {
+        let txn = self.db.begin_read()?;
+        let mut files = Vec::new();
+        for entry in txn.open_table(FILES)?.iter()? {
+            let (path, record) = entry?;
+            let record: Record = postcard::from_bytes(record.value())?;
+            let doc = match record.doc {
+                Doc::Event(e) => Doc::Event(Arc::new(interner.event(Arc::unwrap_or_clone(e)))),
+                Doc::Page(p) => Doc::Page(Arc::new(interner.page(Arc::unwrap_or_clone(p)))),
+            };
+            files.push(StoredFile {
+                path: PathBuf::from(std::ffi::OsString::from_vec(path.value().to_vec())),
+                stamp: record.stamp,
+                doc,
+            });
+        }
+        let mut outputs = Vec::new();
+        for entry in txn.open_table(OUTPUTS)?.iter()? {
+            let (path, stamp) = entry?;
+            outputs.push((
+                path.value().to_owned(),
+                postcard::from_bytes(stamp.value())?,
+            ));
+        }
+        Ok((files, outputs))
+    }
+
+    /// Records what a batch read: each file's stamp and event or day page (the
+    /// body of an event to its own table), and the files that are gone. The
+    /// events in `changes` come back without their bodies, which are stored now;
+    /// if the store cannot take them, they keep them (and the error is logged).
+    /// Not durable on its own (see the module doc).
+    pub fn record(&self, changes: &mut [Change], stamps: &[(PathBuf, Stamp)]) {
+        match self.try_record(changes, stamps) {
+            Ok(()) => {
+                for change in changes.iter_mut() {
+                    if let Change::Upsert(_, event) = change {
+                        if let Content::Here(_, hash) = event.body {
+                            Arc::make_mut(event).body = Content::Stored(hash);
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::warn!("cannot write to the store (bodies stay in memory): {e:#}"),
+        }
+    }
+
+    fn try_record(&self, changes: &[Change], stamps: &[(PathBuf, Stamp)]) -> Result<()> {
+        let stamp_of: rustc_hash::FxHashMap<&Path, Stamp> =
+            stamps.iter().map(|(p, s)| (p.as_path(), *s)).collect();
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::None)?;
+        {
+            let mut files = txn.open_table(FILES)?;
+            let mut bodies = txn.open_table(BODIES)?;
+            let mut buf = Vec::new();
+            for change in changes {
+                let (path, doc) = match change {
+                    Change::Upsert(path, event) => {
+                        if let Content::Here(body, _) = &event.body {
+                            buf = postcard::to_extend(&**body, std::mem::take(&mut buf))?;
+                            bodies.insert(raw(path), &buf[..])?;
+                            buf.clear();
+                        }
+                        (path, Doc::Event(event.clone()))
+                    }
+                    Change::Page(path, page) => {
+                        bodies.remove(raw(path))?;
+                        (path, Doc::Page(page.clone()))
+                    }
+                    Change::Remove(path) => {
+                        files.remove(raw(path))?;
+                        bodies.remove(raw(path))?;
+                        continue;
+                    }
+                };
+                // A file read without a stamp is not one to remember (it is
+                // read again next time).
+                let Some(&stamp) = stamp_of.get(path.as_path()) else {
+                    files.remove(raw(path))?;
+                    continue;
+                };
+                buf = postcard::to_extend(&Record { stamp, doc }, std::mem::take(&mut buf))?;
+                files.insert(raw(path), &buf[..])?;
+                buf.clear();
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Records the output manifest and makes everything recorded so far durable.
+    /// `None` forgets the manifest (writes are still to be redone: the next start
+    /// then renders every feed).
+    pub fn save_outputs(&self, manifest: Option<&Manifest>) -> Result<()> {
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::Immediate)?;
+        txn.delete_table(OUTPUTS)?;
+        {
+            let mut outputs = txn.open_table(OUTPUTS)?;
+            let mut buf = [0u8; 32];
+            for (path, stamp) in manifest.into_iter().flatten() {
+                let bytes = postcard::to_slice(stamp, &mut buf)?;
+                outputs.insert(path.as_str(), &*bytes)?;
+            }
+        }
+        if DAMAGED.swap(false, Ordering::Relaxed) {
+            tracing::warn!("the store lost bodies; the next start reads every file again");
+            txn.open_table(META)?.insert("fingerprint", 0)?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+}
+
+impl Bodies for Store {
+    fn body(&self, path: &Path) -> Option<Arc<Body>> {
+        let found = (|| -> Result<Option<Body>> {
+            let txn = self.db.begin_read()?;
+            let bodies = txn.open_table(BODIES)?;
+            let Some(bytes) = bodies.get(raw(path))? else {
+                return Ok(None);
+            };
+            Ok(Some(postcard::from_bytes(bytes.value())?))
+        })();
+        match found {
+            Ok(body) => body.map(Arc::new),
+            Err(e) => {
+                tracing::error!(
+                    "cannot read the body of {} from the store: {e:#}",
+                    path.display()
+                );
+                None
+            }
+        }
+    }
+}
+
+fn raw(path: &Path) -> &[u8] {
+    path.as_os_str().as_bytes()
+}
