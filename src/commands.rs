@@ -13,7 +13,7 @@ use crate::reader::{self, OnError};
 use crate::report::{self, Shown};
 use crate::sink::Sink;
 use crate::source::Source;
-use crate::store::{self, Stamp, Store};
+use crate::store::{self, Outputs, Stamp, Store};
 use crate::tombstones::{self, Tombstones};
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -310,7 +310,13 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
     // With writes left to do, the output's stamps are left out: the next start
     // then renders every feed, and so redoes what this one could not write.
     if changed_input || full || written + removed > 0 || unwritten.is_some() {
-        save_state(store.as_deref(), sink, unwritten.is_none());
+        let outputs = match (&unwritten, full) {
+            (Some(_), _) => Outputs::Unknown,
+            // A full render may leave stamps of files it never saw.
+            (None, true) => Outputs::Whole(sink.manifest()),
+            (None, false) => Outputs::Delta(sink.take_changed()),
+        };
+        save_state(store.as_deref(), outputs);
         tracing::debug!(
             ms = t.elapsed().as_millis() as u64,
             rss_mib = rss_mib(),
@@ -352,13 +358,10 @@ fn rss_mib() -> u64 {
 }
 
 /// Saves the output's stamps and makes the store durable; a failure costs only
-/// speed, so it is logged. With `output_current` false (writes failed and are
-/// not yet redone) the stamps are left out, so that the next start renders
-/// every feed.
-pub fn save_state(store: Option<&Store>, sink: &Sink, output_current: bool) {
+/// speed (the next start renders every feed), so it is logged.
+pub fn save_state(store: Option<&Store>, outputs: Outputs) {
     let Some(store) = store else { return };
-    let manifest = output_current.then(|| sink.manifest());
-    if let Err(e) = store.save_outputs(manifest.as_ref()) {
+    if let Err(e) = store.save_outputs(outputs) {
         tracing::warn!("cannot save the state (the next start renders every feed): {e:#}");
     }
 }

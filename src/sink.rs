@@ -91,6 +91,9 @@ pub struct Sink {
     /// restart can tell whether the output is still what it wrote, and the hash
     /// of its bytes once this process has written or compared them.
     manifest: Mutex<HashMap<String, Known>>,
+    /// The files whose stamps changed since [`Sink::take_changed`]: what the
+    /// store must learn after a batch.
+    changed: Mutex<HashSet<String>>,
     /// The background syncer of [`Sink::sync_soon`], started on first use.
     syncer: std::sync::OnceLock<Mutex<std::sync::mpsc::Sender<()>>>,
     /// Who the files and folders written must belong to, if not to us: the
@@ -108,6 +111,7 @@ impl Sink {
             root: root.to_owned(),
             counts: Counts::default(),
             manifest: Mutex::default(),
+            changed: Mutex::default(),
             syncer: std::sync::OnceLock::new(),
             owner: crate::users::owner_to_keep(root),
         };
@@ -296,6 +300,11 @@ impl Sink {
                 manifest.remove(rel);
             }
         }
+        drop(manifest);
+        self.changed
+            .lock()
+            .expect("not poisoned")
+            .insert(rel.to_owned());
     }
 
     fn known(&self, rel: &str) -> Option<Known> {
@@ -304,6 +313,20 @@ impl Sink {
             .expect("not poisoned")
             .get(rel)
             .copied()
+    }
+
+    /// The files written or removed since the last call, with their stamps now
+    /// (`None`: gone).
+    pub fn take_changed(&self) -> Vec<(String, Option<Stamp>)> {
+        let changed = std::mem::take(&mut *self.changed.lock().expect("not poisoned"));
+        let manifest = self.manifest.lock().expect("not poisoned");
+        changed
+            .into_iter()
+            .map(|rel| {
+                let stamp = manifest.get(&rel).map(|k| k.stamp);
+                (rel, stamp)
+            })
+            .collect()
     }
 
     /// The manifest, sorted, for the cache.

@@ -13,8 +13,10 @@
 //! from another version or configuration, or an unreadable one, is started
 //! afresh. redb commits are copy-on-write and checksummed, so a `kill -9` at any
 //! point leaves the last durable commit: the records of a batch are committed
-//! without an fsync (they are cheap to redo), and made durable with the output
-//! stamps, when the output they describe is on disk.
+//! without an fsync before it renders (they are cheap to redo), and made durable
+//! with the output stamps once the output they describe is written. Durable
+//! commits save what a quick recovery needs (redb's quick repair), so that the
+//! start after a crash does not walk the whole store.
 
 use crate::index::Change;
 use crate::model::{Body, Content, DayPage, Event, Interner};
@@ -66,6 +68,18 @@ const FORMAT: u32 = 5;
 /// What the store's page cache may hold: lookups of bodies are served from the
 /// operating system's page cache anyway, and the daemon's memory is the point.
 const CACHE_BYTES: usize = 16 << 20;
+
+/// What to record of the output's stamps.
+pub enum Outputs {
+    /// The files written or removed since the last save (the rest is as the
+    /// store has it).
+    Delta(Vec<(String, Option<Stamp>)>),
+    /// Every output file.
+    Whole(Manifest),
+    /// Writes failed and are still to be redone: the next start renders every
+    /// feed.
+    Unknown,
+}
 
 /// One input file as the index needs it.
 #[derive(Serialize, Deserialize)]
@@ -200,6 +214,7 @@ impl Store {
     fn clear(&self, fingerprint: u64) -> Result<()> {
         let mut txn = self.db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;
+        txn.set_quick_repair(true);
         for table in [FILES, BODIES] {
             txn.delete_table(table)?;
             txn.open_table(table)?;
@@ -304,19 +319,36 @@ impl Store {
         Ok(())
     }
 
-    /// Records the output manifest and makes everything recorded so far durable.
-    /// `None` forgets the manifest (writes are still to be redone: the next start
-    /// then renders every feed).
-    pub fn save_outputs(&self, manifest: Option<&Manifest>) -> Result<()> {
+    /// Records the output's stamps and makes everything recorded so far
+    /// durable, with what a quick recovery after a crash needs.
+    pub fn save_outputs(&self, outputs: Outputs) -> Result<()> {
         let mut txn = self.db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;
-        txn.delete_table(OUTPUTS)?;
+        txn.set_quick_repair(true);
+        let changed = match outputs {
+            Outputs::Delta(changed) => changed,
+            Outputs::Whole(manifest) => {
+                txn.delete_table(OUTPUTS)?;
+                manifest.into_iter().map(|(p, s)| (p, Some(s))).collect()
+            }
+            Outputs::Unknown => {
+                txn.delete_table(OUTPUTS)?;
+                Vec::new()
+            }
+        };
         {
             let mut outputs = txn.open_table(OUTPUTS)?;
             let mut buf = [0u8; 32];
-            for (path, stamp) in manifest.into_iter().flatten() {
-                let bytes = postcard::to_slice(stamp, &mut buf)?;
-                outputs.insert(path.as_str(), &*bytes)?;
+            for (path, stamp) in changed {
+                match stamp {
+                    Some(stamp) => {
+                        let bytes = postcard::to_slice(&stamp, &mut buf)?;
+                        outputs.insert(path.as_str(), &*bytes)?;
+                    }
+                    None => {
+                        outputs.remove(path.as_str())?;
+                    }
+                }
             }
         }
         if DAMAGED.swap(false, Ordering::Relaxed) {

@@ -17,7 +17,7 @@ use crate::reader::{self, OnError};
 use crate::report::{self, Shown};
 use crate::sink::Sink;
 use crate::source::Source;
-use crate::store::{Stamp, Store};
+use crate::store::{Outputs, Stamp, Store};
 use crate::watcher::{watch, Hints};
 use crate::websub::Publisher;
 use anyhow::{Context as _, Result};
@@ -327,8 +327,8 @@ struct Daemon {
     /// rescan.
     stamps: HashMap<PathBuf, Stamp>,
     last_change: Option<Instant>,
-    /// Whether the store's output stamps are behind (they are saved, and the
-    /// store made durable, on a rescan and at the stop).
+    /// Whether the store is behind: not durable, or without the output's
+    /// latest stamps (saved after every batch, a rescan and at the stop).
     dirty: bool,
     /// Writes that failed, to retry.
     behind: Option<Behind>,
@@ -578,6 +578,9 @@ impl Daemon {
             Err(error) => self.fell_behind(Unwritten { plan, full, error }, delay),
         }
         self.status();
+        // After the batch is out: the store learns what was written, durably.
+        self.dirty = true;
+        self.save_state();
     }
 
     /// Keeps what failed to write, and when to try again.
@@ -637,8 +640,11 @@ impl Daemon {
     /// nothing that did not change meanwhile.
     fn save_state(&mut self) {
         if std::mem::take(&mut self.dirty) {
-            let current = self.behind.is_none();
-            commands::save_state(self.store.as_deref(), &self.sink, current);
+            let outputs = match self.behind {
+                Some(_) => Outputs::Unknown,
+                None => Outputs::Delta(self.sink.take_changed()),
+            };
+            commands::save_state(self.store.as_deref(), outputs);
         }
     }
 
