@@ -3,7 +3,7 @@
 //! file's own folder, so a config works from any working directory.
 
 use crate::links::{ItemLink, Links};
-use crate::render::Site;
+use crate::render::{Format, Formats, Site};
 use anyhow::{bail, Context as _, Result};
 use serde::Deserialize;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -29,6 +29,8 @@ pub struct File {
     pub max_file_bytes: u64,
     pub extensions: Vec<String>,
     pub day_pages: Vec<String>,
+    /// Which feed formats to write: `rss`, `atom`, `json`.
+    pub formats: Vec<FormatName>,
     /// Days a removed item's RFC 6721 tombstone stays in the feeds it left
     /// (fractions allowed; 0: none).
     pub tombstone_days: f64,
@@ -37,6 +39,22 @@ pub struct File {
     pub websub: Websub,
     pub pages: Pages,
     pub publish: crate::remote::config::File,
+}
+
+/// A format as the file names it (`"rss"`), checked as it is read, so that a
+/// wrong name is reported with its line in the file.
+#[derive(Debug, Clone, Copy)]
+pub struct FormatName(pub Format);
+
+impl<'de> Deserialize<'de> for FormatName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Format::from_name(&name).map(FormatName).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown feed format {name:?} in `formats`: the formats are \"rss\", \"atom\" and \"json\""
+            ))
+        })
+    }
 }
 
 /// `[pages]`: the HTML pages beside the feeds.
@@ -119,6 +137,7 @@ impl Default for File {
             max_file_bytes: 1 << 20,
             extensions: vec!["md".into(), "markdown".into(), "txt".into()],
             day_pages: vec!["index.md".into(), "README.md".into()],
+            formats: Format::ALL.map(FormatName).to_vec(),
             tombstone_days: 30.0,
             watch: Watch::default(),
             serve: Serve::default(),
@@ -209,6 +228,12 @@ fn read(path: Option<&Path>) -> Result<(File, PathBuf)> {
                 .with_context(|| format!("cannot read config {}", path.display()))?;
             let file: File = toml::from_str(&text)
                 .with_context(|| format!("invalid config {}", path.display()))?;
+            if file.formats.is_empty() {
+                bail!(
+                    "invalid config {}: `formats` is empty: name at least one of \"rss\", \"atom\" and \"json\"",
+                    path.display()
+                );
+            }
             (file, path.parent().unwrap_or(Path::new(".")).to_owned())
         }
         None => (File::default(), PathBuf::from(".")),
@@ -295,6 +320,8 @@ fn validate(file: File, dir: &Path, o: &Overrides, check: bool) -> Result<Settin
         links,
         hub,
         feed_pages: file.pages.per_feed,
+        formats: Formats::new(file.formats.iter().map(|f| f.0))
+            .context("`formats` is empty: name at least one of \"rss\", \"atom\" and \"json\"")?,
         page_contexts: crate::render::pages::tree::PAGE_CONTEXTS,
     };
     let publish = crate::remote::config::validate(file.publish)?;
@@ -451,5 +478,37 @@ mod tests {
         o.base_url = Some("https://example.org/feeds/".into());
         let s = validate(File::default(), dir.path(), &o, false).unwrap();
         assert_eq!(s.site.links.feeds_root(), "https://example.org/feeds/");
+    }
+
+    #[test]
+    fn formats_default_to_all_three_and_bad_ones_name_the_file_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("in")).unwrap();
+        let config = dir.path().join("eventfeed.toml");
+        let load_with = |formats: &str| {
+            let text = format!(
+                "input = \"in\"\noutput = \"out\"\nbase_url = \"https://example.org/\"\n{formats}\n"
+            );
+            std::fs::write(&config, text).unwrap();
+            load(Some(&config), &Overrides::default()).map(|s| s.site.formats)
+        };
+        assert_eq!(load_with("").unwrap(), Formats::ALL);
+        let rss = load_with("formats = [\"rss\"]").unwrap();
+        assert_eq!(rss.iter().collect::<Vec<_>>(), [Format::Rss]);
+        let two = load_with("formats = [\"json\", \"atom\", \"json\"]").unwrap();
+        assert_eq!(two.iter().collect::<Vec<_>>(), [Format::Atom, Format::Json]);
+        for (bad, want) in [
+            ("formats = []", "`formats` is empty"),
+            (
+                "formats = [\"rss2\"]",
+                "unknown feed format \"rss2\" in `formats`",
+            ),
+            ("formats = [\"RSS\"]", "unknown feed format \"RSS\""),
+            ("formats = \"rss\"", "formats"),
+        ] {
+            let e = format!("{:#}", load_with(bad).unwrap_err());
+            assert!(e.contains(&config.display().to_string()), "{bad}: {e}");
+            assert!(e.contains(want), "{bad}: {e}");
+        }
     }
 }

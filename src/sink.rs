@@ -3,6 +3,11 @@
 //! a feed, even if the process dies mid-write. A file whose bytes are unchanged is
 //! left alone (its mtime too, so HTTP caches and conditional GETs stay valid).
 //! Durability comes from one `syncfs` per batch, not an fsync per file.
+//!
+//! Telling unchanged bytes costs no read in the daemon: the sink remembers, per
+//! file, the stamp it left the file with and a hash of the bytes, and reads the
+//! file back only when its stamp is not the one it knows (someone else touched
+//! it, or nothing is known yet: the first comparison after a start).
 
 use crate::store::Stamp;
 use anyhow::{Context as _, Result};
@@ -11,7 +16,7 @@ use std::fs;
 use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Mutex;
 
 /// Prefix of our temp files, so that a restart can clean up after a crash.
@@ -54,6 +59,9 @@ pub struct Counts {
     pub unchanged: AtomicUsize,
     pub removed: AtomicUsize,
     pub bytes: AtomicUsize,
+    /// Time spent in [`Sink::write`] (stat, compare, write, rename), summed over
+    /// threads, in microseconds: the daemon's per-batch timings report it.
+    pub write_us: AtomicU64,
 }
 
 impl Counts {
@@ -68,12 +76,21 @@ impl Counts {
     }
 }
 
+/// What the sink knows of one output file.
+#[derive(Debug, Clone, Copy)]
+struct Known {
+    stamp: Stamp,
+    /// xxh3 of the bytes the file held at `stamp`, if this process knows them.
+    hash: Option<u64>,
+}
+
 pub struct Sink {
     root: PathBuf,
     pub counts: Counts,
     /// The stamp of every file as eventfeed last wrote or checked it, so that a
-    /// restart can tell whether the output is still what it wrote.
-    manifest: Mutex<HashMap<String, Stamp>>,
+    /// restart can tell whether the output is still what it wrote, and the hash
+    /// of its bytes once this process has written or compared them.
+    manifest: Mutex<HashMap<String, Known>>,
     /// The files whose stamps changed since [`Sink::take_changed`]: what the
     /// store must learn after a batch.
     changed: Mutex<HashSet<String>>,
@@ -144,10 +161,20 @@ impl Sink {
     pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<bool> {
         crate::shutdown::check()?;
         crate::systemd::keepalive();
+        let t = std::time::Instant::now();
+        let written = self.write_timed(rel, bytes);
+        let us = t.elapsed().as_micros() as u64;
+        self.counts.write_us.fetch_add(us, Relaxed);
+        written
+    }
+
+    fn write_timed(&self, rel: &str, bytes: &[u8]) -> Result<bool> {
         let target = self.root.join(rel);
-        if let Some(stamp) = same_contents(&target, bytes) {
+        let hash = xxhash_rust::xxh3::xxh3_64(bytes);
+        let known = self.known(rel);
+        if let Some(stamp) = same_contents(&target, bytes, hash, known) {
             self.counts.unchanged.fetch_add(1, Relaxed);
-            self.record(rel, Some(stamp));
+            self.record(rel, Some((stamp, Some(hash))));
             return Ok(false);
         }
         let dir = target.parent().expect("files live in the output directory");
@@ -170,7 +197,7 @@ impl Sink {
         let stamp = Stamp::of(&file.metadata()?);
         tmp.persist(&target)
             .map_err(|e| at("rename into", &target)(e.error))?;
-        self.record(rel, Some(stamp));
+        self.record(rel, Some((stamp, Some(hash))));
         self.changed(rel);
         self.counts.written.fetch_add(1, Relaxed);
         self.counts.bytes.fetch_add(bytes.len(), Relaxed);
@@ -297,12 +324,15 @@ impl Sink {
         }
     }
 
-    fn record(&self, rel: &str, stamp: Option<Stamp>) {
+    fn record(&self, rel: &str, known: Option<(Stamp, Option<u64>)>) {
         let mut manifest = self.manifest.lock().expect("not poisoned");
-        let old = match stamp {
-            Some(s) => manifest.insert(rel.to_owned(), s),
-            None => manifest.remove(rel),
+        let old = match known {
+            Some((stamp, hash)) => manifest
+                .insert(rel.to_owned(), Known { stamp, hash })
+                .map(|k| k.stamp),
+            None => manifest.remove(rel).map(|k| k.stamp),
         };
+        let stamp = known.map(|(stamp, _)| stamp);
         drop(manifest);
         if old != stamp {
             self.changed
@@ -310,6 +340,14 @@ impl Sink {
                 .expect("not poisoned")
                 .insert(rel.to_owned());
         }
+    }
+
+    fn known(&self, rel: &str) -> Option<Known> {
+        self.manifest
+            .lock()
+            .expect("not poisoned")
+            .get(rel)
+            .copied()
     }
 
     /// The files written or removed since the last call, with their stamps now
@@ -320,7 +358,7 @@ impl Sink {
         changed
             .into_iter()
             .map(|rel| {
-                let stamp = manifest.get(&rel).copied();
+                let stamp = manifest.get(&rel).map(|k| k.stamp);
                 (rel, stamp)
             })
             .collect()
@@ -333,7 +371,7 @@ impl Sink {
             .lock()
             .expect("not poisoned")
             .iter()
-            .map(|(k, v)| (k.clone(), *v))
+            .map(|(k, v)| (k.clone(), v.stamp))
             .collect();
         m.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         m
@@ -350,7 +388,10 @@ impl Sink {
                 fs::symlink_metadata(self.root.join(rel)).is_ok_and(|m| Stamp::of(&m) == *stamp)
             });
         if intact {
-            *self.manifest.lock().expect("not poisoned") = cached.into_iter().collect();
+            *self.manifest.lock().expect("not poisoned") = cached
+                .into_iter()
+                .map(|(rel, stamp)| (rel, Known { stamp, hash: None }))
+                .collect();
         }
         intact
     }
@@ -409,14 +450,23 @@ fn temp_in(dir: &Path) -> io::Result<tempfile::NamedTempFile> {
         .tempfile_in(dir)
 }
 
-/// The stamp of the file at `path` if it already holds exactly `bytes`.
-fn same_contents(path: &Path, bytes: &[u8]) -> Option<Stamp> {
-    match fs::symlink_metadata(path) {
-        Ok(m) if m.is_file() && m.len() == bytes.len() as u64 => fs::read(path)
-            .is_ok_and(|old| old == bytes)
-            .then(|| Stamp::of(&m)),
-        _ => None,
+/// The stamp of the file at `path` if it already holds exactly `bytes` (whose
+/// hash is `hash`). When the file is still as the sink left it (`known`), the
+/// hashes tell without reading it.
+fn same_contents(path: &Path, bytes: &[u8], hash: u64, known: Option<Known>) -> Option<Stamp> {
+    let m = fs::symlink_metadata(path).ok()?;
+    if !m.is_file() || m.len() != bytes.len() as u64 {
+        return None;
     }
+    let stamp = Stamp::of(&m);
+    let same = match known {
+        Some(Known {
+            stamp: s,
+            hash: Some(h),
+        }) if s == stamp => h == hash,
+        _ => fs::read(path).is_ok_and(|old| old == bytes),
+    };
+    same.then_some(stamp)
 }
 
 fn read_dir(dir: &Path) -> Result<fs::ReadDir> {
@@ -451,6 +501,35 @@ mod tests {
         assert_eq!(sink.counts.take(), (2, 1, 0, 6));
         sink.remove_dir("a/b").unwrap();
         assert!(!dir.path().join("a").exists(), "empty parents go too");
+    }
+
+    #[test]
+    fn a_file_changed_behind_the_sinks_back_is_read_and_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = Sink::open(dir.path(), true).unwrap();
+        let path = dir.path().join("all/rss.xml");
+        assert!(sink.write("all/rss.xml", b"same size 1").unwrap());
+        // Known stamp and hash: unchanged without a read, changed by the hash.
+        assert!(!sink.write("all/rss.xml", b"same size 1").unwrap());
+        assert!(sink.write("all/rss.xml", b"same size 2").unwrap());
+        // Someone else writes the file in place, same size: the stamp differs
+        // (mtime), so the sink reads it and puts its own bytes back.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        fs::write(&path, b"same size 3").unwrap();
+        assert!(sink.write("all/rss.xml", b"same size 2").unwrap());
+        assert_eq!(fs::read(&path).unwrap(), b"same size 2");
+        // ... and when they wrote the very bytes the sink wants, leaves it.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        fs::write(&path, b"same size 2").unwrap();
+        let ino = fs::metadata(&path).unwrap().ino();
+        assert!(!sink.write("all/rss.xml", b"same size 2").unwrap());
+        assert_eq!(fs::metadata(&path).unwrap().ino(), ino);
+        // A sink that adopted the manifest knows no hashes: it reads.
+        let manifest = sink.manifest();
+        let again = Sink::open(dir.path(), false).unwrap();
+        assert!(again.adopt(manifest));
+        assert!(!again.write("all/rss.xml", b"same size 2").unwrap());
+        assert!(again.write("all/rss.xml", b"same size 4").unwrap());
     }
 
     #[test]

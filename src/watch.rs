@@ -22,6 +22,7 @@ use crate::store::{Outputs, Stamp, Store};
 use crate::watcher::{watch, Hints};
 use crate::websub::Publisher;
 use anyhow::{Context as _, Result};
+use notify::EventKind;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -125,7 +126,11 @@ async fn serve(
             }
             first = rx.recv() => {
                 let Some(first) = first else { break };
-                let paths = debounce(&mut rx, first, settings.debounce, settings.max_delay).await;
+                let waited = Instant::now();
+                let input = &settings.input;
+                let is_input = |p: &Path| p.strip_prefix(input).is_ok_and(|rel| daemon.source.is_input_path(rel));
+                let paths = debounce(&mut rx, first, settings.debounce, settings.max_delay, is_input).await;
+                tracing::debug!(us = waited.elapsed().as_micros() as u64, paths = paths.len(), "batch collected");
                 if hints.lost.swap(false, Ordering::SeqCst) {
                     rescan.request();
                 } else {
@@ -238,23 +243,99 @@ async fn until(at: Option<tokio::time::Instant>) {
     }
 }
 
-/// Collects a batch: everything that arrives until the tree has been quiet for
-/// `quiet`, or `max` has passed since the first event (so a steady stream of
-/// writes still gets its feeds out).
+/// How long a change that leaves one input file complete waits for more before
+/// it is acted on: a second event this soon makes it a burst. (Shorter than
+/// tokio's timer, which ticks in whole milliseconds: see [`debounce`].)
+const SETTLE: Duration = Duration::from_micros(500);
+
+/// Collects a batch. A change that leaves a single input file complete (closed
+/// after writing, renamed into place, deleted) is acted on at once, unless more
+/// events arrive within [`SETTLE`]. Everything else (a file still being
+/// written, a file renamed away, which an editor may be about to replace, a new
+/// folder whose files may not have events yet, several files) is debounced:
+/// collected until the tree has been quiet for `quiet`, or `max` has passed
+/// since the first event (so a steady stream of writes still gets its feeds out).
 async fn debounce(
-    rx: &mut mpsc::Receiver<Vec<PathBuf>>,
-    first: Vec<PathBuf>,
+    rx: &mut mpsc::Receiver<(EventKind, Vec<PathBuf>)>,
+    first: (EventKind, Vec<PathBuf>),
     quiet: Duration,
     max: Duration,
+    is_input: impl Fn(&Path) -> bool,
 ) -> BTreeSet<PathBuf> {
-    let mut paths: BTreeSet<PathBuf> = first.into_iter().collect();
+    let mut batch = Batch::default();
+    batch.add(first, &is_input);
     let deadline = tokio::time::Instant::now() + max;
     loop {
+        if batch.settled() {
+            // A timer would round SETTLE up to the next millisecond tick (1 to
+            // 2 ms); sleeping the thread blocks nothing else, as the batch that
+            // follows runs on it anyway. Events keep arriving meanwhile (the
+            // watcher has its own thread).
+            std::thread::sleep(SETTLE);
+            let mut more = false;
+            while let Ok(hint) = rx.try_recv() {
+                batch.add(hint, &is_input);
+                more = true;
+            }
+            if !more || tokio::time::Instant::now() >= deadline {
+                return batch.paths;
+            }
+            continue;
+        }
         let until = (tokio::time::Instant::now() + quiet).min(deadline);
         match tokio::time::timeout_at(until, rx.recv()).await {
-            Ok(Some(more)) => paths.extend(more),
-            Ok(None) | Err(_) => return paths,
+            Ok(Some(more)) => batch.add(more, &is_input),
+            Ok(None) | Err(_) => return batch.paths,
         }
+    }
+}
+
+/// The paths of a batch being collected, and what its events said of them.
+#[derive(Default)]
+struct Batch {
+    paths: BTreeSet<PathBuf>,
+    /// The input files named, and whether the last event of each left it
+    /// complete.
+    inputs: HashMap<PathBuf, bool>,
+    /// A folder appeared: files written in it right away have no events until
+    /// the watch reaches it, so the batch waits for the quiet.
+    new_folder: bool,
+}
+
+impl Batch {
+    fn add(&mut self, (kind, paths): (EventKind, Vec<PathBuf>), is_input: &impl Fn(&Path) -> bool) {
+        use notify::event::{
+            AccessKind, AccessMode, CreateKind, ModifyKind, RemoveKind, RenameMode,
+        };
+        self.new_folder |= kind == EventKind::Create(CreateKind::Folder);
+        for (i, path) in paths.iter().enumerate() {
+            let complete = match kind {
+                EventKind::Access(AccessKind::Close(AccessMode::Write))
+                | EventKind::Modify(ModifyKind::Name(RenameMode::To))
+                | EventKind::Remove(RemoveKind::File) => true,
+                // (from, to): the source's own `From` event said what it is.
+                EventKind::Modify(ModifyKind::Name(RenameMode::Both)) if i == 0 => continue,
+                EventKind::Modify(ModifyKind::Name(RenameMode::Both)) => true,
+                // A new mode or time (`cp -p`, `touch`) leaves the bytes as they were.
+                EventKind::Modify(ModifyKind::Metadata(_)) => {
+                    if is_input(path) {
+                        self.inputs.entry(path.clone()).or_insert(true);
+                    }
+                    continue;
+                }
+                _ => false,
+            };
+            if is_input(path) {
+                self.inputs.insert(path.clone(), complete);
+            }
+        }
+        self.paths.extend(paths);
+    }
+
+    /// Whether the batch is one complete input file (or only files that are not
+    /// input: temp files, swap files), with no folder to wait for.
+    fn settled(&self) -> bool {
+        !self.new_folder && self.inputs.len() <= 1 && self.inputs.values().all(|c| *c)
     }
 }
 
@@ -434,6 +515,7 @@ impl Daemon {
     }
 
     fn read_and_commit(&mut self, paths: &[PathBuf], started: Instant) {
+        let resolved = started.elapsed();
         // A path reached only through a symlinked folder (a real folder swapped for
         // a link) reads as gone: `Source::read` checks.
         let read = reader::read(
@@ -453,6 +535,12 @@ impl Daemon {
         }
         self.dirty |= !read.stamps.is_empty() || !read.changes.is_empty();
         self.stamps.extend(read.stamps);
+        let read_at = started.elapsed();
+        tracing::debug!(
+            resolve_us = resolved.as_micros() as u64,
+            read_us = (read_at - resolved).as_micros() as u64,
+            "batch read"
+        );
         self.commit(read.changes, paths.len(), started);
         // As `check` does, but only for what this batch read (not every
         // known duplicate again with every batch).
@@ -463,9 +551,11 @@ impl Daemon {
     }
 
     fn commit(&mut self, changes: Vec<Change>, files: usize, started: Instant) {
+        let applying = Instant::now();
         let mut plan = self
             .engine
             .apply_at(changes, crate::tombstones::file::now());
+        let applied = applying.elapsed();
         if self.engine.take_tombstones_changed() {
             commands::save_tombstones(&self.settings, &self.engine);
         }
@@ -481,9 +571,34 @@ impl Daemon {
             plan = self.engine.everything();
         }
         let mut changed = Vec::new();
+        // (The start's writes are no part of the first batch.)
+        self.sink
+            .counts
+            .write_us
+            .store(0, std::sync::atomic::Ordering::Relaxed);
+        let writing = Instant::now();
         let result = publish::write(&self.engine, &self.sink, &plan, full, &|| {}, &mut changed)
             .map(|()| self.sink.sync_soon());
-        let (written, unchanged, removed, _) = self.sink.counts.take();
+        let (written, unchanged, removed, bytes) = self.sink.counts.take();
+        // Where a batch's time goes (`EVENTFEED_LOG=debug`): the index and plan,
+        // then rendering and writing (interleaved on the pool: `sink_us` is the
+        // time in the sink, summed over its threads). The `syncfs` runs after,
+        // on a thread of its own.
+        tracing::debug!(
+            apply_us = applied.as_micros() as u64,
+            write_us = writing.elapsed().as_micros() as u64,
+            sink_us = self
+                .sink
+                .counts
+                .write_us
+                .swap(0, std::sync::atomic::Ordering::Relaxed),
+            feeds = plan.feeds.len(),
+            pages = plan.pages.len(),
+            written,
+            unchanged,
+            bytes,
+            "batch timings"
+        );
         // What was written changed for subscribers, even if a later file failed.
         self.publish(changed);
         self.upload();
@@ -641,4 +756,173 @@ async fn stop_starting(
     crate::shutdown::request();
     let _ = first.await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use notify::event::{
+        AccessKind, AccessMode, CreateKind, DataChange, ModifyKind, RemoveKind, RenameMode,
+    };
+
+    const QUIET: Duration = Duration::from_millis(5);
+    const MAX: Duration = Duration::from_millis(500);
+
+    fn close(p: &str) -> (EventKind, Vec<PathBuf>) {
+        (
+            EventKind::Access(AccessKind::Close(AccessMode::Write)),
+            vec![p.into()],
+        )
+    }
+    fn ev(kind: EventKind, paths: &[&str]) -> (EventKind, Vec<PathBuf>) {
+        (kind, paths.iter().map(PathBuf::from).collect())
+    }
+    fn is_input(p: &Path) -> bool {
+        p.extension().is_some_and(|e| e == "md") && !p.to_string_lossy().contains("/.")
+    }
+
+    /// Sends `events` at their offsets (ms after the first; events at one
+    /// offset go out back to back, as a run of syscalls does), then returns
+    /// the batch and how long (virtual time) collecting it took.
+    async fn collect(events: Vec<(u64, (EventKind, Vec<PathBuf>))>) -> (Vec<String>, Duration) {
+        let (tx, mut rx) = mpsc::channel(64);
+        let mut events = events.into_iter().peekable();
+        let (_, first) = events.next().unwrap();
+        // Events at offset 0 are queued before the batch starts, as the
+        // watcher's thread queues them while the loop wakes up.
+        while let Some((_, e)) = events.next_if(|(at, _)| *at == 0) {
+            tx.try_send(e).unwrap();
+        }
+        let start = tokio::time::Instant::now();
+        tokio::spawn(async move {
+            for (at, e) in events {
+                tokio::time::sleep_until(start + Duration::from_millis(at)).await;
+                let _ = tx.send(e).await;
+            }
+            // Keep the channel open past the batch.
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        });
+        let paths = debounce(&mut rx, first, QUIET, MAX, is_input).await;
+        let paths = paths.iter().map(|p| p.display().to_string()).collect();
+        (paths, start.elapsed())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_file_renamed_in_or_closed_after_writing_is_acted_on_at_once() {
+        let to = EventKind::Modify(ModifyKind::Name(RenameMode::To));
+        let (paths, took) = collect(vec![(0, ev(to, &["/in/a.md"]))]).await;
+        assert_eq!(paths, ["/in/a.md"]);
+        assert!(took <= SETTLE + Duration::from_millis(1), "{took:?}");
+        // `cp` of a new file: create, write, close (and `cp -p`'s times).
+        let (paths, took) = collect(vec![
+            (0, ev(EventKind::Create(CreateKind::File), &["/in/b.md"])),
+            (
+                0,
+                ev(
+                    EventKind::Modify(ModifyKind::Data(DataChange::Any)),
+                    &["/in/b.md"],
+                ),
+            ),
+            (0, close("/in/b.md")),
+            (
+                0,
+                ev(
+                    EventKind::Modify(ModifyKind::Metadata(notify::event::MetadataKind::Any)),
+                    &["/in/b.md"],
+                ),
+            ),
+        ])
+        .await;
+        assert_eq!(paths, ["/in/b.md"]);
+        assert!(took <= SETTLE + Duration::from_millis(1), "{took:?}");
+        // rsync: a hidden temp file written, then renamed over the file.
+        let from = EventKind::Modify(ModifyKind::Name(RenameMode::From));
+        let both = EventKind::Modify(ModifyKind::Name(RenameMode::Both));
+        let (paths, took) = collect(vec![
+            (
+                0,
+                ev(EventKind::Create(CreateKind::File), &["/in/.c.md.Xy12"]),
+            ),
+            (0, close("/in/.c.md.Xy12")),
+            (0, ev(from, &["/in/.c.md.Xy12"])),
+            (0, ev(to, &["/in/c.md"])),
+            (0, ev(both, &["/in/.c.md.Xy12", "/in/c.md"])),
+        ])
+        .await;
+        assert_eq!(paths, ["/in/.c.md.Xy12", "/in/c.md"]);
+        assert!(took <= SETTLE + Duration::from_millis(1), "{took:?}");
+        let (_, took) = collect(vec![(
+            0,
+            ev(EventKind::Remove(RemoveKind::File), &["/in/d.md"]),
+        )])
+        .await;
+        assert!(took <= SETTLE + Duration::from_millis(1), "{took:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn vims_rename_dance_waits_for_the_new_file() {
+        let from = EventKind::Modify(ModifyKind::Name(RenameMode::From));
+        let to = EventKind::Modify(ModifyKind::Name(RenameMode::To));
+        let both = EventKind::Modify(ModifyKind::Name(RenameMode::Both));
+        // The original moved aside: the batch waits for the quiet, and so
+        // sees the new file written 3 ms later (past SETTLE).
+        let (paths, took) = collect(vec![
+            (0, ev(from, &["/in/v.md"])),
+            (0, ev(to, &["/in/v.md~"])),
+            (0, ev(both, &["/in/v.md", "/in/v.md~"])),
+            (3, ev(EventKind::Create(CreateKind::File), &["/in/v.md"])),
+            (3, close("/in/v.md")),
+            (
+                3200,
+                ev(EventKind::Remove(RemoveKind::File), &["/in/v.md~"]),
+            ),
+        ])
+        .await;
+        assert_eq!(paths, ["/in/v.md", "/in/v.md~"]);
+        assert!(took >= Duration::from_millis(3), "{took:?}");
+        assert!(
+            took <= Duration::from_millis(5),
+            "acted on once the new file was closed: {took:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn bursts_files_being_written_and_new_folders_wait_for_the_quiet() {
+        // A second file within SETTLE: a burst, collected until quiet.
+        let mut burst = vec![];
+        for i in 0..50u64 {
+            let to = EventKind::Modify(ModifyKind::Name(RenameMode::To));
+            burst.push((i / 10, (to, vec![PathBuf::from(format!("/in/b{i}.md"))])));
+        }
+        let (paths, took) = collect(burst).await;
+        assert_eq!(paths.len(), 50);
+        assert!(took >= Duration::from_millis(4) + QUIET, "{took:?}");
+        // Written but not closed yet.
+        let (_, took) = collect(vec![(
+            0,
+            ev(
+                EventKind::Modify(ModifyKind::Data(DataChange::Any)),
+                &["/in/w.md"],
+            ),
+        )])
+        .await;
+        assert!(took >= QUIET, "{took:?}");
+        // A new folder.
+        let (_, took) = collect(vec![
+            (0, ev(EventKind::Create(CreateKind::Folder), &["/in/2018"])),
+            (0, close("/in/2018/x.md")),
+        ])
+        .await;
+        assert!(took >= QUIET, "{took:?}");
+        // A steady stream still ends at `max`.
+        let mut stream = vec![];
+        for i in 0..1000u64 {
+            stream.push((i / 2, close(&format!("/in/s{}.md", i % 3))));
+        }
+        let (_, took) = collect(stream).await;
+        assert!(
+            took >= MAX && took <= MAX + Duration::from_millis(2),
+            "{took:?}"
+        );
+    }
 }

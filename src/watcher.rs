@@ -14,10 +14,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, Notify};
 
-/// What the watcher thread hands over: the paths of one event, or a note that
-/// events were lost.
+/// What the watcher thread hands over: each event (its kind and paths), or a
+/// note that events were lost.
 pub struct Hints {
-    pub tx: mpsc::Sender<Vec<PathBuf>>,
+    pub tx: mpsc::Sender<(EventKind, Vec<PathBuf>)>,
     pub lost: AtomicBool,
     pub wake: Notify,
 }
@@ -101,7 +101,7 @@ fn handler(hints: &Arc<Hints>) -> impl Fn(notify::Result<notify::Event>) + Send 
             Ok(event) if event.need_rescan() => true,
             Ok(event) if is_noise(&event.kind) => false,
             // A full channel drops this event; the rescan makes up for it.
-            Ok(event) => h.tx.try_send(event.paths).is_err(),
+            Ok(event) => h.tx.try_send((event.kind, event.paths)).is_err(),
             Err(_) => true,
         };
         if lost {

@@ -21,6 +21,90 @@ use std::sync::Arc;
 pub const GENERATOR: &str = concat!("eventfeed ", env!("CARGO_PKG_VERSION"));
 /// The names of a feed's three files, in its directory.
 pub const FORMATS: [&str; 3] = ["rss.xml", "atom.xml", "feed.json"];
+
+/// One of the three feed formats (`formats` in the configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Format {
+    Rss,
+    Atom,
+    Json,
+}
+
+impl Format {
+    /// Every format, in the order files, links and pings list them.
+    pub const ALL: [Format; 3] = [Format::Rss, Format::Atom, Format::Json];
+
+    /// Its name in the configuration.
+    pub fn name(self) -> &'static str {
+        ["rss", "atom", "json"][self as usize]
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// Its file in a feed's folder.
+    pub fn file(self) -> &'static str {
+        FORMATS[self as usize]
+    }
+
+    pub fn media_type(self) -> &'static str {
+        [
+            "application/rss+xml",
+            "application/atom+xml",
+            "application/feed+json",
+        ][self as usize]
+    }
+
+    /// How pages name it.
+    pub fn label(self) -> &'static str {
+        ["RSS", "Atom", "JSON Feed"][self as usize]
+    }
+
+    fn render(self, doc: &FeedDoc, site: &Site) -> Vec<u8> {
+        match self {
+            Format::Rss => rss::render(doc, site),
+            Format::Atom => atom::render(doc, site),
+            Format::Json => json::render(doc, site),
+        }
+    }
+}
+
+/// The formats a site writes: a non-empty set, listed in [`Format::ALL`]'s order.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Formats(u8);
+
+impl Formats {
+    pub const ALL: Formats = Formats(0b111);
+
+    /// The set of `formats`; `None` when it is empty.
+    pub fn new(formats: impl IntoIterator<Item = Format>) -> Option<Self> {
+        let bits = formats.into_iter().fold(0, |b, f| b | 1 << f as u8);
+        (bits != 0).then_some(Formats(bits))
+    }
+
+    pub fn contains(self, f: Format) -> bool {
+        self.0 & 1 << f as u8 != 0
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Format> {
+        Format::ALL.into_iter().filter(move |f| self.contains(*f))
+    }
+
+    /// The format to give where one address is asked for (the address to copy
+    /// into a reader, OPML's `xmlUrl`): RSS when written, else the first.
+    pub fn main(self) -> Format {
+        self.iter().next().expect("never empty")
+    }
+}
+
+impl std::fmt::Debug for Formats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.iter().map(Format::name))
+            .finish()
+    }
+}
 /// Every file a feed directory can hold: the feeds and the human page.
 pub const FEED_FILES: [&str; 4] = ["rss.xml", "atom.xml", "feed.json", "index.html"];
 
@@ -37,6 +121,8 @@ pub struct Site {
     pub hub: Option<String>,
     /// Whether every feed gets a human page (`index.html` in its folder).
     pub feed_pages: bool,
+    /// Which formats every feed is written in (and pages, OPML and pings name).
+    pub formats: Formats,
     /// Most contexts an A-Z page lists before it splits
     /// ([`pages::tree::PAGE_CONTEXTS`]; smaller in tests, to reach the splits).
     pub page_contexts: usize,
@@ -367,7 +453,7 @@ pub fn item_id(event: &Event, id_path: &str, links: &Links) -> String {
     format!("tag:{},{}:{path}", links.host(), date.format("%Y-%m-%d"))
 }
 
-/// The files of a feed, as (path relative to the output root, bytes): its three
+/// The files of a feed, as (path relative to the output root, bytes): its
 /// formats, and its page when the site has them.
 pub fn render_feed(
     index: &Index,
@@ -375,7 +461,7 @@ pub fn render_feed(
     site: &Site,
     id: &FeedId,
 ) -> Vec<(String, Vec<u8>)> {
-    let mut files = Vec::from(render(doc, site));
+    let mut files = render(doc, site);
     if site.feed_pages {
         files.push((
             format!("{}/index.html", doc.dir),
@@ -385,22 +471,13 @@ pub fn render_feed(
     files
 }
 
-/// The three files of a feed, as (path relative to the output root, bytes).
-pub fn render(doc: &FeedDoc, site: &Site) -> [(String, Vec<u8>); 3] {
-    [
-        (
-            format!("{}/{}", doc.dir, FORMATS[0]),
-            rss::render(doc, site),
-        ),
-        (
-            format!("{}/{}", doc.dir, FORMATS[1]),
-            atom::render(doc, site),
-        ),
-        (
-            format!("{}/{}", doc.dir, FORMATS[2]),
-            json::render(doc, site),
-        ),
-    ]
+/// The files of a feed in the site's formats, as (path relative to the output
+/// root, bytes).
+pub fn render(doc: &FeedDoc, site: &Site) -> Vec<(String, Vec<u8>)> {
+    site.formats
+        .iter()
+        .map(|f| (format!("{}/{}", doc.dir, f.file()), f.render(doc, site)))
+        .collect()
 }
 
 /// RFC 822 dates as the validator wants them: `Thu, 02 Nov 2017 12:00:00 +0000`.

@@ -18,6 +18,7 @@ fn site() -> Site {
         links: crate::links::example(),
         hub: None,
         feed_pages: true,
+        formats: Formats::ALL,
         page_contexts: 100,
     }
 }
@@ -43,7 +44,11 @@ fn rendered(id: FeedId) -> [String; 3] {
     let index = index();
     let site = site();
     let doc = feed(&index, &site, &id, &InMemory).expect("feed exists");
-    render(&doc, &site).map(|(_, bytes)| String::from_utf8(bytes).unwrap())
+    let files = render(&doc, &site).into_iter();
+    let texts: Vec<String> = files
+        .map(|(_, bytes)| String::from_utf8(bytes).unwrap())
+        .collect();
+    texts.try_into().expect("three formats")
 }
 
 #[test]
@@ -97,7 +102,7 @@ fn with_a_hub_every_format_names_it_beside_self() {
     };
     let index = index();
     let doc = feed(&index, &site, &FeedId::All, &InMemory).unwrap();
-    let [(_, rss), (_, atom), (_, json)] = render(&doc, &site);
+    let [(_, rss), (_, atom), (_, json)] = render(&doc, &site).try_into().unwrap();
     let rss = String::from_utf8(rss).unwrap();
     assert!(
         rss.contains(r#"<atom:link href="https://hub.example/" rel="hub"/>"#),
@@ -115,4 +120,43 @@ fn with_a_hub_every_format_names_it_beside_self() {
         serde_json::json!([{"type": "WebSub", "url": "https://hub.example/"}])
     );
     assert_eq!(json["feed_url"], "https://example.org/feeds/all/feed.json");
+}
+
+#[test]
+fn only_the_chosen_formats_are_rendered() {
+    let index = index();
+    for (names, files) in [
+        (&["rss"][..], &["all/rss.xml"][..]),
+        (&["json", "atom"], &["all/atom.xml", "all/feed.json"]),
+        (
+            &["atom", "rss", "json", "rss"],
+            &["all/rss.xml", "all/atom.xml", "all/feed.json"],
+        ),
+    ] {
+        let formats = Formats::new(names.iter().map(|n| Format::from_name(n).unwrap())).unwrap();
+        let site = Site { formats, ..site() };
+        let doc = feed(&index, &site, &FeedId::All, &InMemory).unwrap();
+        let got: Vec<String> = render_feed(&index, &doc, &site, &FeedId::All)
+            .into_iter()
+            .map(|(path, _)| path)
+            .collect();
+        let mut want: Vec<String> = files.iter().map(|f| f.to_string()).collect();
+        want.push("all/index.html".into());
+        assert_eq!(got, want, "{names:?}");
+        let page = String::from_utf8(pages::feed_page(&index, &doc, &site, &FeedId::All)).unwrap();
+        for f in Format::ALL {
+            let href = format!("https://example.org/feeds/all/{}", f.file());
+            assert_eq!(
+                page.contains(&href),
+                formats.contains(f),
+                "{names:?}: {f:?} in\n{page}"
+            );
+        }
+    }
+    assert!(Formats::new([]).is_none());
+    assert_eq!(format!("{:?}", Formats::ALL), r#"["rss", "atom", "json"]"#);
+    assert_eq!(
+        Formats::new([Format::Json, Format::Atom]).unwrap().main(),
+        Format::Atom
+    );
 }

@@ -14,7 +14,7 @@
 //!   mtime, which the sink keeps when the bytes do not change. `If-None-Match`
 //!   wins over `If-Modified-Since`, as RFC 9110 says.
 //! - **Caching.** Files of a day with a later day (marked `fh:archive` in the
-//!   day's `atom.xml`) rarely change: they get the long `max-age`; everything
+//!   day's `atom.xml`, else `rss.xml`) rarely change: they get the long `max-age`; everything
 //!   else (live feeds, pages) the short one. Both come from `[serve]`.
 //! - **Cache.** Each file's bytes, hash and compressed forms are kept per file
 //!   version (inode, mtime, size), so a poll answered with 304 costs one `stat`.
@@ -176,15 +176,20 @@ impl Files {
     }
 
     /// Whether `rel` belongs to an archived day: `days/YYYY/MM/DD/<file>` whose
-    /// day's Atom feed carries `fh:archive`.
+    /// day's Atom feed carries `fh:archive` (its RSS feed, when `formats` leaves
+    /// Atom out; JSON Feed has no such mark, so a JSON-only day is never taken
+    /// for archived).
     fn archived(&self, rel: &Path) -> bool {
         let parts: Vec<_> = rel.iter().collect();
         if parts.len() != 5 || parts[0] != "days" {
             return false;
         }
-        let atom = rel.with_file_name("atom.xml");
-        self.resolve(&atom)
-            .filter(|(_, meta)| meta.is_file())
+        ["atom.xml", "rss.xml"]
+            .iter()
+            .find_map(|name| {
+                self.resolve(&rel.with_file_name(name))
+                    .filter(|(_, meta)| meta.is_file())
+            })
             .and_then(|(path, meta)| self.entry(&path, &meta))
             .is_some_and(|e| e.archive_mark)
     }

@@ -16,6 +16,7 @@ fn site(items: usize) -> Site {
         links: crate::links::example(),
         hub: None,
         feed_pages: true,
+        formats: render::Formats::ALL,
         page_contexts: 100,
     }
 }
@@ -280,7 +281,7 @@ fn a_ref_is_escaped_and_the_feed_still_parses() {
     let site = site(50);
     let mut doc = render::kept_feed(&site, &FeedId::Day(date(2)), "days/2017/11/02".into());
     doc.deleted = vec![("urn:x?a=1&b=\"2\"<".into(), 20)];
-    let [_, (_, atom), _] = render::render(&doc, &site);
+    let [_, (_, atom), _] = render::render(&doc, &site).try_into().unwrap();
     let atom = String::from_utf8(atom).unwrap();
     assert!(
         atom.contains(r#"<at:deleted-entry ref="urn:x?a=1&amp;b=&quot;2&quot;&lt;" when="1970-01-01T00:00:20+00:00"/>"#),

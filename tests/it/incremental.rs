@@ -37,6 +37,7 @@ fn site(items: usize) -> Site {
         links,
         hub: None,
         feed_pages: true,
+        formats: eventfeed::render::Formats::ALL,
         // Small, so that A-Z pages split and merge as contexts come and go.
         page_contexts: (items % 3) + 1,
     }

@@ -7,6 +7,7 @@ mod build;
 mod check;
 mod daemon_invariant;
 mod faults;
+mod formats;
 mod incremental;
 mod pages;
 mod readers;

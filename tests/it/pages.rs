@@ -280,6 +280,7 @@ fn site() -> Site {
         .unwrap(),
         hub: None,
         feed_pages: true,
+        formats: eventfeed::render::Formats::ALL,
         page_contexts: 100,
     }
 }

@@ -28,6 +28,10 @@ pub struct Spec<'a> {
     pub base_url: &'a str,
     /// Where the socket and the daemon's log go.
     pub scratch: &'a Path,
+    /// A config file for the settings the flags do not give (`formats`).
+    pub config: Option<&'a Path>,
+    /// `EVENTFEED_LOG` of the daemon.
+    pub log_level: &'a str,
 }
 
 /// A running `eventfeed watch`.
@@ -71,11 +75,16 @@ impl Daemon {
         let log = spec.scratch.join(format!("daemon-{tag}.log"));
         let log_file = fs::File::create(&log)?;
         let spawned = Instant::now();
-        let child = Command::new(spec.bin)
+        let mut cmd = Command::new(spec.bin);
+        if let Some(config) = spec.config {
+            cmd.arg("watch").arg("--config").arg(config);
+        } else {
+            cmd.arg("watch");
+        }
+        let child = cmd
             // Its own process group: no signal meant for the bench's group
             // (a terminal's ^C) reaches it.
             .process_group(0)
-            .arg("watch")
             .arg("--input")
             .arg(spec.input)
             .arg("--output")
@@ -87,7 +96,7 @@ impl Daemon {
             .env_remove("STATE_DIRECTORY")
             .env_remove("WATCHDOG_USEC")
             .env_remove("EVENTFEED_CONFIG")
-            .env("EVENTFEED_LOG", "info")
+            .env("EVENTFEED_LOG", spec.log_level)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log_file)

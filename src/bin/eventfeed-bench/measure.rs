@@ -76,6 +76,44 @@ pub struct RunArgs {
     /// Base URL passed to eventfeed.
     #[arg(long, default_value = "https://example.org/feeds/")]
     base_url: String,
+    /// The feed formats eventfeed writes (`formats` in a config file the bench
+    /// writes): `--formats rss` compares like for like with Hugo's RSS-only
+    /// build. Default: eventfeed's default, all three.
+    #[arg(long, value_delimiter = ',', value_parser = ["rss", "atom", "json"])]
+    formats: Vec<String>,
+    /// No page beside each feed (`[pages] per_feed = false`), as Hugo writes
+    /// none.
+    #[arg(long)]
+    no_feed_pages: bool,
+    /// `EVENTFEED_LOG` of the measured daemons (`debug` logs each batch's
+    /// timings; the logs stay in WORK/scratch).
+    #[arg(long, default_value = "info")]
+    daemon_log: String,
+}
+
+impl RunArgs {
+    /// How many files a feed has: its formats, and its page.
+    fn files_per_feed(&self) -> u64 {
+        let formats = if self.formats.is_empty() {
+            3
+        } else {
+            self.formats.iter().collect::<BTreeSet<_>>().len() as u64
+        };
+        formats + u64::from(!self.no_feed_pages)
+    }
+
+    /// The config file the settings above need, if any.
+    fn config_text(&self) -> Option<String> {
+        let mut text = String::new();
+        if !self.formats.is_empty() {
+            let names: Vec<String> = self.formats.iter().map(|f| format!("{f:?}")).collect();
+            let _ = writeln!(text, "formats = [{}]", names.join(", "));
+        }
+        if self.no_feed_pages {
+            text.push_str("[pages]\nper_feed = false\n");
+        }
+        (!text.is_empty()).then_some(text)
+    }
 }
 
 /// The figures of one corpus size.
@@ -135,11 +173,15 @@ struct DaemonFigures {
     after_memory: (u64, u64),
     restarts: Vec<(Duration, Duration, usize, u64)>,
     restart_memory: (u64, u64),
+    /// Where the single changes' time went, from the daemon's debug log.
+    phases: Option<String>,
 }
 
 struct Ctx<'a> {
     args: &'a RunArgs,
     bin: PathBuf,
+    /// The config file of `--formats` and `--no-feed-pages`.
+    config: Option<PathBuf>,
     trash: Trash,
     scratch: PathBuf,
 }
@@ -170,9 +212,18 @@ pub fn run(args: &RunArgs) -> Result<()> {
             }
         }
     };
+    let config = match args.config_text() {
+        Some(text) => {
+            let path = work.join("eventfeed.toml");
+            fs::write(&path, text)?;
+            Some(path)
+        }
+        None => None,
+    };
     let mut ctx = Ctx {
         args,
         bin,
+        config,
         trash: Trash::new(work.join("trash")),
         scratch: work.join("scratch"),
     };
@@ -270,6 +321,9 @@ impl Ctx<'_> {
     fn build_cmd(&self, input: &Path, output: &Path, state: &Path, fresh: bool) -> Command {
         let mut cmd = Command::new(&self.bin);
         cmd.arg("build");
+        if let Some(config) = &self.config {
+            cmd.arg("--config").arg(config);
+        }
         if fresh {
             cmd.arg("--fresh");
         }
@@ -373,8 +427,9 @@ fn measure_size(ctx: &mut Ctx, work: &Path, n: u64, peer: Option<&Path>) -> Resu
         if summary.skipped > 0 || summary.events != n {
             bail!("cold build at {n}: {summary:?}: events skipped");
         }
-        // Three formats per feed, and the pages beside them and the listings.
-        if summary.written != totals.files || totals.files < 3 * summary.feeds + 2 {
+        // The formats of every feed, the pages beside them and the listings.
+        let per_feed = args.files_per_feed();
+        if summary.written != totals.files || totals.files < per_feed * summary.feeds + 2 {
             bail!(
                 "cold build at {n}: summary {summary:?} but {} files in the output",
                 totals.files
@@ -433,6 +488,8 @@ fn measure_size(ctx: &mut Ctx, work: &Path, n: u64, peer: Option<&Path>) -> Resu
             state_home: &state,
             base_url: &args.base_url,
             scratch: &ctx.scratch,
+            config: ctx.config.as_deref(),
+            log_level: &args.daemon_log,
         };
         let mut d = Daemon::spawn(&spec, &format!("{n}"))?;
         let ready = d.wait_ready(Duration::from_secs(600))?;
@@ -566,6 +623,8 @@ fn measure_daemon(ctx: &mut Ctx, work: &Path, n: u64) -> Result<DaemonFigures> {
         state_home: &state,
         base_url: &args.base_url,
         scratch: &ctx.scratch,
+        config: ctx.config.as_deref(),
+        log_level: &args.daemon_log,
     };
     let mut d = Daemon::spawn(&spec, "live-0")?;
     fig.first_ready = d.wait_ready(Duration::from_secs(600))?;
@@ -599,6 +658,10 @@ fn measure_daemon(ctx: &mut Ctx, work: &Path, n: u64) -> Result<DaemonFigures> {
         )?;
         next = lat.next_event;
         fig.samples = lat.samples;
+        fig.phases = phases(
+            &fs::read_to_string(&d.log).unwrap_or_default(),
+            args.changes,
+        );
         let missed = fig.samples.iter().filter(|s| s.latency.is_none()).count();
         if missed > 0 {
             eprintln!("  warning: {missed} changes gave no output within 20 s");
@@ -706,6 +769,77 @@ fn measure_daemon(ctx: &mut Ctx, work: &Path, n: u64) -> Result<DaemonFigures> {
 
 // ---------------------------------------------------------------------------
 // The report.
+
+/// The daemon's batch timings (`EVENTFEED_LOG=debug`: the lines `batch
+/// collected`, `batch read`, `batch timings`) of its first `n` batches, as a
+/// markdown table of percentiles per phase; `None` without such lines.
+fn phases(log: &str, n: usize) -> Option<String> {
+    let field = |line: &str, key: &str| -> Option<u64> {
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
+    };
+    // (name, log line, field) in the order a batch goes through them.
+    const PHASES: [(&str, &str, &str); 6] = [
+        (
+            "collect (from the first event to the end of the debounce)",
+            "batch collected",
+            "us",
+        ),
+        ("resolve hinted paths", "batch read", "resolve_us"),
+        ("read + parse", "batch read", "read_us"),
+        ("index apply + plan", "batch timings", "apply_us"),
+        ("render + write (wall)", "batch timings", "write_us"),
+        (
+            "in the sink: stat, compare, write, rename (summed over threads)",
+            "batch timings",
+            "sink_us",
+        ),
+    ];
+    let mut batches: Vec<[Option<u64>; 6]> = Vec::new();
+    for line in log.lines() {
+        if line.contains("batch collected") {
+            if batches.len() == n {
+                break;
+            }
+            batches.push([None; 6]);
+        }
+        let Some(b) = batches.last_mut() else {
+            continue;
+        };
+        for (i, (_, tag, key)) in PHASES.iter().enumerate() {
+            if line.contains(tag) {
+                b[i] = b[i].or(field(line, key));
+            }
+        }
+    }
+    if batches.is_empty() {
+        return None;
+    }
+    let mut t = format!(
+        "Where a single change's time goes inside the daemon, ms (its debug log, {} batches; a batch that changed nothing has no render):\n\n| phase | n | p50 | p90 | p99 |\n| --- | ---: | ---: | ---: | ---: |\n",
+        batches.len()
+    );
+    for (i, (name, _, _)) in PHASES.iter().enumerate() {
+        let mut v: Vec<Duration> = batches
+            .iter()
+            .filter_map(|b| b[i])
+            .map(Duration::from_micros)
+            .collect();
+        if v.is_empty() {
+            continue;
+        }
+        v.sort_unstable();
+        let _ = writeln!(
+            t,
+            "| {name} | {} | {:.2} | {:.2} | {:.2} |",
+            v.len(),
+            percentile(&v, 50.0).as_secs_f64() * 1e3,
+            percentile(&v, 90.0).as_secs_f64() * 1e3,
+            percentile(&v, 99.0).as_secs_f64() * 1e3,
+        );
+    }
+    Some(t)
+}
 
 fn median<T: Copy + Ord>(v: &[T]) -> Option<T> {
     let mut v = v.to_vec();
@@ -828,9 +962,17 @@ fn report(
     row(&mut r, "input: event files + day pages, MB", &|s| {
         format!("{} / {}", s.input.files, mb(s.input.bytes))
     });
+    let formats = match args.formats.is_empty() {
+        true => "3 formats".to_owned(),
+        false => format!("{} only", args.formats.join(" + ")),
+    };
+    let pages = match args.no_feed_pages {
+        true => ", no feed pages",
+        false => "",
+    };
     row(
         &mut r,
-        "feeds (contexts + days + all), each in 3 formats",
+        &format!("feeds (contexts + days + all), each in {formats}{pages}"),
         &|s| s.cold_summary.feeds.to_string(),
     );
     row(&mut r, "**cold build** wall", &|s| {
@@ -1021,6 +1163,9 @@ fn report(
                 );
             }
             let _ = writeln!(r);
+        }
+        if let Some(p) = &d.phases {
+            let _ = writeln!(r, "{p}");
         }
         if let Some(b) = &d.burst {
             let _ = writeln!(

@@ -13,7 +13,7 @@ pub mod tree;
 
 pub use feed_page::feed_page;
 
-use super::{Site, GENERATOR};
+use super::{Format, Site, GENERATOR};
 use crate::index::{ContextEntry, Index};
 use crate::model::Context;
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
@@ -88,11 +88,12 @@ fn url(site: &Site, rel: &str) -> String {
     attr(&site.links.feed_url(rel)).into_owned()
 }
 
-/// Where a feed's name links: its page, or its RSS file when there are no pages.
+/// Where a feed's name links: its page, or its main feed file (RSS when written)
+/// when there are no pages.
 fn feed_link(site: &Site, dir: &str) -> String {
     match site.feed_pages {
         true => url(site, &format!("{dir}/")),
-        false => url(site, &format!("{dir}/rss.xml")),
+        false => url(site, &format!("{dir}/{}", site.formats.main().file())),
     }
 }
 
@@ -114,17 +115,13 @@ fn head(h: &mut String, site: &Site, title: &str, feed: Option<(&str, &str)>) {
     h.push_str(&text(title));
     h.push_str("</title>\n");
     if let Some((dir, feed_title)) = feed {
-        for (file, kind, label) in [
-            ("rss.xml", "application/rss+xml", "RSS"),
-            ("atom.xml", "application/atom+xml", "Atom"),
-            ("feed.json", "application/feed+json", "JSON Feed"),
-        ] {
+        for f in site.formats.iter() {
             h.push_str("<link rel=\"alternate\" type=\"");
-            h.push_str(kind);
+            h.push_str(f.media_type());
             h.push_str("\" title=\"");
-            h.push_str(&attr(&format!("{feed_title} ({label})")));
+            h.push_str(&attr(&format!("{feed_title} ({})", f.label())));
             h.push_str("\" href=\"");
-            h.push_str(&url(site, &format!("{dir}/{file}")));
+            h.push_str(&url(site, &format!("{dir}/{}", f.file())));
             h.push_str("\">\n");
         }
     }
@@ -148,22 +145,19 @@ fn nav(h: &mut String, site: &Site, extra: &str) {
     h.push_str("</nav>\n");
 }
 
-/// Links to a feed's three formats.
+/// Links to a feed's formats.
 fn formats(h: &mut String, site: &Site, dir: &str) {
     h.push_str("<span class=\"f\">");
-    for (i, (file, label)) in [
-        ("rss.xml", "RSS"),
-        ("atom.xml", "Atom"),
-        ("feed.json", "JSON"),
-    ]
-    .into_iter()
-    .enumerate()
-    {
+    for (i, f) in site.formats.iter().enumerate() {
+        let label = match f {
+            Format::Json => "JSON",
+            f => f.label(),
+        };
         if i > 0 {
             h.push_str(" · ");
         }
         h.push_str("<a href=\"");
-        h.push_str(&url(site, &format!("{dir}/{file}")));
+        h.push_str(&url(site, &format!("{dir}/{}", f.file())));
         h.push_str("\">");
         h.push_str(label);
         h.push_str("</a>");
@@ -173,9 +167,9 @@ fn formats(h: &mut String, site: &Site, dir: &str) {
 
 /// The "copy this address into your feed reader" block.
 fn subscribe(h: &mut String, site: &Site, dir: &str) {
-    let rss = url(site, &format!("{dir}/rss.xml"));
+    let main = url(site, &format!("{dir}/{}", site.formats.main().file()));
     h.push_str("<section class=\"sub\">\n<label>Copy this address into your feed reader:<br>\n<input type=\"text\" readonly value=\"");
-    h.push_str(&rss);
+    h.push_str(&main);
     h.push_str("\"></label>\n<p>Or open the feed as ");
     formats(h, site, dir);
     h.push_str(". Most readers also find it from this page's address.</p>\n</section>\n");

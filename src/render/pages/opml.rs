@@ -28,10 +28,11 @@ fn outline(o: &mut String, site: &Site, indent: &str, title: &str, dir: &str) {
         true => site.links.feed_url(&format!("{dir}/")),
         false => site.links.feed_url("index.html"),
     };
-    let _ = writeln!(
+    let _ =
+        writeln!(
         o,
         "{indent}<outline type=\"rss\" text=\"{t}\" title=\"{t}\" xmlUrl=\"{}\" htmlUrl=\"{}\"/>",
-        attr(&site.links.feed_url(&format!("{dir}/rss.xml"))),
+        attr(&site.links.feed_url(&format!("{dir}/{}", site.formats.main().file()))),
         attr(&html),
         // OPML says `text` may hold HTML, and validators read it so: escape it as
         // HTML, then as an attribute.
