@@ -270,6 +270,26 @@ impl Tree {
     }
 }
 
+/// The seed file (an event of 2 November 2017) and two events of the day
+/// after, about Zürich and Bern: two days, the older an archive.
+pub fn two_day_tree() -> Tree {
+    let t = Tree::new();
+    t.write("seed.txt", include_bytes!("../fixtures/seed.txt"));
+    t.write(
+        "a.md",
+        Ev::new("2017-11-3", "An event about Zürich")
+            .contexts(&["Zürich"])
+            .text(),
+    );
+    t.write(
+        "b.md",
+        Ev::new("2017-11-3", "An event about Bern")
+            .contexts(&["Bern"])
+            .text(),
+    );
+    t
+}
+
 pub fn files_under(root: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {

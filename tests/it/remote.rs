@@ -216,21 +216,7 @@ fn publish(t: &Tree, config: &Path, args: &[&str]) -> std::process::Output {
 
 /// Two days (the older an archive) and two contexts.
 fn tree() -> Tree {
-    let t = Tree::new();
-    t.write("seed.txt", include_bytes!("../fixtures/seed.txt"));
-    t.write(
-        "a.md",
-        Ev::new("2017-11-3", "An event about Zürich")
-            .contexts(&["Zürich"])
-            .text(),
-    );
-    t.write(
-        "b.md",
-        Ev::new("2017-11-3", "An event about Bern")
-            .contexts(&["Bern"])
-            .text(),
-    );
-    t
+    two_day_tree()
 }
 
 /// What the store must hold: every output file but the lock.

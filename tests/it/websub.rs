@@ -101,20 +101,7 @@ fn decode(s: &str) -> String {
 
 /// A tree of two days and three contexts, and a config naming the hub.
 fn setup(hub: &Hub) -> (Tree, std::path::PathBuf) {
-    let t = Tree::new();
-    t.write("seed.txt", include_bytes!("../fixtures/seed.txt"));
-    t.write(
-        "a.md",
-        Ev::new("2017-11-3", "An event about Zürich")
-            .contexts(&["Zürich"])
-            .text(),
-    );
-    t.write(
-        "b.md",
-        Ev::new("2017-11-3", "An event about Bern")
-            .contexts(&["Bern"])
-            .text(),
-    );
+    let t = two_day_tree();
     let config = t.input.parent().unwrap().join("eventfeed.toml");
     fs::write(
         &config,
