@@ -320,7 +320,7 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
         let outputs = match (&unwritten, full) {
             (Some(_), _) => Outputs::Unknown,
             // A full render may leave stamps of files it never saw.
-            (None, true) => Outputs::Whole(sink.manifest()),
+            (None, true) => Outputs::Whole(sink.take_whole()),
             (None, false) => Outputs::Delta(sink.take_changed()),
         };
         save_state(store.as_deref(), outputs);

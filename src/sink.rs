@@ -364,8 +364,10 @@ impl Sink {
             .collect()
     }
 
-    /// The manifest, sorted, for the store.
-    pub fn manifest(&self) -> Vec<(String, Stamp)> {
+    /// The whole manifest, sorted, for the store; the changes since
+    /// [`Sink::take_changed`] are in it, so they are taken too.
+    pub fn take_whole(&self) -> Vec<(String, Stamp)> {
+        self.changed.lock().expect("not poisoned").clear();
         let mut m: Vec<_> = self
             .manifest
             .lock()
@@ -525,7 +527,7 @@ mod tests {
         assert!(!sink.write("all/rss.xml", b"same size 2").unwrap());
         assert_eq!(fs::metadata(&path).unwrap().ino(), ino);
         // A sink that adopted the manifest knows no hashes: it reads.
-        let manifest = sink.manifest();
+        let manifest = sink.take_whole();
         let again = Sink::open(dir.path(), false).unwrap();
         assert!(again.adopt(manifest));
         assert!(!again.write("all/rss.xml", b"same size 2").unwrap());

@@ -129,17 +129,12 @@ pub fn leave_clean_mark(state_dir: &Path) {
     }
 }
 
-/// Set when a body the index refers to is missing: the next commit then marks
-/// the store unusable, so that the next start reads every file again.
-static DAMAGED: AtomicBool = AtomicBool::new(false);
-
-/// Says that the store lost a body it should hold.
-pub fn mark_damaged() {
-    DAMAGED.store(true, Ordering::Relaxed);
-}
-
 pub struct Store {
     db: Database,
+    /// Set when a body the index refers to cannot be read: the next durable
+    /// commit then marks the store unusable, so that the next start reads every
+    /// file again.
+    damaged: AtomicBool,
 }
 
 /// Ties a store to the program (its version and the binary itself, so that a
@@ -192,7 +187,10 @@ impl Store {
             }
             Err(e) => anyhow::bail!("cannot open {}: {e}", path.display()),
         };
-        let store = Self { db };
+        let store = Self {
+            db,
+            damaged: AtomicBool::new(false),
+        };
         let kept = match store.fingerprint() {
             Ok(Some(f)) if f == fingerprint && !fresh => true,
             found => {
@@ -371,7 +369,7 @@ impl Store {
                 }
             }
         }
-        if DAMAGED.swap(false, Ordering::Relaxed) {
+        if self.damaged.swap(false, Ordering::Relaxed) {
             tracing::warn!("the store lost bodies; the next start reads every file again");
             txn.open_table(META)?.insert("fingerprint", 0)?;
         }
@@ -391,12 +389,17 @@ impl Bodies for Store {
             Ok(Some(postcard::from_bytes(bytes.value())?))
         })();
         match found {
-            Ok(body) => body.map(Arc::new),
+            Ok(Some(body)) => Some(Arc::new(body)),
+            Ok(None) => {
+                self.damaged.store(true, Ordering::Relaxed);
+                None
+            }
             Err(e) => {
                 tracing::error!(
                     "cannot read the body of {} from the store: {e:#}",
                     path.display()
                 );
+                self.damaged.store(true, Ordering::Relaxed);
                 None
             }
         }

@@ -717,8 +717,7 @@ impl Daemon {
                     Outputs::Unknown
                 }
                 None if std::mem::take(&mut self.stamps_lost) => {
-                    self.sink.take_changed();
-                    Outputs::Whole(self.sink.manifest())
+                    Outputs::Whole(self.sink.take_whole())
                 }
                 None => Outputs::Delta(self.sink.take_changed()),
             };

@@ -421,8 +421,8 @@ fn item<'a>(index: &'a Index, site: &Site, key: &EventKey, bodies: &dyn Bodies) 
 
 /// The body of an item: in memory, or read from the store by its file's path.
 /// A body the store has lost (a damaged store) is logged and shows the path,
-/// rather than stop every feed; the next start finds the store unusable and
-/// reads every file again (see `store`).
+/// rather than stop every feed; the store then marks itself unusable, so that
+/// the next start reads every file again (see `store`).
 fn body(index: &Index, key: &EventKey, event: &Event, bodies: &dyn Bodies) -> Arc<Body> {
     if let Some(body) = event.body.here() {
         return body.clone();
@@ -430,7 +430,6 @@ fn body(index: &Index, key: &EventKey, event: &Event, bodies: &dyn Bodies) -> Ar
     let found = index.source_of(key).and_then(|path| bodies.body(path));
     found.unwrap_or_else(|| {
         tracing::error!("the store has no body for {key}: showing its path instead");
-        crate::store::mark_damaged();
         Arc::new(Body {
             title: event.path().into(),
             summary_html: Box::default(),
