@@ -208,6 +208,16 @@ fn with_keys(mut cmd: Command) -> Command {
     cmd
 }
 
+/// `eventfeed build` with `config`; it must succeed.
+fn build(t: &Tree, config: &Path) {
+    let out = with_keys(t.cmd("build"))
+        .arg("--config")
+        .arg(config)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
 fn publish(t: &Tree, config: &Path, args: &[&str]) -> std::process::Output {
     let mut cmd = with_keys(t.cmd("publish"));
     cmd.arg("--config").arg(config).args(args);
@@ -232,15 +242,7 @@ fn remote_publish_mirrors_the_output_with_types_and_cache_control() {
     let t = tree();
     // No tombstones: a context that loses its last event goes, with its files.
     let config = s3.config_top(&t, "tombstone_days = 0\n", "");
-    let build = || {
-        let out = with_keys(t.cmd("build"))
-            .arg("--config")
-            .arg(&config)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", stderr(&out));
-    };
-    build();
+    build(&t, &config);
     let out = publish(&t, &config, &[]);
     let log = stderr(&out);
     assert!(out.status.success(), "{log}");
@@ -273,7 +275,7 @@ fn remote_publish_mirrors_the_output_with_types_and_cache_control() {
 
     // A dry run reports and changes nothing.
     t.remove("b.md");
-    build();
+    build(&t, &config);
     let before = s3.bytes();
     let out = publish(&t, &config, &["--dry-run"]);
     let log = stderr(&out);
@@ -542,16 +544,7 @@ fn remote_a_folder_destination_mirrors_the_output() {
         ),
     )
     .unwrap();
-    let build = || {
-        let out = t
-            .cmd("build")
-            .arg("--config")
-            .arg(&config)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", stderr(&out));
-    };
-    build();
+    build(&t, &config);
     let out = publish(&t, &config, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_same(
@@ -562,7 +555,7 @@ fn remote_a_folder_destination_mirrors_the_output() {
     // A removed event: its day's files go from the output, and from the folder.
     t.remove("b.md");
     t.remove("a.md");
-    build();
+    build(&t, &config);
     let out = publish(&t, &config, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_same(
