@@ -5,7 +5,7 @@ use crate::diag::Diagnostic;
 use crate::index::Change;
 use crate::model::{DayPage, Event, Interner};
 use crate::parse::{self, ParseOptions};
-use crate::source::{Kind, Source};
+use crate::source::{Kind, Reads, Source};
 use crate::store::{Stamp, Store};
 use rayon::prelude::*;
 use std::path::PathBuf;
@@ -62,6 +62,7 @@ pub fn read(
     tick: &(dyn Fn() + Sync),
 ) -> Read {
     let mut out = Read::default();
+    let reads = source.reads();
     for chunk in paths.chunks(CHUNK) {
         let (changes, stamps) = (out.changes.len(), out.stamps.len());
         if crate::shutdown::requested() {
@@ -71,7 +72,7 @@ pub fn read(
             .par_iter()
             .with_min_len(16)
             .map(|rel| {
-                let outcome = read_one(source, opts, rel);
+                let outcome = read_one(source, &reads, opts, rel);
                 crate::systemd::keepalive();
                 tick();
                 (rel.clone(), outcome)
@@ -87,11 +88,11 @@ pub fn read(
     out
 }
 
-fn read_one(source: &Source, opts: &ParseOptions, rel: &std::path::Path) -> Outcome {
+fn read_one(source: &Source, reads: &Reads, opts: &ParseOptions, rel: &std::path::Path) -> Outcome {
     let Some(kind) = source.kind(rel) else {
         return Ok(None);
     };
-    match source.read(rel) {
+    match reads.read(rel) {
         Ok(None) => Ok(None),
         // The source reads one byte past the limit, so the size to name is the
         // file's own (the bytes read may be a prefix).

@@ -3,9 +3,13 @@
 
 use crate::store::Stamp;
 use anyhow::{Context as _, Result};
+use rustix::fs::{Mode, OFlags, ResolveFlags};
+use rustix::io::Errno;
 use std::fs;
 use std::io::{self, Read as _};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Event files found by a scan, relative to the root, with their stamps.
 pub type Scanned = Vec<(PathBuf, Stamp)>;
@@ -143,34 +147,83 @@ impl Source {
         }
     }
 
+    /// A handle for reading a batch of files (see [`Reads::read`]).
+    pub fn reads(&self) -> Reads<'_> {
+        let root = match NO_OPENAT2.load(Ordering::Relaxed) {
+            true => None,
+            false => rustix::fs::open(
+                &self.root,
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .ok(),
+        };
+        Reads { source: self, root }
+    }
+}
+
+/// Set once `openat2` turns out to be missing (Linux before 5.6) or forbidden
+/// (some container seccomp profiles): reads then check each folder by `lstat`.
+static NO_OPENAT2: AtomicBool = AtomicBool::new(false);
+
+/// Reads of input files, beneath the root opened once per batch.
+pub struct Reads<'a> {
+    source: &'a Source,
+    root: Option<OwnedFd>,
+}
+
+impl Reads<'_> {
     /// The bytes of an input file and the stamp they go with, or `None` when it is
-    /// gone (a removal) or is no longer a regular file (symlinks are not followed).
-    /// At most `max_bytes + 1` bytes are read, whatever the file's size (a video
-    /// copied into the tree by mistake must not take the memory of the daemon):
-    /// more bytes than `max_bytes` means the file is too large.
+    /// gone (a removal) or is no longer a regular file (symlinks are not followed,
+    /// neither the file nor a folder on its way: see
+    /// [`Source::through_real_folders`]). At most `max_bytes + 1` bytes are read,
+    /// whatever the file's size (a video copied into the tree by mistake must not
+    /// take the memory of the daemon): more bytes than `max_bytes` means the file
+    /// is too large.
     pub fn read(&self, rel: &Path) -> io::Result<Option<(Vec<u8>, Stamp)>> {
-        if !self.through_real_folders(rel) {
-            return Ok(None);
-        }
-        let path = self.root.join(rel);
-        match fs::symlink_metadata(&path) {
-            Ok(m) if m.is_file() => {}
-            Ok(_) => return Ok(None),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e),
-        }
-        let file = match fs::File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e),
+        let file = match self.open(rel)? {
+            Some(file) => file,
+            None => return Ok(None),
         };
         // The stamp of the open file, so it describes exactly the bytes read.
-        let stamp = Stamp::of(&file.metadata()?);
-        let cap = stamp.len.min(self.max_bytes).saturating_add(1);
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Ok(None);
+        }
+        let stamp = Stamp::of(&meta);
+        let max = self.source.max_bytes;
+        let cap = stamp.len.min(max).saturating_add(1);
         let mut bytes = Vec::with_capacity(usize::try_from(cap).unwrap_or(usize::MAX));
-        file.take(self.max_bytes.saturating_add(1))
-            .read_to_end(&mut bytes)?;
+        file.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
         Ok(Some((bytes, stamp)))
+    }
+
+    /// Opens a file of the tree without following a symlink anywhere on its path:
+    /// one `openat2` call where it is available (instead of an `lstat` per folder),
+    /// `None` where the path is gone or crosses a symlink. Non-blocking, so that a
+    /// FIFO in the tree cannot hang the reader; what is not a regular file is
+    /// dropped after the open.
+    fn open(&self, rel: &Path) -> io::Result<Option<fs::File>> {
+        let flags =
+            OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY;
+        if let Some(root) = &self.root {
+            let how = ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
+            match rustix::fs::openat2(root, rel, flags, Mode::empty(), how) {
+                Ok(fd) => return Ok(Some(fd.into())),
+                Err(Errno::NOENT | Errno::LOOP | Errno::NXIO) => return Ok(None),
+                Err(Errno::NOSYS | Errno::PERM) => NO_OPENAT2.store(true, Ordering::Relaxed),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if !self.source.through_real_folders(rel) {
+            return Ok(None);
+        }
+        let path = self.source.root.join(rel);
+        match rustix::fs::open(&path, flags, Mode::empty()) {
+            Ok(fd) => Ok(Some(fd.into())),
+            Err(Errno::NOENT | Errno::LOOP | Errno::NXIO) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 }
 
@@ -224,10 +277,10 @@ mod tests {
         big.set_len(1 << 30).unwrap();
         fs::write(dir.path().join("small.md"), b"0123456789").unwrap();
         let s = Source::new(dir.path(), &["md".into()], &[], 10);
-        let (bytes, stamp) = s.read(Path::new("big.md")).unwrap().unwrap();
+        let (bytes, stamp) = s.reads().read(Path::new("big.md")).unwrap().unwrap();
         assert_eq!((bytes.len(), stamp.len), (11, 1 << 30));
         assert!(bytes.capacity() <= 11, "{}", bytes.capacity());
-        let (bytes, _) = s.read(Path::new("small.md")).unwrap().unwrap();
+        let (bytes, _) = s.reads().read(Path::new("small.md")).unwrap().unwrap();
         assert_eq!(bytes, b"0123456789");
     }
 
@@ -244,6 +297,52 @@ mod tests {
         }
         for p in ["link/a.md", "link/sub/a.md"] {
             assert!(!s.through_real_folders(Path::new(p)), "{p}");
+        }
+    }
+
+    #[test]
+    fn reads_take_regular_files_reached_through_real_folders_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("in");
+        fs::create_dir_all(root.join("real/sub")).unwrap();
+        fs::create_dir_all(dir.path().join("elsewhere/sub")).unwrap();
+        for p in ["real/sub/a.md", "a.md"] {
+            fs::write(root.join(p), b"x").unwrap();
+        }
+        fs::write(dir.path().join("elsewhere/sub/a.md"), b"x").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("elsewhere"), root.join("link")).unwrap();
+        std::os::unix::fs::symlink(root.join("a.md"), root.join("b.md")).unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            root.join("fifo.md"),
+            rustix::fs::FileType::Fifo,
+            Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let s = Source::new(&root, &["md".into()], &[], 100);
+        // Both ways: `openat2`, and the `lstat` walk where it is missing.
+        for reads in [
+            s.reads(),
+            Reads {
+                source: &s,
+                root: None,
+            },
+        ] {
+            for p in ["a.md", "real/sub/a.md"] {
+                assert!(reads.read(Path::new(p)).unwrap().is_some(), "{p}");
+            }
+            for p in [
+                "link/sub/a.md",
+                "b.md",
+                "fifo.md",
+                "real",
+                "gone.md",
+                "gone/a.md",
+            ] {
+                assert!(reads.read(Path::new(p)).unwrap().is_none(), "{p}");
+            }
+            assert!(reads.read(Path::new("a.md/x.md")).is_err());
         }
     }
 }
