@@ -272,7 +272,7 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
         rss_mib = rss_mib(),
         "indexed"
     );
-    report::duplicates(settings, &engine, mode.shown, |_| true);
+    report::duplicates(settings, engine.index().duplicates().collect(), mode.shown);
     let bar = progress_bar(
         mode.progress && plan.feeds.len() > 300,
         plan.feeds.len() as u64 * 3 + 2,
@@ -405,7 +405,11 @@ pub fn check(settings: &Settings) -> Result<ExitCode, crate::Failure> {
     );
     report::files(settings, &read, Shown::Compiler);
     engine.apply(read.changes);
-    let duplicates = report::duplicates(settings, &engine, Shown::Compiler, |_| true);
+    let duplicates = report::duplicates(
+        settings,
+        engine.index().duplicates().collect(),
+        Shown::Compiler,
+    );
     say!(
         "eventfeed: checked {} files: {} invalid, {} warnings, {} duplicates",
         paths.len(),

@@ -216,6 +216,27 @@ impl Index {
             .map(|(key, paths)| (key, paths.iter().map(|p| path_of(p)).collect()))
     }
 
+    /// The duplicate groups (as [`Index::duplicates`] gives them) that hold one
+    /// of `paths`: what a batch that read those files has to say, found without
+    /// walking every key.
+    pub fn duplicates_among<'a>(&'a self, paths: &[PathBuf]) -> Vec<(&'a EventKey, Vec<&'a Path>)> {
+        let mut groups: Vec<(&EventKey, Vec<&Path>)> = Vec::new();
+        for path in paths {
+            let Some(event) = self.files.get(&key_of(path)) else {
+                continue;
+            };
+            match self.claims.get_key_value(&event.key) {
+                Some((key, claims)) if claims.len() > 1 => {
+                    groups.push((key, claims.iter().map(|p| path_of(p)).collect()));
+                }
+                _ => {}
+            }
+        }
+        groups.sort();
+        groups.dedup();
+        groups
+    }
+
     /// Every valid event file and the event it holds.
     pub fn files(&self) -> impl Iterator<Item = (&Path, &Arc<Event>)> {
         self.files.iter().map(|(k, e)| (path_of(k), e))
@@ -277,6 +298,25 @@ impl Index {
     /// a build from scratch, which would list every item as come.
     pub fn trace_items(&mut self, on: bool) {
         self.trace = on;
+    }
+
+    /// The years that have day feeds: one seek per year, not a walk of every
+    /// day (the home page asks on every change).
+    pub fn feed_years(&self) -> BTreeSet<i32> {
+        fn years<V>(days: &BTreeMap<NaiveDate, V>, out: &mut BTreeSet<i32>) {
+            use chrono::Datelike;
+            let mut next = days.keys().next();
+            while let Some(day) = next {
+                out.insert(day.year());
+                next = NaiveDate::from_ymd_opt(day.year() + 1, 1, 1)
+                    .and_then(|first| days.range(first..).next())
+                    .map(|(d, _)| d);
+            }
+        }
+        let mut out = BTreeSet::new();
+        years(&self.days, &mut out);
+        years(&self.page_days, &mut out);
+        out
     }
 
     /// Every day that has feeds, in order.

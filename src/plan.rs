@@ -223,7 +223,7 @@ pub fn everything(index: &Index, site: &Site) -> Plan {
     plan.feeds.insert(FeedId::All);
     plan.pages.insert(Page::Home);
     plan.pages.insert(Page::Opml);
-    let years: BTreeSet<i32> = index.feed_days().map(|d| d.year()).collect();
+    let years = index.feed_years();
     for y in years {
         plan.pages.insert(Page::Year(y));
         plan.pages.insert(Page::YearOpml(y));

@@ -6,7 +6,7 @@
 use crate::config::Settings;
 use crate::console::say;
 use crate::diag::{Diagnostic, Severity};
-use crate::engine::Engine;
+use crate::model::EventKey;
 use crate::reader::Read;
 use std::path::Path;
 
@@ -48,13 +48,11 @@ fn log(severity: Severity, line: &str) {
 /// wins), for the groups `which` selects; returns how many groups there are.
 pub fn duplicates(
     settings: &Settings,
-    engine: &Engine,
+    mut dups: Vec<(&EventKey, Vec<&Path>)>,
     shown: Shown,
-    which: impl Fn(&[&Path]) -> bool,
 ) -> usize {
-    let mut dups: Vec<_> = engine.index().duplicates().collect();
     dups.sort();
-    for (key, paths) in dups.iter().filter(|(_, paths)| which(paths)) {
+    for (key, paths) in &dups {
         let mut paths = paths.iter();
         let winner = settings.input.join(paths.next().expect("two or more"));
         for p in paths {

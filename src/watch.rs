@@ -545,10 +545,8 @@ impl Daemon {
         self.commit(read.changes, paths.len(), started);
         // As `check` does, but only for what this batch read (not every
         // known duplicate again with every batch).
-        let read: HashSet<&Path> = paths.iter().map(PathBuf::as_path).collect();
-        report::duplicates(&self.settings, &self.engine, Shown::Log, |group| {
-            group.iter().any(|p| read.contains(p))
-        });
+        let dups = self.engine.index().duplicates_among(paths);
+        report::duplicates(&self.settings, dups, Shown::Log);
     }
 
     fn commit(&mut self, changes: Vec<Change>, files: usize, started: Instant) {

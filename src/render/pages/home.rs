@@ -7,9 +7,7 @@ use super::{feed_link, foot, formats, head, most_active, nav, subscribe, url, Pa
 use super::{tree, HOME_CONTEXTS, HOME_DAYS};
 use crate::index::Index;
 use crate::render::{context_dir, day_dir, Site};
-use chrono::Datelike;
 use html_escape::encode_text as text;
-use std::collections::BTreeSet;
 use std::fmt::Write;
 
 pub fn render(index: &Index, site: &Site) -> Vec<u8> {
@@ -76,7 +74,7 @@ pub fn render(index: &Index, site: &Site) -> Vec<u8> {
         );
     }
     h.push_str("</p>\n<h2>Every day, by year</h2>\n<p>");
-    let years: BTreeSet<i32> = index.feed_days().map(|d| d.year()).collect();
+    let years = index.feed_years();
     for (i, y) in years.iter().rev().enumerate() {
         if i > 0 {
             h.push(' ');

@@ -14,6 +14,7 @@ use crate::model::Context;
 use rustc_hash::FxHashMap as HashMap;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::ops::Bound;
 use std::sync::Arc;
 
 /// Most contexts a leaf lists (a row is at most ~1.5 KB with a 300-character
@@ -91,13 +92,28 @@ impl<'a> Tree<'a> {
             .unwrap_or(slug.len())
     }
 
-    /// The child prefixes of a branch `p`, in order.
+    /// The child prefixes of a branch `p`, in order. One seek per child rather
+    /// than a walk of every slug under `p` (the root's children are asked for
+    /// on every change, for the home page).
     pub fn children(&self, p: &str) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
-        for (s, _) in under(self.slugs, p) {
-            if s.len() > p.len() && out.last().is_none_or(|l| !s.starts_with(l.as_str())) {
-                out.push(s[..p.len() + 1].to_owned());
+        let mut from = Bound::Included(p.to_owned());
+        loop {
+            let bounds = (from.as_ref().map(String::as_str), Bound::Unbounded);
+            let Some((s, _)) = self.slugs.range::<str, _>(bounds).next() else {
+                break;
+            };
+            if !s.starts_with(p) {
+                break;
             }
+            if s.len() == p.len() || out.last().is_some_and(|l| s.starts_with(l.as_str())) {
+                from = Bound::Excluded(s.to_string());
+                continue;
+            }
+            let child = s[..p.len() + 1].to_owned();
+            // Past every slug that starts with `child` (slugs are ASCII).
+            from = Bound::Excluded(format!("{child}\u{10FFFF}"));
+            out.push(child);
         }
         out
     }
@@ -159,5 +175,21 @@ mod tests {
         assert_eq!(t.stop("sa-001"), 4);
         assert_eq!(t.stop("x-gone"), 1);
         assert_eq!(within(&["sa", "sb", "sb-1", "t"], "sb"), 2);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn children_are_the_distinct_next_characters(
+            names in proptest::collection::vec("[ab-]{0,4}", 0..40),
+            p in "[ab-]{0,2}",
+        ) {
+            let s = slugs(&names);
+            let mut want: Vec<String> = under(&s, &p)
+                .filter(|(n, _)| n.len() > p.len())
+                .map(|(n, _)| n[..p.len() + 1].to_owned())
+                .collect();
+            want.dedup();
+            proptest::prop_assert_eq!(Tree::new(&s, 1).children(&p), want);
+        }
     }
 }
