@@ -6,17 +6,24 @@
 use crate::index::{Change, Index};
 use crate::model::Interner;
 use crate::plan::{self, Plan};
+use crate::render::fragments::Fragments;
 use crate::render::pages::Page;
 use crate::render::{self, Bodies, FeedId, InMemory, Site};
 use crate::tombstones::{Changed, Tombstones};
 use rayon::prelude::*;
 use std::sync::Arc;
 
+/// Bytes of rendered items kept for the next renders (see `render::fragments`):
+/// enough for the feeds a stream of changes keeps touching (the all-events
+/// feed, the busy contexts, today's days), small beside the index.
+const FRAGMENTS: usize = 16 << 20;
+
 pub struct Engine {
     index: Index,
     site: Site,
     interner: Interner,
     bodies: Arc<dyn Bodies + Send>,
+    fragments: Fragments,
     tombstones: Tombstones,
     /// How long tombstones are kept, in seconds; `None`: not at all.
     keep: Option<i64>,
@@ -37,6 +44,7 @@ impl Engine {
             site,
             interner: Interner::default(),
             bodies,
+            fragments: Fragments::new(FRAGMENTS),
             tombstones: Tombstones::default(),
             keep: None,
             tombstones_changed: false,
@@ -49,6 +57,11 @@ impl Engine {
         self.tombstones = tombstones;
         self.keep = keep;
         self
+    }
+
+    /// The rendered items kept for the next renders.
+    pub fn fragments(&self) -> &Fragments {
+        &self.fragments
     }
 
     pub fn tombstones(&self) -> &Tombstones {
@@ -174,7 +187,13 @@ impl Engine {
         let render_feeds = || {
             feeds.par_iter().try_for_each(|(id, kept)| {
                 let doc = match kept {
-                    None => render::feed(&self.index, &self.site, id, &*self.bodies),
+                    None => render::feed(
+                        &self.index,
+                        &self.site,
+                        id,
+                        &*self.bodies,
+                        Some(&self.fragments),
+                    ),
                     Some(dir) => Some(render::kept_feed(&self.site, id, (*dir).to_owned())),
                 };
                 let Some(mut doc) = doc else {

@@ -579,6 +579,7 @@ impl Daemon {
         let result = publish::write(&self.engine, &self.sink, &plan, full, &|| {}, &mut changed)
             .map(|()| self.sink.sync_soon());
         let (written, unchanged, removed, bytes) = self.sink.counts.take();
+        let (kept, rendered) = self.engine.fragments().take_counts();
         // Where a batch's time goes (`EVENTFEED_LOG=debug`): the index and plan,
         // then rendering and writing (interleaved on the pool: `sink_us` is the
         // time in the sink, summed over its threads). The `syncfs` runs after,
@@ -593,6 +594,8 @@ impl Daemon {
                 .swap(0, std::sync::atomic::Ordering::Relaxed),
             feeds = plan.feeds.len(),
             pages = plan.pages.len(),
+            items_kept = kept,
+            items_rendered = rendered,
             written,
             unchanged,
             bytes,

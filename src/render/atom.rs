@@ -1,12 +1,14 @@
 //! Atom 1.0 (RFC 4287), with RFC 5005 archive links, `fh:archive`, the WebSub
 //! hub and RFC 6721 tombstones (`at:deleted-entry`).
 
-use super::rss::{archive_links, link};
-use super::{FeedDoc, Site};
+use super::fragments::Kind;
+use super::rss::{archive_links, find, link, rfind};
+use super::{FeedDoc, Format, Site};
 use crate::index::utc;
 use atom_syndication::extension::{Extension, ExtensionMap};
 use atom_syndication::{Category, Content, Entry, Feed, FixedDateTime, Generator, Person, Text};
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 /// The RFC 6721 namespace.
 pub const TOMBSTONES: &str = "http://purl.org/atompub/tombstones/1.0";
@@ -68,13 +70,33 @@ pub fn render(doc: &FeedDoc, site: &Site) -> Vec<u8> {
         }),
         links,
         subtitle: Some(Text::plain(doc.description.clone())),
-        entries: doc.items.iter().map(entry).collect(),
         extensions,
         namespaces,
         lang: Some(site.language.clone()),
         ..Feed::default()
     };
-    let mut out = Vec::with_capacity(1024 + doc.items.len() * 1024);
+    let shell = write(&feed);
+    let shell = match doc.deleted.is_empty() {
+        true => shell,
+        // The writer closes every extension element with an end tag on a line
+        // of its own; a tombstone reads better as the empty element it is.
+        false => String::from_utf8(shell)
+            .expect("written from strings")
+            .replace("\">\n  </at:deleted-entry>", "\"/>")
+            .into_bytes(),
+    };
+    // The entries follow the subtitle (and come before the extensions).
+    let at = find(&shell, b"</subtitle>").expect("a subtitle") + b"</subtitle>".len();
+    let entries = doc.fragments(Kind::Feed(Format::Atom), fragment);
+    let mut out = Vec::with_capacity(shell.len() + entries.iter().map(|e| e.len()).sum::<usize>());
+    out.extend_from_slice(&shell[..at]);
+    entries.iter().for_each(|e| out.extend_from_slice(e));
+    out.extend_from_slice(&shell[at..]);
+    out
+}
+
+fn write(feed: &Feed) -> Vec<u8> {
+    let mut out = Vec::with_capacity(2048);
     feed.write_with_config(
         &mut out,
         atom_syndication::WriteConfig {
@@ -84,21 +106,30 @@ pub fn render(doc: &FeedDoc, site: &Site) -> Vec<u8> {
     )
     .expect("writing to memory");
     out.push(b'\n');
-    if doc.deleted.is_empty() {
-        out
-    } else {
-        // The writer closes every extension element with an end tag on a line
-        // of its own; a tombstone reads better as the empty element it is.
-        String::from_utf8(out)
-            .expect("written from strings")
-            .replace("\">\n  </at:deleted-entry>", "\"/>")
-            .into_bytes()
-    }
+    out
+}
+
+/// One `<entry>` as a feed holds it (with the line break and indentation before
+/// it): what a feed of this one entry has more than an empty one.
+fn fragment(it: &super::Item) -> Vec<u8> {
+    static EMPTY: OnceLock<(Vec<u8>, usize)> = OnceLock::new();
+    let (empty, at) = EMPTY.get_or_init(|| {
+        let bytes = write(&Feed::default());
+        let at = rfind(&bytes, b"\n</feed>").expect("a feed");
+        (bytes, at)
+    });
+    let one = write(&Feed {
+        entries: vec![entry(it)],
+        ..Feed::default()
+    });
+    let len = one.len() - empty.len();
+    debug_assert!(one.starts_with(&empty[..*at]) && one.ends_with(&empty[*at..]));
+    one[*at..at + len].to_vec()
 }
 
 fn entry(it: &super::Item) -> Entry {
-    let e = &*it.body;
-    let mut links = vec![link(it.link.clone(), "alternate")];
+    let e = &**it.body();
+    let mut links = vec![link(it.link().to_owned(), "alternate")];
     if let Some(image) = &e.image {
         links.push(link(image.to_string(), "enclosure"));
     }
@@ -117,7 +148,7 @@ fn entry(it: &super::Item) -> Entry {
             })
             .collect(),
         content: Some(Content {
-            value: Some(it.content.clone()),
+            value: Some(it.content().to_owned()),
             content_type: Some("html".into()),
             ..Content::default()
         }),

@@ -1,7 +1,8 @@
 //! JSON Feed 1.1. Day archives chain through `next_url`, which JSON Feed defines as
 //! the next, older page of items: the same walk RFC 5005 gives the XML feeds.
 
-use super::{FeedDoc, Site};
+use super::fragments::Kind;
+use super::{FeedDoc, Format, Site};
 use crate::index::utc;
 use serde::Serialize;
 
@@ -19,7 +20,8 @@ struct Feed<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     hubs: Option<[Hub<'a>; 1]>,
     authors: [Author<'a>; 1],
-    items: Vec<Item<'a>>,
+    /// Always empty: the items are spliced in (see [`render`]).
+    items: [(); 0],
 }
 
 #[derive(Serialize)]
@@ -68,23 +70,56 @@ pub fn render(doc: &FeedDoc, site: &Site) -> Vec<u8> {
             }]
         }),
         authors: [Author { name: &site.author }],
-        items: doc
-            .items
-            .iter()
-            .map(|it| Item {
-                id: &it.id,
-                url: &it.link,
-                title: &it.body.title,
-                content_html: &it.content,
-                image: it.body.image.as_deref(),
-                date_published: utc(it.ts).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                date_modified: (it.updated != it.ts)
-                    .then(|| utc(it.updated).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-                tags: it.contexts.iter().map(|c| &**c).collect(),
-            })
-            .collect(),
+        items: [],
     };
-    let mut out = serde_json::to_vec_pretty(&feed).expect("serializable");
-    out.push(b'\n');
+    let shell = serde_json::to_vec_pretty(&feed).expect("serializable");
+    // The items are the last member: `[]` becomes the array of them, each on
+    // its own lines as the pretty printer puts them.
+    let at = shell.len() - b"[]\n}".len();
+    debug_assert!(shell[at..] == *b"[]\n}");
+    let items = doc.fragments(Kind::Feed(Format::Json), fragment);
+    let mut out = Vec::with_capacity(shell.len() + items.iter().map(|i| i.len()).sum::<usize>());
+    out.extend_from_slice(&shell[..at]);
+    match items.is_empty() {
+        true => out.extend_from_slice(b"[]"),
+        false => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(item);
+            }
+            out.extend_from_slice(b"\n  ]");
+        }
+    }
+    out.extend_from_slice(b"\n}\n");
+    out
+}
+
+/// One item as the array holds it: on a new line, indented two levels (JSON
+/// strings escape their line breaks, so every line break is the printer's).
+fn fragment(it: &super::Item) -> Vec<u8> {
+    let body = it.body();
+    let item = Item {
+        id: &it.id,
+        url: it.link(),
+        title: &body.title,
+        content_html: it.content(),
+        image: body.image.as_deref(),
+        date_published: utc(it.ts).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        date_modified: (it.updated != it.ts)
+            .then(|| utc(it.updated).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        tags: it.contexts.iter().map(|c| &**c).collect(),
+    };
+    let bare = serde_json::to_vec_pretty(&item).expect("serializable");
+    let mut out = Vec::with_capacity(bare.len() + 256);
+    out.extend_from_slice(b"\n    ");
+    for &b in &bare {
+        out.push(b);
+        if b == b'\n' {
+            out.extend_from_slice(b"    ");
+        }
+    }
     out
 }

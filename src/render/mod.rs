@@ -5,6 +5,7 @@
 
 mod atom;
 mod content;
+pub mod fragments;
 mod json;
 pub mod pages;
 mod rss;
@@ -13,10 +14,11 @@ use crate::index::{utc, Index};
 use crate::links::Links;
 use crate::model::{Body, Context, Event, EventKey};
 use chrono::{Datelike, NaiveDate};
+use fragments::{Fragments, Kind};
 use std::cmp::Reverse;
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 pub const GENERATOR: &str = concat!("eventfeed ", env!("CARGO_PKG_VERSION"));
 /// The names of a feed's three files, in its directory.
@@ -162,17 +164,56 @@ impl Bodies for InMemory {
     }
 }
 
-/// One item, with what every format needs precomputed.
+/// One item: what places and names it, at hand; what only its rendering needs
+/// (the body, from the store, and the HTML made of it) read at most once, and
+/// only when no kept fragment spares it (see [`fragments`]).
 pub struct Item<'a> {
-    pub event: &'a Event,
-    pub body: Arc<Body>,
+    pub key: &'a EventKey,
+    pub event: &'a Arc<Event>,
     pub contexts: &'a [Context],
     pub ts: i64,
     /// When the item last changed (at least `ts`).
     pub updated: i64,
     pub id: String,
-    pub link: String,
-    pub content: String,
+    /// What the item shows besides its event, hashed: see [`fragments`].
+    pub stamp: u64,
+    index: &'a Index,
+    links: &'a Links,
+    bodies: &'a dyn Bodies,
+    full: OnceLock<Full>,
+}
+
+/// What an item's rendering reads.
+struct Full {
+    body: Arc<Body>,
+    link: String,
+    content: String,
+}
+
+impl Item<'_> {
+    pub fn body(&self) -> &Arc<Body> {
+        &self.full().body
+    }
+
+    pub fn link(&self) -> &str {
+        &self.full().link
+    }
+
+    /// Its HTML (summary, image, sources, Related links).
+    pub fn content(&self) -> &str {
+        &self.full().content
+    }
+
+    fn full(&self) -> &Full {
+        self.full.get_or_init(|| {
+            let body = body(self.index, self.key, self.event, self.bodies);
+            Full {
+                link: self.links.item_url(self.event, &body),
+                content: content::html(&body, self.index, self.links),
+                body,
+            }
+        })
+    }
 }
 
 /// What one feed says, in every format.
@@ -198,20 +239,39 @@ pub struct FeedDoc<'a> {
     /// RFC 6721 tombstones of items that left the feed: (`ref`, `when`), newest
     /// first; Atom only (see `tombstones`).
     pub deleted: Vec<(String, i64)>,
+    /// Where rendered items are kept, if anywhere.
+    pub fragments: Option<&'a Fragments>,
 }
 
 impl FeedDoc<'_> {
     pub fn url(&self, site: &Site, file: &str) -> String {
         site.links.feed_url(&format!("{}/{file}", self.dir))
     }
+
+    /// The items rendered as `kind`, each kept fragment used as it is.
+    fn fragments(&self, kind: Kind, render: impl Fn(&Item) -> Vec<u8>) -> Vec<Arc<[u8]>> {
+        let items = self.items.iter();
+        items
+            .map(|it| self.fragment(it, kind, || render(it)))
+            .collect()
+    }
+
+    /// One item rendered as `kind`: kept, or rendered by `render`.
+    fn fragment(&self, it: &Item, kind: Kind, render: impl FnOnce() -> Vec<u8>) -> Arc<[u8]> {
+        match self.fragments {
+            Some(kept) => kept.get(it, kind, render),
+            None => render().into(),
+        }
+    }
 }
 
 /// Gathers a feed from the index; `None` when the feed has no reason to exist.
 pub fn feed<'a>(
     index: &'a Index,
-    site: &Site,
+    site: &'a Site,
     id: &FeedId,
-    bodies: &dyn Bodies,
+    bodies: &'a dyn Bodies,
+    fragments: Option<&'a Fragments>,
 ) -> Option<FeedDoc<'a>> {
     let items = |keys: &mut dyn Iterator<Item = &'a EventKey>| -> Vec<Item<'a>> {
         keys.map(|k| item(index, site, k, bodies)).collect()
@@ -232,6 +292,7 @@ pub fn feed<'a>(
                 archive: false,
                 current: false,
                 deleted: Vec::new(),
+                fragments,
             }
         }
         FeedId::Context(name) => {
@@ -252,6 +313,7 @@ pub fn feed<'a>(
                 archive: false,
                 current: false,
                 deleted: Vec::new(),
+                fragments,
             }
         }
         FeedId::Day(day) => {
@@ -291,6 +353,7 @@ pub fn feed<'a>(
                 archive: next.is_some(),
                 current: true,
                 deleted: Vec::new(),
+                fragments,
             }
         }
     };
@@ -340,6 +403,7 @@ pub fn kept_feed(site: &Site, id: &FeedId, dir: String) -> FeedDoc<'static> {
         archive: false,
         current: matches!(id, FeedId::Day(_)),
         deleted: Vec::new(),
+        fragments: None,
     }
 }
 
@@ -403,20 +467,49 @@ fn day_page_path(index: &Index, day: NaiveDate, keys: &BTreeSet<EventKey>) -> Ar
         .into()
 }
 
-fn item<'a>(index: &'a Index, site: &Site, key: &EventKey, bodies: &dyn Bodies) -> Item<'a> {
+fn item<'a>(
+    index: &'a Index,
+    site: &'a Site,
+    key: &'a EventKey,
+    bodies: &'a dyn Bodies,
+) -> Item<'a> {
     let entry = index.event(key).expect("indexed");
-    let event = &*entry.event;
-    let body = body(index, key, event, bodies);
+    let event = &entry.event;
+    let id = item_id(event, &entry.id_path(), &site.links);
     Item {
+        key,
         event,
         contexts: entry.contexts(),
         ts: entry.ts,
         updated: entry.updated,
-        id: item_id(event, &entry.id_path(), &site.links),
-        link: site.links.item_url(event, &body),
-        content: content::html(&body, index, &site.links),
-        body,
+        stamp: stamp(
+            index,
+            event,
+            entry.contexts(),
+            [entry.ts, entry.updated],
+            &id,
+        ),
+        id,
+        index,
+        links: &site.links,
+        bodies,
+        full: OnceLock::new(),
     }
+}
+
+/// What an item shows besides its event: its times and id, its contexts and
+/// their slugs (pages link them), and where its Related links lead.
+fn stamp(index: &Index, event: &Event, contexts: &[Context], times: [i64; 2], id: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = xxhash_rust::xxh3::Xxh3Default::new();
+    (times, id).hash(&mut h);
+    for c in contexts {
+        (c, index.context(c).map(|ctx| &ctx.slug)).hash(&mut h);
+    }
+    for key in event.links.iter() {
+        index.resolve(key).map(|target| target.path()).hash(&mut h);
+    }
+    h.finish()
 }
 
 /// The body of an item: in memory, or read from the store by its file's path.

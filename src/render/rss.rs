@@ -1,12 +1,14 @@
 //! RSS 2.0, with the Atom namespace for `rel="self"` and RFC 5005 links, Media RSS
 //! for the cover image, `fh:archive` for archived days and the WebSub hub.
 
-use super::{rfc822, FeedDoc, Site, GENERATOR};
+use super::fragments::Kind;
+use super::{rfc822, FeedDoc, Format, Site, GENERATOR};
 use atom_syndication::Link;
 use rss::extension::atom::AtomExtension;
 use rss::extension::{Extension, ExtensionMap};
 use rss::{Category, Channel, Guid, Item};
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 pub fn render(doc: &FeedDoc, site: &Site) -> Vec<u8> {
     let mut links = vec![link(doc.url(site, "rss.xml"), "self")];
@@ -34,7 +36,6 @@ pub fn render(doc: &FeedDoc, site: &Site) -> Vec<u8> {
         last_build_date: date,
         generator: Some(GENERATOR.into()),
         docs: Some("https://www.rssboard.org/rss-specification".into()),
-        items: doc.items.iter().map(item).collect(),
         atom_ext: Some(AtomExtension { links }),
         extensions,
         namespaces: [
@@ -47,12 +48,49 @@ pub fn render(doc: &FeedDoc, site: &Site) -> Vec<u8> {
         .collect(),
         ..Channel::default()
     };
-    let mut out = Vec::with_capacity(1024 + doc.items.len() * 1024);
+    // The items go last in the channel: spliced in before it closes.
+    let shell = write(&channel);
+    let at = rfind(&shell, CLOSE).expect("a channel");
+    let items = doc.fragments(Kind::Feed(Format::Rss), fragment);
+    let mut out = Vec::with_capacity(shell.len() + items.iter().map(|i| i.len()).sum::<usize>());
+    out.extend_from_slice(&shell[..at]);
+    items.iter().for_each(|i| out.extend_from_slice(i));
+    out.extend_from_slice(&shell[at..]);
+    out
+}
+
+/// Where a channel closes, in the pretty-printed document.
+const CLOSE: &[u8] = b"\n  </channel>";
+
+fn write(channel: &Channel) -> Vec<u8> {
+    let mut out = Vec::with_capacity(2048);
     channel
         .pretty_write_to(&mut out, b' ', 2)
         .expect("writing to memory");
     out.push(b'\n');
     hex_references(&out)
+}
+
+/// One `<item>` as a channel holds it (with the line break and indentation
+/// before it): what a channel of this one item has more than an empty one.
+fn fragment(it: &super::Item) -> Vec<u8> {
+    static EMPTY: OnceLock<(Vec<u8>, usize)> = OnceLock::new();
+    let (empty, at) = EMPTY.get_or_init(|| {
+        let bytes = write(&Channel::default());
+        let at = rfind(&bytes, CLOSE).expect("a channel");
+        (bytes, at)
+    });
+    let one = write(&Channel {
+        items: vec![item(it)],
+        ..Channel::default()
+    });
+    let len = one.len() - empty.len();
+    debug_assert!(one.starts_with(&empty[..*at]) && one.ends_with(&empty[*at..]));
+    one[*at..at + len].to_vec()
+}
+
+pub(super) fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).rposition(|w| w == needle)
 }
 
 /// RSS does not say whether its text is plain or HTML, so the RSS Advisory Board
@@ -86,12 +124,12 @@ pub(super) fn hex_references(xml: &[u8]) -> Vec<u8> {
     out
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+pub(super) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 fn item(it: &super::Item) -> Item {
-    let e = &*it.body;
+    let e = &**it.body();
     let mut extensions = ExtensionMap::new();
     if let Some(image) = &e.image {
         let attrs = [("url", &**image), ("medium", "image")]
@@ -102,8 +140,8 @@ fn item(it: &super::Item) -> Item {
     }
     Item {
         title: Some(e.title.to_string()),
-        link: Some(it.link.clone()),
-        description: Some(it.content.clone()),
+        link: Some(it.link().to_owned()),
+        description: Some(it.content().to_owned()),
         guid: Some(Guid {
             value: it.id.clone(),
             permalink: false,

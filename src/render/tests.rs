@@ -43,7 +43,7 @@ fn index() -> Index {
 fn rendered(id: FeedId) -> [String; 3] {
     let index = index();
     let site = site();
-    let doc = feed(&index, &site, &id, &InMemory).expect("feed exists");
+    let doc = feed(&index, &site, &id, &InMemory, None).expect("feed exists");
     let files = render(&doc, &site).into_iter();
     let texts: Vec<String> = files
         .map(|(_, bytes)| String::from_utf8(bytes).unwrap())
@@ -81,9 +81,10 @@ fn page_snapshots() {
     insta::assert_snapshot!("letter_opml_d", page(pages::Page::LetterOpml("d".into())));
     insta::assert_snapshot!("year_2017", page(pages::Page::Year(2017)));
     insta::assert_snapshot!("year_opml_2017", page(pages::Page::YearOpml(2017)));
+    let site = site();
     let feed_page = |id: FeedId| {
-        let doc = feed(&index, &site(), &id, &InMemory).unwrap();
-        String::from_utf8(pages::feed_page(&index, &doc, &site(), &id)).unwrap()
+        let doc = feed(&index, &site, &id, &InMemory, None).unwrap();
+        String::from_utf8(pages::feed_page(&index, &doc, &site, &id)).unwrap()
     };
     insta::assert_snapshot!("context_page", feed_page(FeedId::Context("東京".into())));
     insta::assert_snapshot!(
@@ -101,7 +102,7 @@ fn with_a_hub_every_format_names_it_beside_self() {
         ..site()
     };
     let index = index();
-    let doc = feed(&index, &site, &FeedId::All, &InMemory).unwrap();
+    let doc = feed(&index, &site, &FeedId::All, &InMemory, None).unwrap();
     let [(_, rss), (_, atom), (_, json)] = render(&doc, &site).try_into().unwrap();
     let rss = String::from_utf8(rss).unwrap();
     assert!(
@@ -135,7 +136,7 @@ fn only_the_chosen_formats_are_rendered() {
     ] {
         let formats = Formats::new(names.iter().map(|n| Format::from_name(n).unwrap())).unwrap();
         let site = Site { formats, ..site() };
-        let doc = feed(&index, &site, &FeedId::All, &InMemory).unwrap();
+        let doc = feed(&index, &site, &FeedId::All, &InMemory, None).unwrap();
         let got: Vec<String> = render_feed(&index, &doc, &site, &FeedId::All)
             .into_iter()
             .map(|(path, _)| path)
@@ -159,4 +160,31 @@ fn only_the_chosen_formats_are_rendered() {
         Formats::new([Format::Json, Format::Atom]).unwrap().main(),
         Format::Atom
     );
+}
+
+#[test]
+fn kept_fragments_give_the_same_bytes_and_spare_the_rendering() {
+    let index = index();
+    let site = site();
+    let day = FeedId::Day(chrono::NaiveDate::from_ymd_opt(2017, 11, 2).unwrap());
+    let files = |kept: Option<&Fragments>| {
+        let doc = feed(&index, &site, &day, &InMemory, kept).unwrap();
+        render_feed(&index, &doc, &site, &day)
+    };
+    let plain = files(None);
+    let kept = Fragments::new(1 << 20);
+    assert_eq!(files(Some(&kept)), plain);
+    let (used, rendered) = kept.take_counts();
+    assert_eq!(
+        (used, rendered),
+        (0, 4),
+        "one item, three formats and a page"
+    );
+    assert_eq!(files(Some(&kept)), plain);
+    assert_eq!(kept.take_counts(), (4, 0));
+    // A budget smaller than an item keeps nothing for long.
+    let tiny = Fragments::new(10);
+    assert_eq!(files(Some(&tiny)), plain);
+    assert_eq!(files(Some(&tiny)), plain);
+    assert_eq!(tiny.take_counts().0, 0);
 }

@@ -303,7 +303,14 @@ fn a_kept_day_says_what_an_emptied_day_with_a_day_page_says() {
         "news/2017/11/2/index.md".into(),
         Arc::new(page),
     )]);
-    let live = render::feed(e.index(), &site, &FeedId::Day(date(2)), &render::InMemory).unwrap();
+    let live = render::feed(
+        e.index(),
+        &site,
+        &FeedId::Day(date(2)),
+        &render::InMemory,
+        None,
+    )
+    .unwrap();
     let kept = render::kept_feed(&site, &FeedId::Day(date(2)), live.dir.clone());
     assert_eq!(render::render(&live, &site), render::render(&kept, &site));
 }

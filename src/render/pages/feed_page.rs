@@ -4,7 +4,8 @@
 
 use super::{foot, formats, head, nav, subscribe, url, PAGE_ITEMS};
 use crate::index::Index;
-use crate::render::{context_dir, day_dir, FeedDoc, FeedId, Site};
+use crate::render::fragments::Kind;
+use crate::render::{context_dir, day_dir, FeedDoc, FeedId, Item, Site};
 use chrono::Datelike;
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 use std::fmt::Write;
@@ -63,32 +64,8 @@ pub fn feed_page(index: &Index, doc: &FeedDoc, site: &Site, id: &FeedId) -> Vec<
         h.push_str("<p>No events (any more): the feed stays, so that subscribers keep it.</p>\n");
     }
     for it in doc.items.iter().take(PAGE_ITEMS) {
-        let _ = write!(
-            h,
-            "<article>\n<h2><a href=\"{}\">{}</a></h2>\n<p class=\"m\"><time datetime=\"{}\">{}</time>",
-            attr(&it.link),
-            text(it.body.title.trim()),
-            it.event.date.format("%Y-%m-%d"),
-            it.event.date.format("%-d %B %Y"),
-        );
-        for (i, c) in it.contexts.iter().enumerate() {
-            h.push_str(if i == 0 { " · " } else { ", " });
-            match index.context(c) {
-                Some(ctx) => {
-                    let _ = write!(
-                        h,
-                        "<a href=\"{}\">{}</a>",
-                        super::feed_link(site, &context_dir(&ctx.slug)),
-                        text(c)
-                    );
-                }
-                None => h.push_str(&text(c)),
-            }
-        }
-        h.push_str("</p>\n");
-        // Sanitized when parsed (an allowlist, absolute links).
-        h.push_str(&it.body.summary_html);
-        h.push_str("\n</article>\n");
+        let part = doc.fragment(it, Kind::Page, || article(index, site, it));
+        h.push_str(std::str::from_utf8(&part).expect("written from strings"));
     }
     if doc.items.len() > PAGE_ITEMS {
         let _ = writeln!(
@@ -100,5 +77,37 @@ pub fn feed_page(index: &Index, doc: &FeedDoc, site: &Site, id: &FeedId) -> Vec<
         h.push_str("</p>");
     }
     foot(&mut h);
+    h.into_bytes()
+}
+
+/// An item as the page shows it.
+fn article(index: &Index, site: &Site, it: &Item) -> Vec<u8> {
+    let mut h = String::with_capacity(1024);
+    let _ = write!(
+        h,
+        "<article>\n<h2><a href=\"{}\">{}</a></h2>\n<p class=\"m\"><time datetime=\"{}\">{}</time>",
+        attr(it.link()),
+        text(it.body().title.trim()),
+        it.event.date.format("%Y-%m-%d"),
+        it.event.date.format("%-d %B %Y"),
+    );
+    for (i, c) in it.contexts.iter().enumerate() {
+        h.push_str(if i == 0 { " · " } else { ", " });
+        match index.context(c) {
+            Some(ctx) => {
+                let _ = write!(
+                    h,
+                    "<a href=\"{}\">{}</a>",
+                    super::feed_link(site, &context_dir(&ctx.slug)),
+                    text(c)
+                );
+            }
+            None => h.push_str(&text(c)),
+        }
+    }
+    h.push_str("</p>\n");
+    // Sanitized when parsed (an allowlist, absolute links).
+    h.push_str(&it.body().summary_html);
+    h.push_str("\n</article>\n");
     h.into_bytes()
 }
