@@ -88,11 +88,13 @@ impl Watch {
 
 impl Drop for Watch {
     fn drop(&mut self) {
+        let started = std::time::Instant::now();
         if self.stop.wake().is_ok() {
             if let Some(Ok((handed, watches))) = self.thread.take().map(JoinHandle::join) {
-                // What the daemon's own work cost (`EVENTFEED_LOG=debug`).
+                // What the daemon's own work cost, and the stop (`EVENTFEED_LOG=debug`).
                 let queued = self.queued.load(Ordering::SeqCst);
-                tracing::debug!(queued, handed, watches, "inotify watch stopped");
+                let us = started.elapsed().as_micros() as u64;
+                tracing::debug!(queued, handed, watches, us, "inotify watch stopped");
             }
         }
     }
@@ -138,6 +140,7 @@ fn read(
             };
             let mut lost = false;
             for event in events {
+                tracing::trace!(?event, "inotify event");
                 queued.fetch_add(1, Ordering::SeqCst);
                 lost |= tree.handle(&event, &mut out);
             }
