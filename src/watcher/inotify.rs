@@ -116,13 +116,21 @@ fn read(
     let mut out = Vec::new();
     let mut handed = 0;
     'wait: loop {
-        match poll.poll(&mut ready, None) {
+        // A folder moved away waits a moment for its `IN_MOVED_TO`, should a read
+        // have come between the two events of its rename; then it has left.
+        let pending = tree.moved.as_ref().is_some_and(|m| m.folder);
+        let timeout = pending.then_some(std::time::Duration::from_millis(1));
+        match poll.poll(&mut ready, timeout) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(_) => {
                 lose(hints);
                 break;
             }
+        }
+        if ready.is_empty() {
+            tree.settle_move();
+            continue;
         }
         if ready.iter().any(|r| r.token() == STOP) {
             break;
@@ -153,8 +161,6 @@ fn read(
                 lose(hints);
             }
         }
-        // A folder moved away whose `IN_MOVED_TO` did not follow left the tree.
-        tree.settle_move();
     }
     (handed, tree.paths.len())
 }
@@ -223,6 +229,11 @@ impl Tree {
     /// were lost (queue overflow, or the watch limit reached on a new folder).
     fn handle(&mut self, event: &Event<&OsStr>, out: &mut Vec<(EventKind, Vec<PathBuf>)>) -> bool {
         let mask = event.mask;
+        // A rename queues `IN_MOVED_TO` right after `IN_MOVED_FROM`: anything
+        // else in between, a folder moved away has left the tree.
+        if !mask.contains(EventMask::MOVED_TO) {
+            self.settle_move();
+        }
         if mask.contains(EventMask::Q_OVERFLOW) {
             return true;
         }
@@ -240,7 +251,6 @@ impl Tree {
         let folder = mask.contains(EventMask::ISDIR);
         let mut lost = false;
         let kind = if mask.contains(EventMask::MOVED_FROM) {
-            self.settle_move();
             out.push((name(RenameMode::From), vec![path.clone()]));
             self.moved = Some(Moved {
                 cookie: event.cookie,
@@ -300,8 +310,8 @@ impl Tree {
         self.watch(dir.to_owned(), false).is_err()
     }
 
-    /// A folder moved away and not (yet) seen arriving inside the tree has left
-    /// it: its watches go. Were its `IN_MOVED_TO` to come later after all, the
+    /// A folder moved away and not seen arriving inside the tree has left it:
+    /// its watches go. Were its `IN_MOVED_TO` to come later after all, the
     /// folder is then watched anew as one moved in.
     fn settle_move(&mut self) {
         if let Some(Moved {
