@@ -119,9 +119,9 @@ async fn serve(
                 drop(watcher);
                 watcher = watch(&settings, &hints)?;
                 daemon.reconcile("events were lost");
-                // notify watches for opens too, so a rescan of a tree with more
-                // folders than the kernel queue holds overflows it by itself: back
-                // off (up to a minute) instead of rescanning in a loop.
+                // Events lost again during the rescan (changes faster than the
+                // kernel queue drains): back off (up to a minute) instead of
+                // rescanning in a loop.
                 rescan.done(hints.lost.swap(false, Ordering::SeqCst));
             }
             first = rx.recv() => {
@@ -226,7 +226,7 @@ impl Rescan {
             self.backoff =
                 (self.backoff * 2).clamp(Duration::from_secs(1), Duration::from_secs(60));
             tracing::warn!(
-                "events were lost again during the rescan (the tree has more folders than the kernel's inotify queue holds events: raise fs.inotify.max_queued_events); next rescan in {} s",
+                "events were lost again during the rescan (more changes at once than the kernel's inotify queue holds: raise fs.inotify.max_queued_events); next rescan in {} s",
                 self.backoff.as_secs()
             );
             self.request();

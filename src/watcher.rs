@@ -4,11 +4,17 @@
 //! folder), when the input is on a file system whose changes inotify does not
 //! see (NFS, SMB, 9p, network FUSE mounts), or when configured. Either way the
 //! daemon keeps running; a warning says why and what would restore inotify.
+//!
+//! The inotify watch is our own (`watcher/inotify.rs`), not notify's, which asks
+//! the kernel for every open of a file or folder too: the daemon's own reads would
+//! fill its queue.
+
+mod inotify;
 
 use crate::config::Settings;
 use anyhow::Context as _;
-use notify::event::{AccessKind, AccessMode, EventKind};
-use notify::{PollWatcher, RecommendedWatcher, RecursiveMode, Watcher as _};
+use notify::event::EventKind;
+use notify::{PollWatcher, RecursiveMode, Watcher as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -23,7 +29,7 @@ pub struct Hints {
 }
 
 /// A running watch; dropping it stops it.
-pub type Watcher = Box<dyn notify::Watcher + Send>;
+pub type Watcher = Box<dyn Send>;
 
 /// File systems whose changes made elsewhere (on the server, another client)
 /// inotify never reports.
@@ -55,9 +61,9 @@ pub fn watch(settings: &Settings, hints: &Arc<Hints>) -> Result<Watcher, crate::
             input.display()
         )
     } else {
-        match inotify(input, hints) {
+        match inotify::Watch::start(input, hints) {
             Ok(w) => return Ok(Box::new(w)),
-            Err(e) if matches!(e.kind, notify::ErrorKind::MaxFilesWatch) => limit_advice(input),
+            Err(e) if e.raw_os_error() == Some(libc::ENOSPC) => limit_advice(input),
             Err(e) => {
                 return Err(crate::Failure::Runtime(anyhow::anyhow!(
                     "cannot watch {}: {e}",
@@ -82,24 +88,12 @@ pub fn watch(settings: &Settings, hints: &Arc<Hints>) -> Result<Watcher, crate::
     Ok(Box::new(watcher))
 }
 
-fn inotify(input: &Path, hints: &Arc<Hints>) -> notify::Result<RecommendedWatcher> {
-    // A scan does not follow symlinks to folders, so neither does the watch: what
-    // happens behind one is not part of the tree.
-    let config = notify::Config::default().with_follow_symlinks(false);
-    let mut watcher = RecommendedWatcher::new(handler(hints), config)?;
-    watcher.watch(input, RecursiveMode::Recursive)?;
-    Ok(watcher)
-}
-
-/// The callback only hands the event on: a slow callback overflows the kernel
-/// queue. A watch limit reached later (a new folder) is an error here: the
-/// rescan it triggers starts a new watch, which then polls.
+/// The polling watcher's callback: it only hands the event on.
 fn handler(hints: &Arc<Hints>) -> impl Fn(notify::Result<notify::Event>) + Send + 'static {
     let h = hints.clone();
     move |res: notify::Result<notify::Event>| {
         let lost = match res {
             Ok(event) if event.need_rescan() => true,
-            Ok(event) if is_noise(&event.kind) => false,
             // A full channel drops this event; the rescan makes up for it.
             Ok(event) => h.tx.try_send((event.kind, event.paths)).is_err(),
             Err(_) => true,
@@ -109,11 +103,6 @@ fn handler(hints: &Arc<Hints>) -> impl Fn(notify::Result<notify::Event>) + Send 
             h.wake.notify_one();
         }
     }
-}
-
-/// Reads and opens are our own doing (and nobody else's business).
-fn is_noise(kind: &EventKind) -> bool {
-    matches!(kind, EventKind::Access(a) if *a != AccessKind::Close(AccessMode::Write))
 }
 
 /// The sysctl, its value, and the value this tree needs.

@@ -1006,6 +1006,88 @@ fn symlinked_folders_are_left_out_as_a_full_build_leaves_them_out() {
     assert_eq!(titles(&t, "all/rss.xml"), ["Linked real event number 0"]);
 }
 
+/// The masks of the inotify watches a process holds, by the inode watched, as
+/// the kernel shows them in `/proc/<pid>/fdinfo`.
+fn inotify_watches(pid: u32) -> BTreeMap<u64, u32> {
+    let mut watches = BTreeMap::new();
+    for fd in fs::read_dir(format!("/proc/{pid}/fdinfo"))
+        .unwrap()
+        .flatten()
+    {
+        let info = fs::read_to_string(fd.path()).unwrap_or_default();
+        for line in info.lines().filter(|l| l.starts_with("inotify wd:")) {
+            let field = |key: &str| {
+                let hex = line.split(' ').find_map(|w| w.strip_prefix(key)).unwrap();
+                u64::from_str_radix(hex, 16).unwrap()
+            };
+            watches.insert(field("ino:"), field("mask:") as u32);
+        }
+    }
+    watches
+}
+
+/// Regression: notify 8 asks inotify for every open, so the daemon's own reads (a
+/// million file opens at a first start, a listing of every folder at a rescan)
+/// filled the kernel's queue until it overflowed, and each rescan that followed
+/// overflowed it again (a one-file change's p99 was 19 s at a million events).
+#[test]
+fn the_daemons_own_reads_raise_no_inotify_events_and_every_folder_is_watched() {
+    const IN_ACCESS: u32 = 0x1;
+    const IN_CLOSE_NOWRITE: u32 = 0x10;
+    const IN_OPEN: u32 = 0x20;
+    let t = Tree::new();
+    for i in 0..24 {
+        t.write(
+            &format!("news/{}/{}/e{i}.md", i % 3, i % 4),
+            event("Read", i),
+        );
+    }
+    let d = t.watch();
+    settles(&t, &d);
+    let folders = |t: &Tree| -> Vec<u64> {
+        let mut inos = vec![fs::metadata(&t.input).unwrap().ino()];
+        let mut todo = vec![t.input.clone()];
+        while let Some(dir) = todo.pop() {
+            for e in fs::read_dir(dir).unwrap().flatten() {
+                if e.file_type().unwrap().is_dir() {
+                    inos.push(e.metadata().unwrap().ino());
+                    todo.push(e.path());
+                }
+            }
+        }
+        inos
+    };
+    let check = |t: &Tree| {
+        let watches = inotify_watches(d.child.id());
+        for ino in folders(t) {
+            let mask = watches
+                .get(&ino)
+                .unwrap_or_else(|| panic!("{ino} unwatched"));
+            assert_eq!(
+                mask & (IN_ACCESS | IN_OPEN | IN_CLOSE_NOWRITE),
+                0,
+                "{mask:#x}"
+            );
+        }
+    };
+    check(&t);
+
+    // A tree moved in, and a file written deep in it at once: the watch reaches
+    // it before the daemon scans it.
+    let outside = staging(&t);
+    let incoming = outside.path().join("incoming");
+    fs::create_dir_all(incoming.join("n/m/k")).unwrap();
+    fs::write(incoming.join("n/a.md"), event("Moved in", 0)).unwrap();
+    fs::rename(&incoming, t.input.join("news/incoming")).unwrap();
+    t.write("news/incoming/n/m/k/b.md", event("Moved in", 1));
+    settles(&t, &d);
+    for i in 0..2 {
+        assert_listed(&t, &["all/rss.xml"], &format!("Moved in event number {i}"));
+    }
+    check(&t);
+    assert!(!d.log().contains("rescanning"), "{}", d.log());
+}
+
 /// The archive's own dynamics, followed by the daemon: a day page that gains a
 /// context, a headline edit in place, and a new version that takes over its first
 /// version's item (same id, new link) and the links to it.
