@@ -184,7 +184,7 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
                     })
                     .collect();
                 // Checking the output against its stamps is independent too.
-                let (intact, _) = rayon::join(|| sink.adopt(outputs), || engine.apply(baseline));
+                let (intact, _) = rayon::join(|| sink.adopt(outputs), || engine.load(baseline));
                 (known, intact)
             });
             (engine, cached)
@@ -404,7 +404,7 @@ pub fn check(settings: &Settings) -> Result<ExitCode, crate::Failure> {
         &|| {},
     );
     report::files(settings, &read, Shown::Compiler);
-    engine.apply(read.changes);
+    engine.load(read.changes);
     let duplicates = report::duplicates(settings, &engine, Shown::Compiler, |_| true);
     say!(
         "eventfeed: checked {} files: {} invalid, {} warnings, {} duplicates",
