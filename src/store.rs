@@ -273,6 +273,33 @@ impl Store {
         Ok((files, outputs))
     }
 
+    /// The files of `scanned` whose stamp is not the one the store has for
+    /// them (or that it has no record of): what a rescan must read. One pass
+    /// over the records in the store's order, which is the scan's (by bytes);
+    /// only each record's stamp, which comes first, is decoded.
+    pub fn changed(&self, scanned: &[(PathBuf, Stamp)]) -> Result<Vec<PathBuf>> {
+        let txn = self.db.begin_read()?;
+        let files = txn.open_table(FILES)?;
+        let mut records = files.iter()?;
+        let mut next = records.next().transpose()?;
+        let mut out = Vec::new();
+        for (path, stamp) in scanned {
+            let want = raw(path);
+            while next.as_ref().is_some_and(|(k, _)| k.value() < want) {
+                next = records.next().transpose()?;
+            }
+            let same = next.as_ref().is_some_and(|(k, record)| {
+                k.value() == want
+                    && postcard::take_from_bytes::<Stamp>(record.value())
+                        .is_ok_and(|(s, _)| s == *stamp)
+            });
+            if !same {
+                out.push(path.clone());
+            }
+        }
+        Ok(out)
+    }
+
     /// Records what a batch read: each file's stamp and event or day page (the
     /// body of an event to its own table), and the files that are gone. The
     /// events in `changes` come back without their bodies, which are stored now;
