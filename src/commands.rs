@@ -17,8 +17,8 @@ use crate::store::{self, Outputs, Stamp, Store};
 use crate::tombstones::{self, Tombstones};
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
-use std::path::PathBuf;
+use rustc_hash::FxHashMap as HashMap;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
@@ -61,6 +61,9 @@ pub struct Started {
     /// Where bodies and stamps are kept; `None` when the state directory cannot
     /// hold a store (then bodies stay in memory, and the next start reads all).
     pub store: Option<Arc<Store>>,
+    /// The stamp of every file the index holds, only when there is no store:
+    /// a store's records hold them (see [`Store::changed`]), and a second copy
+    /// in memory would cost the daemon a path and a stamp per file.
     pub stamps: HashMap<PathBuf, Stamp>,
     pub summary: Summary,
     /// The feed files whose bytes changed, when [`Mode::changed_feeds`] asked.
@@ -174,17 +177,16 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
             }
             // First the state the output was written from; the differences later.
             let cached = loaded.map(|(files, outputs)| {
-                let mut known: HashMap<PathBuf, Stamp> =
-                    HashMap::with_capacity_and_hasher(files.len(), Default::default());
+                let mut known: Vec<(PathBuf, Stamp)> = Vec::with_capacity(files.len());
                 let baseline: Vec<Change> = files
                     .into_iter()
                     .map(|f| {
-                        known.insert(f.path.clone(), f.stamp);
+                        known.push((f.path.clone(), f.stamp));
                         f.into_change()
                     })
                     .collect();
                 // Checking the output against its stamps is independent too.
-                let (intact, _) = rayon::join(|| sink.adopt(outputs), || engine.apply(baseline));
+                let (intact, _) = rayon::join(|| sink.adopt(outputs), || engine.load(baseline));
                 (known, intact)
             });
             (engine, cached)
@@ -201,7 +203,6 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
         rss_mib = rss_mib(),
         "scanned and store loaded"
     );
-    let mut stamps = HashMap::with_capacity_and_hasher(scanned.len(), Default::default());
     let mut changes = Vec::new();
     let mut full = true;
     let to_read: Vec<PathBuf> = match cached {
@@ -212,28 +213,10 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
                     "the output differs from what was last written; rendering every feed"
                 );
             }
-            let present: HashSet<&PathBuf> = scanned.iter().map(|(p, _)| p).collect();
-            changes.extend(
-                known
-                    .keys()
-                    .filter(|p| !present.contains(p))
-                    .map(|p| Change::Remove(p.clone())),
-            );
-            let mut to_read = Vec::new();
-            for (path, stamp) in &scanned {
-                match known.get(path) {
-                    Some(s) if s == stamp => {
-                        stamps.insert(path.clone(), *stamp);
-                    }
-                    // A cached file that fails to parse now keeps its cached stamp,
-                    // so that it is read again next time.
-                    Some(s) => {
-                        stamps.insert(path.clone(), *s);
-                        to_read.push(path.clone());
-                    }
-                    None => to_read.push(path.clone()),
-                }
-            }
+            // A cached file that fails to parse now keeps its cached stamp (the
+            // store's record is not replaced), so that it is read again next time.
+            let (gone, to_read) = compare(&known, &scanned);
+            changes.extend(gone.into_iter().map(Change::Remove));
             to_read
         }
         None => scanned.iter().map(|(p, _)| p.clone()).collect(),
@@ -255,7 +238,11 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
     bar.finish_and_clear();
     crate::shutdown::check()?;
     report::files(settings, &read, mode.shown);
-    stamps.extend(read.stamps.iter().cloned());
+    // With a store, its records hold the stamps (see `Started::stamps`).
+    let stamps: HashMap<PathBuf, Stamp> = match store {
+        Some(_) => HashMap::default(),
+        None => read.stamps.iter().cloned().collect(),
+    };
     changes.extend(read.changes);
     let changed_input = !changes.is_empty();
     let plan = {
@@ -353,6 +340,36 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
     })
 }
 
+/// Compares the files the store remembers with those a scan found, both
+/// sorted by bytes (the store's order and the scan's): the files gone, and the
+/// files to read (new, or with another stamp), in the scan's order. One pass,
+/// comparing bytes: no hashing of paths.
+fn compare(
+    known: &[(PathBuf, Stamp)],
+    scanned: &[(PathBuf, Stamp)],
+) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    use std::cmp::Ordering;
+    use std::os::unix::ffi::OsStrExt;
+    fn bytes(p: &Path) -> &[u8] {
+        p.as_os_str().as_bytes()
+    }
+    debug_assert!(known.is_sorted_by(|a, b| bytes(&a.0) < bytes(&b.0)));
+    debug_assert!(scanned.is_sorted_by(|a, b| bytes(&a.0) < bytes(&b.0)));
+    let (mut gone, mut to_read) = (Vec::new(), Vec::new());
+    let mut known = known.iter().peekable();
+    for (path, stamp) in scanned {
+        while let Some((k, _)) = known.next_if(|(k, _)| bytes(k) < bytes(path)) {
+            gone.push(k.clone());
+        }
+        match known.next_if(|(k, _)| bytes(k).cmp(bytes(path)) == Ordering::Equal) {
+            Some((_, s)) if s == stamp => {}
+            _ => to_read.push(path.clone()),
+        }
+    }
+    gone.extend(known.map(|(k, _)| k.clone()));
+    (gone, to_read)
+}
+
 /// Resident memory in MiB, for the debug log.
 fn rss_mib() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
@@ -404,7 +421,7 @@ pub fn check(settings: &Settings) -> Result<ExitCode, crate::Failure> {
         &|| {},
     );
     report::files(settings, &read, Shown::Compiler);
-    engine.apply(read.changes);
+    engine.load(read.changes);
     let duplicates = report::duplicates(
         settings,
         engine.index().duplicates().collect(),
@@ -435,4 +452,38 @@ pub(crate) fn progress_bar(visible: bool, len: u64, what: &'static str) -> Progr
             .progress_chars("=> "),
     );
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compare_finds_the_files_gone_new_and_changed_in_one_pass() {
+        let stamp = |ino| Stamp {
+            len: 1,
+            mtime_ns: 1,
+            ino,
+        };
+        let files = |v: &[(&str, u64)]| -> Vec<(PathBuf, Stamp)> {
+            v.iter()
+                .map(|(p, i)| (PathBuf::from(p), stamp(*i)))
+                .collect()
+        };
+        // Sorted by bytes: `a-b.md` (0x2d) before `a/` (0x2f).
+        let known = files(&[("a-b.md", 1), ("a/x.md", 2), ("a/y.md", 3), ("c.md", 4)]);
+        let scanned = files(&[("a.md", 9), ("a/x.md", 2), ("a/y.md", 7), ("b.md", 5)]);
+        let (gone, to_read) = compare(&known, &scanned);
+        let names = |v: Vec<PathBuf>| -> Vec<String> {
+            v.iter().map(|p| p.display().to_string()).collect()
+        };
+        assert_eq!(names(gone), ["a-b.md", "c.md"]);
+        assert_eq!(names(to_read), ["a.md", "a/y.md", "b.md"]);
+        let (gone, to_read) = compare(&[], &scanned);
+        assert!(gone.is_empty());
+        assert_eq!(to_read.len(), 4);
+        let (gone, to_read) = compare(&known, &[]);
+        assert_eq!(gone.len(), 4);
+        assert!(to_read.is_empty());
+    }
 }

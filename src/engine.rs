@@ -115,6 +115,13 @@ impl Engine {
         plan::changed(&self.index, &self.site, &touched)
     }
 
+    /// Applies a change set without planning: for the state a run starts from
+    /// (the files the store remembers, from which the output was written) and
+    /// for `check`, where a plan naming every feed would be thrown away.
+    pub fn load(&mut self, changes: impl IntoIterator<Item = Change>) {
+        self.index.apply(changes);
+    }
+
     /// Applies a change set seen at `now` (seconds since the epoch): records
     /// the tombstones of the items it took out, clears those of the items it
     /// brought back, expires the old ones, and says which feeds that touched.

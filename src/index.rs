@@ -159,9 +159,11 @@ pub struct Index {
     /// Sorted by bytes, so that the files under a folder are one range (and
     /// comparing is a `memcmp`, not a walk over path components).
     files: BTreeMap<FileKey, Arc<Event>>,
-    /// The files claiming each key: copies of one event. The first path wins.
-    /// A sorted `Vec`, not a set: almost every key has exactly one file.
-    claims: HashMap<EventKey, Vec<FileKey>>,
+    /// The files claiming each key (copies of one event), with their events,
+    /// so that the winner is one hash lookup away (not a search of `files`
+    /// comparing paths). The first path wins. A sorted `Vec`, not a set:
+    /// almost every key has exactly one file.
+    claims: HashMap<EventKey, Vec<(FileKey, Arc<Event>)>>,
     /// Day pages, by file.
     pages: BTreeMap<FileKey, Arc<DayPage>>,
     /// The first file's event of each key whose first file lists versions: what
@@ -205,7 +207,7 @@ impl Index {
         self.claims
             .get(key)
             .and_then(|c| c.first())
-            .map(|k| path_of(k))
+            .map(|(k, _)| path_of(k))
     }
 
     /// Keys claimed by more than one file, with the files (the first one wins).
@@ -213,7 +215,7 @@ impl Index {
         self.claims
             .iter()
             .filter(|(_, paths)| paths.len() > 1)
-            .map(|(key, paths)| (key, paths.iter().map(|p| path_of(p)).collect()))
+            .map(|(key, paths)| (key, paths.iter().map(|(p, _)| path_of(p)).collect()))
     }
 
     /// The duplicate groups (as [`Index::duplicates`] gives them) that hold one
@@ -227,7 +229,7 @@ impl Index {
             };
             match self.claims.get_key_value(&event.key) {
                 Some((key, claims)) if claims.len() > 1 => {
-                    groups.push((key, claims.iter().map(|p| path_of(p)).collect()));
+                    groups.push((key, claims.iter().map(|(p, _)| path_of(p)).collect()));
                 }
                 _ => {}
             }
@@ -359,8 +361,9 @@ impl Index {
                         self.unclaim(&path, &old, &mut raw);
                     }
                     let claims = self.claims.entry(event.key.clone()).or_default();
-                    if let Err(i) = claims.binary_search(&path) {
-                        claims.insert(i, path);
+                    match claims.binary_search_by(|(p, _)| p.cmp(&path)) {
+                        Ok(i) => claims[i].1 = event.clone(),
+                        Err(i) => claims.insert(i, (path, event.clone())),
                     }
                     mark_event(&event, &mut raw);
                 }
@@ -409,7 +412,7 @@ impl Index {
 
     fn unclaim(&mut self, path: &FileKey, old: &Event, raw: &mut BTreeSet<EventKey>) {
         let claims = self.claims.get_mut(&old.key).expect("claimed");
-        if let Ok(i) = claims.binary_search(path) {
+        if let Ok(i) = claims.binary_search_by(|(p, _)| p.cmp(path)) {
             claims.remove(i);
         }
         if claims.is_empty() {

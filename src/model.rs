@@ -229,6 +229,20 @@ impl Interner {
         }
     }
 
+    /// The shared copy of `s`, made on first sight: for strings decoded in
+    /// place (the store's records), so that a string seen before costs no
+    /// allocation.
+    pub fn intern(&mut self, s: &str) -> Arc<str> {
+        match self.0.get(s) {
+            Some(shared) => shared.clone(),
+            None => {
+                let shared: Arc<str> = s.into();
+                self.0.insert(shared.clone());
+                shared
+            }
+        }
+    }
+
     /// The event with its strings shared.
     pub fn event(&mut self, mut event: Event) -> Event {
         self.share(&mut event.key);

@@ -5,9 +5,11 @@ use crate::store::Stamp;
 use anyhow::{Context as _, Result};
 use rustix::fs::{Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
+use std::ffi::OsStr;
 use std::fs;
 use std::io::{self, Read as _};
 use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -55,33 +57,58 @@ impl Source {
     /// rsync (`.x.XXXXXX`) or of `sed -i` (`sedXXXXXX`), and a day page or a file
     /// with one of the configured extensions.
     pub fn is_input_path(&self, rel: &Path) -> bool {
-        let hidden = rel
-            .components()
-            .any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
-        let Some(name) = rel.file_name().map(|n| n.to_string_lossy()) else {
+        // Most paths have no component starting with a dot at all: told from
+        // the bytes, without splitting the path (a scan asks for every file).
+        let bytes = rel.as_os_str().as_bytes();
+        let dotted = bytes.first() == Some(&b'.')
+            || match rel.to_str() {
+                // `str::contains` searches many bytes at a time.
+                Some(s) => s.contains("/."),
+                None => bytes.windows(2).any(|w| w == b"/."),
+            };
+        let hidden = dotted
+            && rel
+                .components()
+                .any(|c| c.as_os_str().as_bytes().starts_with(b"."));
+        if hidden {
+            return false;
+        }
+        // Without dotted components or a trailing slash, the name is what
+        // follows the last slash.
+        let name = match bytes.rsplit(|&b| b == b'/').next() {
+            Some(tail) if !dotted && !tail.is_empty() => Some(OsStr::from_bytes(tail)),
+            _ => rel.file_name(),
+        };
+        let Some(name) = name.map(|n| n.to_string_lossy()) else {
             return false;
         };
         let temp = name.ends_with('~')
             || name.starts_with('#')
             || name == "4913"
             || name.starts_with("sed") && !name.contains('.');
-        let ext = Path::new(name.as_ref())
-            .extension()
-            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        // As `Path::extension`: after the last dot, unless that starts the name.
+        let ext = match name.rfind('.') {
+            Some(i) if i > 0 => Some(&name[i + 1..]),
+            _ => None,
+        };
         let page = self.day_pages.iter().any(|p| p.eq_ignore_ascii_case(&name));
-        let wanted = page || ext.is_some_and(|e| self.extensions.contains(&e));
-        !hidden && !temp && wanted
+        let lower_is =
+            |e: &str, x: &String| e.bytes().map(|b| b.to_ascii_lowercase()).eq(x.bytes());
+        let wanted = page || ext.is_some_and(|e| self.extensions.iter().any(|x| lower_is(e, x)));
+        !temp && wanted
     }
 
-    /// Every input file under the root, relative, sorted, with its stamp.
-    /// Unreadable folders are reported and skipped, not fatal.
+    /// Every input file under the root, relative, sorted by bytes (the order of
+    /// the store and of the index's maps; comparing bytes is a `memcmp`, not a
+    /// walk over path components), with its stamp. Unreadable folders are
+    /// reported and skipped, not fatal.
     pub fn scan(&self) -> Result<(Scanned, Vec<String>)> {
         let mut files = Vec::new();
         let mut problems = Vec::new();
         fs::metadata(&self.root)
             .with_context(|| format!("cannot read input directory {}", self.root.display()))?;
         self.walk(&self.root, &mut files, &mut problems);
-        files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        files.sort_unstable_by(|a, b| a.0.as_os_str().as_bytes().cmp(b.0.as_os_str().as_bytes()));
         Ok((files, problems))
     }
 
@@ -122,7 +149,10 @@ impl Source {
             let Ok(kind) = entry.file_type() else {
                 continue;
             };
-            let rel = path.strip_prefix(&self.root).expect("under root");
+            // `path` is `self.root` joined with more: its tail, cut from the
+            // bytes (`strip_prefix` compares component by component).
+            let tail = &path.as_os_str().as_bytes()[self.root.as_os_str().len()..];
+            let rel = Path::new(OsStr::from_bytes(tail.strip_prefix(b"/").unwrap_or(tail)));
             if kind.is_dir() {
                 if !entry.file_name().to_string_lossy().starts_with('.') {
                     subdirs.push(path);

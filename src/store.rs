@@ -95,6 +95,111 @@ pub enum Doc {
     Page(Arc<DayPage>),
 }
 
+/// A [`Record`] as its bytes hold it, strings borrowed from them: a start
+/// decodes every record, and most strings in them (context names, the keys
+/// that Related entries and versions name) are shared with other events, so
+/// they are interned straight from the bytes instead of allocated, then
+/// dropped for the shared copy. The layout must be `Record`'s exactly
+/// (postcard is not self-describing): the test below round-trips one.
+#[derive(Deserialize)]
+struct RecordRef<'a> {
+    stamp: Stamp,
+    #[serde(borrow)]
+    doc: DocRef<'a>,
+}
+
+#[derive(Deserialize)]
+enum DocRef<'a> {
+    Event(#[serde(borrow)] EventRef<'a>),
+    Page(#[serde(borrow)] PageRef<'a>),
+}
+
+/// [`Event`], field for field.
+#[derive(Deserialize)]
+struct EventRef<'a> {
+    key: &'a str,
+    pad: crate::model::Padding,
+    #[serde(borrow)]
+    custom_path: Option<&'a str>,
+    date: chrono::NaiveDate,
+    time: Option<chrono::DateTime<chrono::FixedOffset>>,
+    #[serde(borrow)]
+    id: Option<&'a str>,
+    #[serde(borrow)]
+    contexts: Vec<&'a str>,
+    contexts_pinned: bool,
+    #[serde(borrow)]
+    versions: Vec<VersionRef<'a>>,
+    #[serde(borrow)]
+    links: Vec<&'a str>,
+    /// The body's hash ([`Content`] writes only that).
+    body: u64,
+}
+
+/// [`crate::model::Version`], field for field.
+#[derive(Deserialize)]
+struct VersionRef<'a> {
+    key: &'a str,
+    path: &'a str,
+    time: Option<i64>,
+    first: bool,
+}
+
+/// [`DayPage`], field for field.
+#[derive(Deserialize)]
+struct PageRef<'a> {
+    #[serde(borrow)]
+    entries: Vec<PageEntryRef<'a>>,
+}
+
+#[derive(Deserialize)]
+struct PageEntryRef<'a> {
+    key: &'a str,
+    #[serde(borrow)]
+    contexts: Vec<&'a str>,
+}
+
+impl DocRef<'_> {
+    /// The document, its strings shared through `interner` (as
+    /// [`Interner::event`] and [`Interner::page`] share them).
+    fn own(self, interner: &mut Interner) -> Doc {
+        match self {
+            DocRef::Event(e) => Doc::Event(Arc::new(Event {
+                key: interner.intern(e.key),
+                pad: e.pad,
+                custom_path: e.custom_path.map(|p| interner.intern(p)),
+                date: e.date,
+                time: e.time,
+                id: e.id.map(Box::from),
+                contexts: e.contexts.iter().map(|c| interner.intern(c)).collect(),
+                contexts_pinned: e.contexts_pinned,
+                versions: e
+                    .versions
+                    .iter()
+                    .map(|v| crate::model::Version {
+                        key: interner.intern(v.key),
+                        path: interner.intern(v.path),
+                        time: v.time,
+                        first: v.first,
+                    })
+                    .collect(),
+                links: e.links.iter().map(|k| interner.intern(k)).collect(),
+                body: Content::Stored(e.body),
+            })),
+            DocRef::Page(p) => Doc::Page(Arc::new(DayPage {
+                entries: p
+                    .entries
+                    .iter()
+                    .map(|e| crate::model::PageEntry {
+                        key: interner.intern(e.key),
+                        contexts: e.contexts.iter().map(|c| interner.intern(c)).collect(),
+                    })
+                    .collect(),
+            })),
+        }
+    }
+}
+
 /// A file as the store gives it back.
 pub struct StoredFile {
     pub path: PathBuf,
@@ -251,15 +356,11 @@ impl Store {
         let mut files = Vec::new();
         for entry in txn.open_table(FILES)?.iter()? {
             let (path, record) = entry?;
-            let record: Record = postcard::from_bytes(record.value())?;
-            let doc = match record.doc {
-                Doc::Event(e) => Doc::Event(Arc::new(interner.event(Arc::unwrap_or_clone(e)))),
-                Doc::Page(p) => Doc::Page(Arc::new(interner.page(Arc::unwrap_or_clone(p)))),
-            };
+            let record: RecordRef = postcard::from_bytes(record.value())?;
             files.push(StoredFile {
                 path: PathBuf::from(std::ffi::OsString::from_vec(path.value().to_vec())),
                 stamp: record.stamp,
-                doc,
+                doc: record.doc.own(interner),
             });
         }
         let mut outputs = Vec::new();
@@ -271,6 +372,33 @@ impl Store {
             ));
         }
         Ok((files, outputs))
+    }
+
+    /// The files of `scanned` whose stamp is not the one the store has for
+    /// them (or that it has no record of): what a rescan must read. One pass
+    /// over the records in the store's order, which is the scan's (by bytes);
+    /// only each record's stamp, which comes first, is decoded.
+    pub fn changed(&self, scanned: &[(PathBuf, Stamp)]) -> Result<Vec<PathBuf>> {
+        let txn = self.db.begin_read()?;
+        let files = txn.open_table(FILES)?;
+        let mut records = files.iter()?;
+        let mut next = records.next().transpose()?;
+        let mut out = Vec::new();
+        for (path, stamp) in scanned {
+            let want = raw(path);
+            while next.as_ref().is_some_and(|(k, _)| k.value() < want) {
+                next = records.next().transpose()?;
+            }
+            let same = next.as_ref().is_some_and(|(k, record)| {
+                k.value() == want
+                    && postcard::take_from_bytes::<Stamp>(record.value())
+                        .is_ok_and(|(s, _)| s == *stamp)
+            });
+            if !same {
+                out.push(path.clone());
+            }
+        }
+        Ok(out)
     }
 
     /// Records what a batch read: each file's stamp and event or day page (the
@@ -418,4 +546,73 @@ fn damaged(e: &redb::DatabaseError) -> bool {
 
 fn raw(path: &Path) -> &[u8] {
     path.as_os_str().as_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Padding, PageEntry, Version};
+
+    /// The borrowed layout decodes what `Record` encodes, every field set.
+    #[test]
+    fn records_decode_in_place_to_what_was_stored() {
+        let stamp = Stamp {
+            len: 7,
+            mtime_ns: -3,
+            ino: 42,
+        };
+        let event = Event {
+            key: "/news/2017/7/4/a.md".into(),
+            pad: Padding {
+                month: true,
+                day: false,
+            },
+            custom_path: Some("/archive/news/2017/07/4/a.md".into()),
+            date: chrono::NaiveDate::from_ymd_opt(2017, 7, 4).unwrap(),
+            time: chrono::DateTime::parse_from_rfc3339("2017-07-04T10:00:00+02:00").ok(),
+            id: Some("tag:x".into()),
+            contexts: vec!["A".into(), "Café".into()].into(),
+            contexts_pinned: true,
+            versions: vec![
+                Version {
+                    key: "/news/2017/7/3/a.md".into(),
+                    path: "/news/2017/07/03/a.md".into(),
+                    time: Some(1_499_000_000),
+                    first: true,
+                },
+                Version {
+                    key: "/news/2017/7/4/a.md".into(),
+                    path: "/news/2017/7/4/a.md".into(),
+                    time: None,
+                    first: false,
+                },
+            ]
+            .into(),
+            links: vec!["/news/2017/1/1/b.md".into()].into(),
+            body: Content::Stored(0xfeed),
+        };
+        let page = DayPage {
+            entries: vec![PageEntry {
+                key: "/news/2017/7/4/a.md".into(),
+                contexts: vec!["B".into()].into(),
+            }]
+            .into(),
+        };
+        let mut interner = Interner::default();
+        for doc in [
+            Doc::Event(Arc::new(event.clone())),
+            Doc::Page(Arc::new(page.clone())),
+        ] {
+            let bytes = postcard::to_stdvec(&Record { stamp, doc }).unwrap();
+            let decoded: RecordRef = postcard::from_bytes(&bytes).unwrap();
+            assert_eq!(decoded.stamp, stamp);
+            match decoded.doc.own(&mut interner) {
+                Doc::Event(e) => {
+                    assert_eq!(*e, event);
+                    assert_eq!(e.body.hash(), 0xfeed);
+                }
+                Doc::Page(p) => assert_eq!(*p, page),
+            }
+        }
+    }
 }

@@ -25,6 +25,7 @@ use anyhow::{Context as _, Result};
 use notify::EventKind;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::BTreeSet;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -350,7 +351,7 @@ struct Daemon {
     source: Source,
     opts: ParseOptions,
     /// The stamp of every file the index holds, to skip unchanged files on a
-    /// rescan.
+    /// rescan: only without a store, whose records hold them otherwise.
     stamps: HashMap<PathBuf, Stamp>,
     last_change: Option<Instant>,
     /// Whether the store is behind: not durable, or without the output's
@@ -490,20 +491,36 @@ impl Daemon {
         for p in problems {
             tracing::warn!("{p}");
         }
-        let present: HashSet<&Path> = scanned.iter().map(|(p, _)| p.as_path()).collect();
+        // Hashed as bytes: hashing a `Path` walks its components.
+        fn bytes(p: &Path) -> &[u8] {
+            p.as_os_str().as_bytes()
+        }
+        let present: HashSet<&[u8]> = scanned.iter().map(|(p, _)| bytes(p)).collect();
         let mut paths: Vec<PathBuf> = self
             .engine
             .index()
             .paths()
-            .filter(|p| !present.contains(p))
+            .filter(|p| !present.contains(bytes(p)))
             .map(Path::to_path_buf)
             .collect();
-        paths.extend(
-            scanned
-                .iter()
-                .filter(|(p, s)| self.stamps.get(p) != Some(s))
-                .map(|(p, _)| p.clone()),
-        );
+        drop(present);
+        match &self.store {
+            Some(store) => match store.changed(&scanned) {
+                Ok(changed) => paths.extend(changed),
+                Err(e) => {
+                    tracing::warn!(
+                        "cannot read the stamps in the store (reading every file): {e:#}"
+                    );
+                    paths.extend(scanned.iter().map(|(p, _)| p.clone()));
+                }
+            },
+            None => paths.extend(
+                scanned
+                    .iter()
+                    .filter(|(p, s)| self.stamps.get(p) != Some(s))
+                    .map(|(p, _)| p.clone()),
+            ),
+        }
         tracing::info!(
             reason = why,
             files = scanned.len(),
@@ -529,13 +546,15 @@ impl Daemon {
             &|| {},
         );
         report::files(&self.settings, &read, Shown::Log);
-        for change in &read.changes {
-            if let Change::Remove(p) = change {
-                self.stamps.remove(p);
-            }
-        }
         self.dirty |= !read.stamps.is_empty() || !read.changes.is_empty();
-        self.stamps.extend(read.stamps);
+        if self.store.is_none() {
+            for change in &read.changes {
+                if let Change::Remove(p) = change {
+                    self.stamps.remove(p);
+                }
+            }
+            self.stamps.extend(read.stamps);
+        }
         let read_at = started.elapsed();
         tracing::debug!(
             resolve_us = resolved.as_micros() as u64,

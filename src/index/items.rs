@@ -9,8 +9,7 @@ use std::borrow::Cow;
 impl Index {
     /// The event of the first file claiming `key`, current or not.
     fn winner(&self, key: &EventKey) -> Option<&Arc<Event>> {
-        let path = self.claims.get(key)?.first()?;
-        self.files.get(path)
+        self.claims.get(key)?.first().map(|(_, event)| event)
     }
 
     /// The event a link to `key` goes to: its current version, when there is a
@@ -23,8 +22,7 @@ impl Index {
     /// `mentions` compares to know that the items linking there must change.
     /// From the files, not the items, as it is asked while items are settled.
     fn resolved(&self, key: &EventKey) -> Option<u64> {
-        self.winner(&self.current(key))
-            .map(|e| crate::slug::stable_hash(e.path().as_bytes()))
+        self.winner(&self.current(key)).map(|e| page_hash(e))
     }
 
     /// Stops keeping who links to whom: for an index that is applied once (a build
@@ -99,6 +97,10 @@ impl Index {
     /// The keys whose current version is `current`, itself first.
     fn family(&self, current: &EventKey) -> Vec<EventKey> {
         let mut out = vec![current.clone()];
+        // Most keys list no versions: then they are their whole family.
+        if !self.versioned.contains_key(current) {
+            return out;
+        }
         let mut seen: BTreeSet<EventKey> = out.iter().cloned().collect();
         let mut i = 0;
         while i < out.len() {
@@ -122,7 +124,14 @@ impl Index {
     pub(super) fn settle_all(&mut self, raw: &BTreeSet<EventKey>, touched: &mut Touched) {
         let mut dirty = raw.clone();
         let families = |index: &Self, dirty: &mut BTreeSet<EventKey>| {
-            let currents: BTreeSet<EventKey> = raw.iter().map(|k| index.current(k)).collect();
+            // A raw key that is current and lists no versions is its own
+            // family, in `dirty` already (most keys, when a store is loaded).
+            let currents: BTreeSet<EventKey> = raw
+                .iter()
+                .map(|k| (k, index.current(k)))
+                .filter(|(k, c)| index.versioned.contains_key(c) || (c != *k && !raw.contains(c)))
+                .map(|(_, c)| c)
+                .collect();
             for c in currents {
                 dirty.extend(index.family(&c));
             }
@@ -311,6 +320,19 @@ impl Index {
                 .iter()
                 .filter_map(|c| Some((c.clone(), slug(c)?)))
                 .collect(),
+        }
+    }
+}
+
+/// A hash of what an event's page path is made of: its custom path, or its key
+/// and padding, so that no path is formatted. (Two ways to one path hash
+/// differently: that only renders the items linking there once more.)
+fn page_hash(e: &Event) -> u64 {
+    match &e.custom_path {
+        Some(path) => crate::slug::stable_hash(path.as_bytes()),
+        None => {
+            crate::slug::stable_hash(e.key.as_bytes())
+                ^ (1 + u64::from(e.pad.month) + 2 * u64::from(e.pad.day))
         }
     }
 }
