@@ -3,7 +3,7 @@
 
 use super::fragments::Kind;
 use super::rss::{archive_links, find, link, rfind};
-use super::{FeedDoc, Format, Site};
+use super::{difference, splice, FeedDoc, Format, Site};
 use crate::index::utc;
 use atom_syndication::extension::{Extension, ExtensionMap};
 use atom_syndication::{Category, Content, Entry, Feed, FixedDateTime, Generator, Person, Text};
@@ -87,12 +87,11 @@ pub fn render(doc: &FeedDoc, site: &Site) -> Vec<u8> {
     };
     // The entries follow the subtitle (and come before the extensions).
     let at = find(&shell, b"</subtitle>").expect("a subtitle") + b"</subtitle>".len();
-    let entries = doc.fragments(Kind::Feed(Format::Atom), fragment);
-    let mut out = Vec::with_capacity(shell.len() + entries.iter().map(|e| e.len()).sum::<usize>());
-    out.extend_from_slice(&shell[..at]);
-    entries.iter().for_each(|e| out.extend_from_slice(e));
-    out.extend_from_slice(&shell[at..]);
-    out
+    splice(
+        &shell,
+        at,
+        &doc.fragments(Kind::Feed(Format::Atom), fragment),
+    )
 }
 
 fn write(feed: &Feed) -> Vec<u8> {
@@ -109,11 +108,11 @@ fn write(feed: &Feed) -> Vec<u8> {
     out
 }
 
-/// One `<entry>` as a feed holds it (with the line break and indentation before
-/// it): what a feed of this one entry has more than an empty one.
+/// One `<entry>` as a feed holds it, with the line break and indentation
+/// before it.
 fn fragment(it: &super::Item) -> Vec<u8> {
     static EMPTY: OnceLock<(Vec<u8>, usize)> = OnceLock::new();
-    let (empty, at) = EMPTY.get_or_init(|| {
+    let empty = EMPTY.get_or_init(|| {
         let bytes = write(&Feed::default());
         let at = rfind(&bytes, b"\n</feed>").expect("a feed");
         (bytes, at)
@@ -122,9 +121,7 @@ fn fragment(it: &super::Item) -> Vec<u8> {
         entries: vec![entry(it)],
         ..Feed::default()
     });
-    let len = one.len() - empty.len();
-    debug_assert!(one.starts_with(&empty[..*at]) && one.ends_with(&empty[*at..]));
-    one[*at..at + len].to_vec()
+    difference(&one, empty)
 }
 
 fn entry(it: &super::Item) -> Entry {

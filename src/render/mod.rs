@@ -572,6 +572,23 @@ pub fn render(doc: &FeedDoc, site: &Site) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
+/// `shell` with the items' fragments put in at byte `at`.
+fn splice(shell: &[u8], at: usize, parts: &[Arc<[u8]>]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(shell.len() + parts.iter().map(|p| p.len()).sum::<usize>());
+    out.extend_from_slice(&shell[..at]);
+    parts.iter().for_each(|p| out.extend_from_slice(p));
+    out.extend_from_slice(&shell[at..]);
+    out
+}
+
+/// An item as documents hold it: what the document of this one item (`one`)
+/// has more than the same document `empty`, whose items would go at `at`.
+fn difference(one: &[u8], (empty, at): &(Vec<u8>, usize)) -> Vec<u8> {
+    let len = one.len() - empty.len();
+    debug_assert!(one.starts_with(&empty[..*at]) && one.ends_with(&empty[*at..]));
+    one[*at..at + len].to_vec()
+}
+
 /// RFC 822 dates as the validator wants them: `Thu, 02 Nov 2017 12:00:00 +0000`.
 fn rfc822(ts: i64) -> String {
     utc(ts).format("%a, %d %b %Y %H:%M:%S +0000").to_string()

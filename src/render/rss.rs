@@ -2,7 +2,7 @@
 //! for the cover image, `fh:archive` for archived days and the WebSub hub.
 
 use super::fragments::Kind;
-use super::{rfc822, FeedDoc, Format, Site, GENERATOR};
+use super::{difference, rfc822, splice, FeedDoc, Format, Site, GENERATOR};
 use atom_syndication::Link;
 use rss::extension::atom::AtomExtension;
 use rss::extension::{Extension, ExtensionMap};
@@ -51,12 +51,11 @@ pub fn render(doc: &FeedDoc, site: &Site) -> Vec<u8> {
     // The items go last in the channel: spliced in before it closes.
     let shell = write(&channel);
     let at = rfind(&shell, CLOSE).expect("a channel");
-    let items = doc.fragments(Kind::Feed(Format::Rss), fragment);
-    let mut out = Vec::with_capacity(shell.len() + items.iter().map(|i| i.len()).sum::<usize>());
-    out.extend_from_slice(&shell[..at]);
-    items.iter().for_each(|i| out.extend_from_slice(i));
-    out.extend_from_slice(&shell[at..]);
-    out
+    splice(
+        &shell,
+        at,
+        &doc.fragments(Kind::Feed(Format::Rss), fragment),
+    )
 }
 
 /// Where a channel closes, in the pretty-printed document.
@@ -71,11 +70,11 @@ fn write(channel: &Channel) -> Vec<u8> {
     hex_references(&out)
 }
 
-/// One `<item>` as a channel holds it (with the line break and indentation
-/// before it): what a channel of this one item has more than an empty one.
+/// One `<item>` as a channel holds it, with the line break and indentation
+/// before it.
 fn fragment(it: &super::Item) -> Vec<u8> {
     static EMPTY: OnceLock<(Vec<u8>, usize)> = OnceLock::new();
-    let (empty, at) = EMPTY.get_or_init(|| {
+    let empty = EMPTY.get_or_init(|| {
         let bytes = write(&Channel::default());
         let at = rfind(&bytes, CLOSE).expect("a channel");
         (bytes, at)
@@ -84,9 +83,7 @@ fn fragment(it: &super::Item) -> Vec<u8> {
         items: vec![item(it)],
         ..Channel::default()
     });
-    let len = one.len() - empty.len();
-    debug_assert!(one.starts_with(&empty[..*at]) && one.ends_with(&empty[*at..]));
-    one[*at..at + len].to_vec()
+    difference(&one, empty)
 }
 
 pub(super) fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
