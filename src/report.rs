@@ -45,7 +45,8 @@ fn log(severity: Severity, line: &str) {
 }
 
 /// Shows the files that hold the same event as another (the first by path
-/// wins), for the groups `which` selects; returns how many groups there are.
+/// wins), group by group (as `Index::duplicates` gives them); returns how many
+/// groups there are.
 pub fn duplicates(
     settings: &Settings,
     mut dups: Vec<(&EventKey, Vec<&Path>)>,
