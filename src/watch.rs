@@ -535,7 +535,7 @@ impl Daemon {
     fn read_and_commit(&mut self, paths: &[PathBuf], started: Instant) {
         let resolved = started.elapsed();
         // A path reached only through a symlinked folder (a real folder swapped for
-        // a link) reads as gone: `Source::read` checks.
+        // a link) reads as gone: `Reads::read` checks.
         let read = reader::read(
             &self.source,
             &self.opts,

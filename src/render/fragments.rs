@@ -41,6 +41,13 @@ struct Slot {
     parts: [Option<Arc<[u8]>>; 4],
 }
 
+impl Slot {
+    /// Whether its fragments are `item`'s: the same event, the same stamp.
+    fn holds(&self, item: &Item) -> bool {
+        Arc::ptr_eq(&self.event, item.event) && self.stamp == item.stamp
+    }
+}
+
 /// The cache of rendered fragments (one per engine: a new configuration starts
 /// a new one).
 pub struct Fragments {
@@ -77,18 +84,15 @@ impl Fragments {
             slots.clear();
             *bytes = 0;
         }
-        let slot = slots.entry(item.key.clone()).or_insert_with(|| Slot {
+        let fresh = || Slot {
             event: item.event.clone(),
             stamp: item.stamp,
             parts: Default::default(),
-        });
-        if !Arc::ptr_eq(&slot.event, item.event) || slot.stamp != item.stamp {
+        };
+        let slot = slots.entry(item.key.clone()).or_insert_with(fresh);
+        if !slot.holds(item) {
             *bytes -= slot.parts.iter().flatten().map(|p| p.len()).sum::<usize>();
-            *slot = Slot {
-                event: item.event.clone(),
-                stamp: item.stamp,
-                parts: Default::default(),
-            };
+            *slot = fresh();
         }
         if let Some(old) = slot.parts[kind.slot()].replace(part.clone()) {
             *bytes -= old.len();
@@ -99,9 +103,8 @@ impl Fragments {
 
     fn lookup(&self, item: &Item, kind: Kind) -> Option<Arc<[u8]>> {
         let guard = self.slots.lock().expect("not poisoned");
-        let slot = guard.0.get(item.key)?;
-        let valid = Arc::ptr_eq(&slot.event, item.event) && slot.stamp == item.stamp;
-        valid.then(|| slot.parts[kind.slot()].clone()).flatten()
+        let slot = guard.0.get(item.key).filter(|slot| slot.holds(item))?;
+        slot.parts[kind.slot()].clone()
     }
 
     /// How many fragments were used as kept and how many were rendered since

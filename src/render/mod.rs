@@ -506,8 +506,10 @@ fn stamp(index: &Index, event: &Event, contexts: &[Context], times: [i64; 2], id
     for c in contexts {
         (c, index.context(c).map(|ctx| &ctx.slug)).hash(&mut h);
     }
+    // What `Event::path` is made of, rather than the path formatted anew.
     for key in event.links.iter() {
-        index.resolve(key).map(|target| target.path()).hash(&mut h);
+        let target = index.resolve(key);
+        target.map(|t| (&t.key, t.pad, &t.custom_path)).hash(&mut h);
     }
     h.finish()
 }
