@@ -18,7 +18,7 @@ use crate::tombstones::{self, Tombstones};
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use rustc_hash::FxHashMap as HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
@@ -147,7 +147,11 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
     // Scanning the input and rebuilding the index from the store are
     // independent: do both at once.
     let (scan, (mut engine, cached)) = rayon::join(
-        || source.scan(),
+        || {
+            let scan = source.scan();
+            tracing::debug!(ms = t.elapsed().as_millis() as u64, "scanned");
+            scan
+        },
         || {
             // Tombstones are memory of what was published: `build --fresh`
             // starts without (and so drops them).
@@ -160,36 +164,28 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
                 None => Engine::new(settings.site.clone()),
             };
             let mut engine = engine.with_tombstones(tombstones, settings.tombstone_secs);
-            let loaded = match store.as_ref().filter(|_| kept) {
-                Some(store) => match store.load(engine.interner()) {
-                    Ok(loaded) => Some(loaded),
+            // The index from the store's records, and the output checked
+            // against its stamps: independent too.
+            let intact = store.as_ref().filter(|_| kept).and_then(|store| {
+                let (intact, loaded) = rayon::join(
+                    || store.outputs().map(|outputs| sink.adopt(outputs)),
+                    || engine.load_store(store),
+                );
+                tracing::debug!(ms = t.elapsed().as_millis() as u64, "store loaded");
+                match loaded.and(intact) {
+                    Ok(intact) => Some(intact),
                     Err(e) => {
                         tracing::warn!("ignoring an unreadable store: {e:#}");
                         None
                     }
-                },
-                None => None,
-            };
+                }
+            });
             // A build from scratch applies once and renders everything: it need
             // not know who links to whom (a sizeable share of its memory).
-            if !mode.follow && loaded.is_none() {
+            if !mode.follow && intact.is_none() {
                 engine.apply_once();
             }
-            // First the state the output was written from; the differences later.
-            let cached = loaded.map(|(files, outputs)| {
-                let mut known: Vec<(PathBuf, Stamp)> = Vec::with_capacity(files.len());
-                let baseline: Vec<Change> = files
-                    .into_iter()
-                    .map(|f| {
-                        known.push((f.path.clone(), f.stamp));
-                        f.into_change()
-                    })
-                    .collect();
-                // Checking the output against its stamps is independent too.
-                let (intact, _) = rayon::join(|| sink.adopt(outputs), || engine.load(baseline));
-                (known, intact)
-            });
-            (engine, cached)
+            (engine, intact)
         },
     );
     let (scanned, problems) = scan?;
@@ -201,12 +197,12 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
         files = scanned.len(),
         store = cached.is_some(),
         rss_mib = rss_mib(),
-        "scanned and store loaded"
+        "scanned and store loaded, both"
     );
     let mut changes = Vec::new();
     let mut full = true;
-    let to_read: Vec<PathBuf> = match cached {
-        Some((known, intact)) => {
+    let to_read: Vec<PathBuf> = match (cached, &store) {
+        (Some(intact), Some(store)) => {
             full = !intact;
             if full {
                 tracing::info!(
@@ -215,11 +211,20 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
             }
             // A cached file that fails to parse now keeps its cached stamp (the
             // store's record is not replaced), so that it is read again next time.
-            let (gone, to_read) = compare(&known, &scanned);
+            let (gone, to_read) = match store.diff(&scanned) {
+                Ok(diff) => diff,
+                Err(e) => {
+                    tracing::warn!(
+                        "cannot read the stamps in the store (reading every file): {e:#}"
+                    );
+                    let gone = engine.index().paths_missing_from(&scanned);
+                    (gone, scanned.iter().map(|(p, _)| p.clone()).collect())
+                }
+            };
             changes.extend(gone.into_iter().map(Change::Remove));
             to_read
         }
-        None => scanned.iter().map(|(p, _)| p.clone()).collect(),
+        _ => scanned.iter().map(|(p, _)| p.clone()).collect(),
     };
     let bar = progress_bar(
         mode.progress && to_read.len() > 1000,
@@ -340,36 +345,6 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
     })
 }
 
-/// Compares the files the store remembers with those a scan found, both
-/// sorted by bytes (the store's order and the scan's): the files gone, and the
-/// files to read (new, or with another stamp), in the scan's order. One pass,
-/// comparing bytes: no hashing of paths.
-fn compare(
-    known: &[(PathBuf, Stamp)],
-    scanned: &[(PathBuf, Stamp)],
-) -> (Vec<PathBuf>, Vec<PathBuf>) {
-    use std::cmp::Ordering;
-    use std::os::unix::ffi::OsStrExt;
-    fn bytes(p: &Path) -> &[u8] {
-        p.as_os_str().as_bytes()
-    }
-    debug_assert!(known.is_sorted_by(|a, b| bytes(&a.0) < bytes(&b.0)));
-    debug_assert!(scanned.is_sorted_by(|a, b| bytes(&a.0) < bytes(&b.0)));
-    let (mut gone, mut to_read) = (Vec::new(), Vec::new());
-    let mut known = known.iter().peekable();
-    for (path, stamp) in scanned {
-        while let Some((k, _)) = known.next_if(|(k, _)| bytes(k) < bytes(path)) {
-            gone.push(k.clone());
-        }
-        match known.next_if(|(k, _)| bytes(k).cmp(bytes(path)) == Ordering::Equal) {
-            Some((_, s)) if s == stamp => {}
-            _ => to_read.push(path.clone()),
-        }
-    }
-    gone.extend(known.map(|(k, _)| k.clone()));
-    (gone, to_read)
-}
-
 /// Resident memory in MiB, for the debug log.
 fn rss_mib() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
@@ -452,38 +427,4 @@ pub(crate) fn progress_bar(visible: bool, len: u64, what: &'static str) -> Progr
             .progress_chars("=> "),
     );
     bar
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn compare_finds_the_files_gone_new_and_changed_in_one_pass() {
-        let stamp = |ino| Stamp {
-            len: 1,
-            mtime_ns: 1,
-            ino,
-        };
-        let files = |v: &[(&str, u64)]| -> Vec<(PathBuf, Stamp)> {
-            v.iter()
-                .map(|(p, i)| (PathBuf::from(p), stamp(*i)))
-                .collect()
-        };
-        // Sorted by bytes: `a-b.md` (0x2d) before `a/` (0x2f).
-        let known = files(&[("a-b.md", 1), ("a/x.md", 2), ("a/y.md", 3), ("c.md", 4)]);
-        let scanned = files(&[("a.md", 9), ("a/x.md", 2), ("a/y.md", 7), ("b.md", 5)]);
-        let (gone, to_read) = compare(&known, &scanned);
-        let names = |v: Vec<PathBuf>| -> Vec<String> {
-            v.iter().map(|p| p.display().to_string()).collect()
-        };
-        assert_eq!(names(gone), ["a-b.md", "c.md"]);
-        assert_eq!(names(to_read), ["a.md", "a/y.md", "b.md"]);
-        let (gone, to_read) = compare(&[], &scanned);
-        assert!(gone.is_empty());
-        assert_eq!(to_read.len(), 4);
-        let (gone, to_read) = compare(&known, &[]);
-        assert_eq!(gone.len(), 4);
-        assert!(to_read.is_empty());
-    }
 }

@@ -9,6 +9,7 @@ use crate::plan::{self, Plan};
 use crate::render::fragments::Fragments;
 use crate::render::pages::Page;
 use crate::render::{self, Bodies, FeedId, InMemory, Site};
+use crate::store::Store;
 use crate::tombstones::{Changed, Tombstones};
 use rayon::prelude::*;
 use std::sync::Arc;
@@ -119,7 +120,25 @@ impl Engine {
     /// (the files the store remembers, from which the output was written) and
     /// for `check`, where a plan naming every feed would be thrown away.
     pub fn load(&mut self, changes: impl IntoIterator<Item = Change>) {
-        self.index.apply(changes);
+        self.index.load(changes);
+    }
+
+    /// [`Engine::load`] of every file `store` has a record of, decoded one at
+    /// a time. On an error the index is left empty.
+    pub fn load_store(&mut self, store: &Store) -> anyhow::Result<()> {
+        let mut interner = std::mem::take(&mut self.interner);
+        let mut error = None;
+        let loaded = store.files(&mut interner).map(|files| {
+            self.index
+                .load(files.map_while(|file| file.map_err(|e| error = Some(e)).ok()));
+        });
+        self.interner = interner;
+        let loaded = loaded.and_then(|()| error.map_or(Ok(()), Err));
+        if loaded.is_err() {
+            self.index = Index::default();
+            self.interner.sweep();
+        }
+        loaded
     }
 
     /// Applies a change set seen at `now` (seconds since the epoch): records

@@ -182,6 +182,9 @@ pub struct Index {
     no_mentions: bool,
     /// Whether [`Touched`] gets the items that left and came (for tombstones).
     trace: bool,
+    /// While [`Index::load`] runs: every feed changed, so none is reported,
+    /// and items are filed in the sorted sets in bulk at the end.
+    loading: bool,
     /// The items: current keys only.
     events: HashMap<EventKey, Entry>,
     days: BTreeMap<NaiveDate, BTreeSet<EventKey>>,
@@ -266,6 +269,20 @@ impl Index {
             .keys()
             .chain(self.pages.keys())
             .map(|k| path_of(k))
+    }
+
+    /// The files the index holds that `scanned` (a scan's paths, with
+    /// anything beside) does not list: the ones gone.
+    pub fn paths_missing_from<T>(&self, scanned: &[(PathBuf, T)]) -> Vec<PathBuf> {
+        // Hashed as bytes: hashing a `Path` walks its components.
+        let present: HashSet<&[u8]> = scanned
+            .iter()
+            .map(|(p, _)| p.as_os_str().as_bytes())
+            .collect();
+        self.paths()
+            .filter(|p| !present.contains(p.as_os_str().as_bytes()))
+            .map(Path::to_path_buf)
+            .collect()
     }
 
     pub fn all(&self) -> &BTreeSet<ItemKey> {
@@ -363,7 +380,12 @@ impl Index {
                     let claims = self.claims.entry(event.key.clone()).or_default();
                     match claims.binary_search_by(|(p, _)| p.cmp(&path)) {
                         Ok(i) => claims[i].1 = event.clone(),
-                        Err(i) => claims.insert(i, (path, event.clone())),
+                        Err(i) => {
+                            // Exactly: a key almost always has one file, and a
+                            // `Vec` grows from empty to four.
+                            claims.reserve_exact(1);
+                            claims.insert(i, (path, event.clone()));
+                        }
                     }
                     mark_event(&event, &mut raw);
                 }
@@ -374,6 +396,7 @@ impl Index {
                     for e in page.entries.iter() {
                         let given = self.page_contexts.entry(e.key.clone()).or_default();
                         if let Err(i) = given.binary_search_by(|(p, _)| p.cmp(&path)) {
+                            given.reserve_exact(1);
                             given.insert(i, (path.clone(), e.contexts.clone()));
                         }
                         raw.insert(e.key.clone());
@@ -402,6 +425,90 @@ impl Index {
         }
         self.assign_slugs(&mut touched);
         touched
+    }
+
+    /// Fills an empty index with `changes` that name each path once (a
+    /// start from the store's records): what [`Index::apply`] makes of them,
+    /// with the maps by path built in bulk from sorted runs rather than by a
+    /// search per file. Reports nothing: everything changed. An index that is
+    /// not empty is applied to.
+    pub fn load(&mut self, changes: impl IntoIterator<Item = Change>) {
+        if !self.files.is_empty() || !self.pages.is_empty() {
+            self.apply(changes);
+            return;
+        }
+        let (mut files, mut pages, mut raw) = (Vec::new(), Vec::new(), Vec::new());
+        for change in changes {
+            match change {
+                Change::Upsert(path, event) => {
+                    raw.push(event.key.clone());
+                    raw.extend(event.versions.iter().map(|v| v.key.clone()));
+                    files.push((key_of(&path), event));
+                }
+                Change::Page(path, page) => {
+                    raw.extend(page.entries.iter().map(|e| e.key.clone()));
+                    pages.push((key_of(&path), page));
+                }
+                Change::Remove(_) => {}
+            }
+        }
+        // The store's order is the maps' order: collecting checks, then builds.
+        self.files = files.into_iter().collect();
+        self.pages = pages.into_iter().collect();
+        debug_assert!(self.pages.keys().all(|p| !self.files.contains_key(p)));
+        self.claims.reserve(self.files.len());
+        for (path, event) in &self.files {
+            // In path order, so each key's claims come sorted.
+            let claims = self.claims.entry(event.key.clone()).or_default();
+            claims.reserve_exact(1);
+            claims.push((path.clone(), event.clone()));
+        }
+        for (path, page) in &self.pages {
+            for e in page.entries.iter() {
+                let given = self.page_contexts.entry(e.key.clone()).or_default();
+                // A page naming a key twice gives it the first entry's contexts.
+                if given.last().is_none_or(|(p, _)| p != path) {
+                    given.reserve_exact(1);
+                    given.push((path.clone(), e.contexts.clone()));
+                }
+            }
+            if let Some(day) = page_day(path) {
+                *self.page_days.entry(day).or_default() += 1;
+            }
+        }
+        raw.sort_unstable();
+        raw.dedup();
+        let raw: BTreeSet<EventKey> = raw.into_iter().collect();
+        let mut touched = Touched::default();
+        self.events.reserve(raw.len());
+        self.loading = true;
+        self.settle_all(&raw, &mut touched);
+        let days: Vec<NaiveDate> = self.days.keys().copied().collect();
+        for day in days {
+            self.assign_times(day, &mut touched);
+        }
+        self.loading = false;
+        self.place_all();
+        touched.contexts = self.contexts.keys().cloned().collect();
+        self.assign_slugs(&mut touched);
+    }
+
+    /// Files every item in `all` and its contexts' sets under its time, each
+    /// set built at once from a sorted run (see [`Index::load`]).
+    fn place_all(&mut self) {
+        let mut all = Vec::with_capacity(self.events.len());
+        let mut by_context: HashMap<Context, Vec<ItemKey>> = HashMap::default();
+        for (key, entry) in &self.events {
+            let item = (Reverse(entry.ts), key.clone());
+            for c in entry.contexts() {
+                by_context.entry(c.clone()).or_default().push(item.clone());
+            }
+            all.push(item);
+        }
+        self.all = all.into_iter().collect();
+        for (c, items) in by_context {
+            self.contexts.entry(c).or_default().items = items.into_iter().collect();
+        }
     }
 
     fn remove_file(&mut self, path: &FileKey, raw: &mut BTreeSet<EventKey>) {
@@ -532,6 +639,9 @@ impl Index {
             entry.ts = ts;
             entry.updated = updated;
             let old = entry.placed.replace(ts);
+            if self.loading {
+                continue;
+            }
             let contexts: Vec<Context> = entry.contexts().to_vec();
             if let Some(old) = old {
                 let old_item = (Reverse(old), key.clone());

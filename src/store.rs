@@ -25,7 +25,7 @@ use anyhow::{Context as _, Result};
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 use std::fs;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -103,6 +103,8 @@ pub enum Doc {
 /// (postcard is not self-describing): the test below round-trips one.
 #[derive(Deserialize)]
 struct RecordRef<'a> {
+    /// Decoded for the layout; [`Store::diff`] reads stamps alone.
+    #[allow(dead_code)]
     stamp: Stamp,
     #[serde(borrow)]
     doc: DocRef<'a>,
@@ -200,20 +202,32 @@ impl DocRef<'_> {
     }
 }
 
-/// A file as the store gives it back.
-pub struct StoredFile {
-    pub path: PathBuf,
-    pub stamp: Stamp,
-    pub doc: Doc,
+/// The store's files as changes, one record at a time: see [`Store::files`].
+pub struct Files<'i> {
+    records: redb::Range<'static, &'static [u8], &'static [u8]>,
+    /// Keeps the read transaction's snapshot for `records`.
+    _table: redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
+    interner: &'i mut Interner,
 }
 
-impl StoredFile {
-    /// The file as a change that adds it to an index.
-    pub fn into_change(self) -> Change {
-        match self.doc {
-            Doc::Event(event) => Change::Upsert(self.path, event),
-            Doc::Page(page) => Change::Page(self.path, page),
-        }
+impl Iterator for Files<'_> {
+    type Item = Result<Change>;
+
+    fn next(&mut self) -> Option<Result<Change>> {
+        let decode = |(path, record): (redb::AccessGuard<&[u8]>, redb::AccessGuard<&[u8]>)| {
+            let record: RecordRef = postcard::from_bytes(record.value())?;
+            let path = PathBuf::from(std::ffi::OsStr::from_bytes(path.value()));
+            Ok(match record.doc.own(self.interner) {
+                Doc::Event(event) => Change::Upsert(path, event),
+                Doc::Page(page) => Change::Page(path, page),
+            })
+        };
+        Some(
+            self.records
+                .next()?
+                .map_err(anyhow::Error::from)
+                .and_then(decode),
+        )
     }
 }
 
@@ -349,20 +363,23 @@ impl Store {
         Ok(())
     }
 
-    /// Every input file the store knows, with its strings shared through
-    /// `interner`, and the output manifest. Bodies stay where they are.
-    pub fn load(&self, interner: &mut Interner) -> Result<(Vec<StoredFile>, Manifest)> {
+    /// Every input file the store knows, as the change that adds it to an
+    /// index, decoded one record at a time with its strings shared through
+    /// `interner` (so that a start holds no second copy of the archive on the
+    /// way to the index). Bodies stay where they are.
+    pub fn files<'i>(&self, interner: &'i mut Interner) -> Result<Files<'i>> {
+        let table = self.db.begin_read()?.open_table(FILES)?;
+        let records = table.range::<&[u8]>(..)?;
+        Ok(Files {
+            records,
+            _table: table,
+            interner,
+        })
+    }
+
+    /// The output manifest as last recorded.
+    pub fn outputs(&self) -> Result<Manifest> {
         let txn = self.db.begin_read()?;
-        let mut files = Vec::new();
-        for entry in txn.open_table(FILES)?.iter()? {
-            let (path, record) = entry?;
-            let record: RecordRef = postcard::from_bytes(record.value())?;
-            files.push(StoredFile {
-                path: PathBuf::from(std::ffi::OsString::from_vec(path.value().to_vec())),
-                stamp: record.stamp,
-                doc: record.doc.own(interner),
-            });
-        }
         let mut outputs = Vec::new();
         for entry in txn.open_table(OUTPUTS)?.iter()? {
             let (path, stamp) = entry?;
@@ -371,34 +388,45 @@ impl Store {
                 postcard::from_bytes(stamp.value())?,
             ));
         }
-        Ok((files, outputs))
+        Ok(outputs)
     }
 
-    /// The files of `scanned` whose stamp is not the one the store has for
-    /// them (or that it has no record of): what a rescan must read. One pass
-    /// over the records in the store's order, which is the scan's (by bytes);
-    /// only each record's stamp, which comes first, is decoded.
-    pub fn changed(&self, scanned: &[(PathBuf, Stamp)]) -> Result<Vec<PathBuf>> {
+    /// Compares the files the store has records of with those a scan found
+    /// (sorted by bytes, the store's order): the files gone, and the files to
+    /// read (new, or with another stamp), in the scan's order. One pass over
+    /// the records, decoding only each one's stamp, which comes first.
+    pub fn diff(&self, scanned: &[(PathBuf, Stamp)]) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
         let txn = self.db.begin_read()?;
         let files = txn.open_table(FILES)?;
         let mut records = files.iter()?;
         let mut next = records.next().transpose()?;
-        let mut out = Vec::new();
+        let (mut gone, mut to_read) = (Vec::new(), Vec::new());
+        let path_of = |k: &[u8]| PathBuf::from(std::ffi::OsStr::from_bytes(k));
         for (path, stamp) in scanned {
             let want = raw(path);
-            while next.as_ref().is_some_and(|(k, _)| k.value() < want) {
+            while let Some((k, _)) = next.as_ref().filter(|(k, _)| k.value() < want) {
+                gone.push(path_of(k.value()));
                 next = records.next().transpose()?;
             }
-            let same = next.as_ref().is_some_and(|(k, record)| {
-                k.value() == want
-                    && postcard::take_from_bytes::<Stamp>(record.value())
+            let same = next
+                .as_ref()
+                .filter(|(k, _)| k.value() == want)
+                .map(|(_, record)| {
+                    postcard::take_from_bytes::<Stamp>(record.value())
                         .is_ok_and(|(s, _)| s == *stamp)
-            });
-            if !same {
-                out.push(path.clone());
+                });
+            if same.is_some() {
+                next = records.next().transpose()?;
+            }
+            if same != Some(true) {
+                to_read.push(path.clone());
             }
         }
-        Ok(out)
+        while let Some((k, _)) = next {
+            gone.push(path_of(k.value()));
+            next = records.next().transpose()?;
+        }
+        Ok((gone, to_read))
     }
 
     /// Records what a batch read: each file's stamp and event or day page (the
@@ -614,5 +642,55 @@ mod tests {
                 Doc::Page(p) => assert_eq!(*p, page),
             }
         }
+    }
+
+    #[test]
+    fn diff_finds_the_files_gone_new_and_changed_in_one_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = Store::open(dir.path(), 1, true).unwrap();
+        let stamp = |ino| Stamp {
+            len: 1,
+            mtime_ns: 1,
+            ino,
+        };
+        let files = |v: &[(&str, u64)]| -> Vec<(PathBuf, Stamp)> {
+            v.iter()
+                .map(|(p, i)| (PathBuf::from(p), stamp(*i)))
+                .collect()
+        };
+        // Sorted by bytes: `a-b.md` (0x2d) before `a/` (0x2f).
+        let known = files(&[("a-b.md", 1), ("a/x.md", 2), ("a/y.md", 3), ("c.md", 4)]);
+        let scanned = files(&[("a.md", 9), ("a/x.md", 2), ("a/y.md", 7), ("b.md", 5)]);
+        let names = |v: Vec<PathBuf>| -> Vec<String> {
+            v.iter().map(|p| p.display().to_string()).collect()
+        };
+        let (gone, to_read) = store.diff(&scanned).unwrap();
+        assert!(gone.is_empty());
+        assert_eq!(to_read.len(), 4);
+
+        let page = |p: &PathBuf| {
+            Change::Page(
+                p.clone(),
+                Arc::new(DayPage {
+                    entries: Box::new([]),
+                }),
+            )
+        };
+        let mut changes: Vec<Change> = known.iter().map(|(p, _)| page(p)).collect();
+        store.record(&mut changes, &known);
+        let (gone, to_read) = store.diff(&scanned).unwrap();
+        assert_eq!(names(gone), ["a-b.md", "c.md"]);
+        assert_eq!(names(to_read), ["a.md", "a/y.md", "b.md"]);
+        let (gone, to_read) = store.diff(&[]).unwrap();
+        assert_eq!(gone.len(), 4);
+        assert!(to_read.is_empty());
+
+        let mut interner = Interner::default();
+        let loaded: Vec<Change> = store
+            .files(&mut interner)
+            .unwrap()
+            .collect::<Result<_>>()
+            .unwrap();
+        assert_eq!(loaded.len(), 4);
     }
 }

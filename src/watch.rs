@@ -23,9 +23,8 @@ use crate::watcher::{watch, Hints};
 use crate::websub::Publisher;
 use anyhow::{Context as _, Result};
 use notify::EventKind;
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeSet;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -447,6 +446,7 @@ impl Daemon {
             daemon.stamps_lost = true;
             daemon.fell_behind(u, Duration::ZERO);
         }
+        crate::memory::release();
         Ok(daemon)
     }
 
@@ -491,22 +491,10 @@ impl Daemon {
         for p in problems {
             tracing::warn!("{p}");
         }
-        // Hashed as bytes: hashing a `Path` walks its components.
-        fn bytes(p: &Path) -> &[u8] {
-            p.as_os_str().as_bytes()
-        }
-        let present: HashSet<&[u8]> = scanned.iter().map(|(p, _)| bytes(p)).collect();
-        let mut paths: Vec<PathBuf> = self
-            .engine
-            .index()
-            .paths()
-            .filter(|p| !present.contains(bytes(p)))
-            .map(Path::to_path_buf)
-            .collect();
-        drop(present);
+        let mut paths = self.engine.index().paths_missing_from(&scanned);
         match &self.store {
-            Some(store) => match store.changed(&scanned) {
-                Ok(changed) => paths.extend(changed),
+            Some(store) => match store.diff(&scanned) {
+                Ok((_, changed)) => paths.extend(changed),
                 Err(e) => {
                     tracing::warn!(
                         "cannot read the stamps in the store (reading every file): {e:#}"
@@ -530,6 +518,7 @@ impl Daemon {
         self.read_and_commit(&paths, started);
         self.engine.interner().sweep();
         self.save_state();
+        crate::memory::release();
     }
 
     fn read_and_commit(&mut self, paths: &[PathBuf], started: Instant) {

@@ -160,6 +160,7 @@ impl Index {
                 if v.key != *key {
                     let by = self.claimed_by.entry(v.key.clone()).or_default();
                     if let Err(i) = by.binary_search(key) {
+                        by.reserve_exact(1);
                         by.insert(i, key.clone());
                     }
                 }
@@ -178,7 +179,7 @@ impl Index {
                 continue;
             }
             m.resolved = now;
-            for by in m.by.iter() {
+            for by in m.by.iter().filter(|_| !self.loading) {
                 let entry = &self.events[by];
                 touched.days.insert(entry.event.date);
                 touched.contexts.extend(entry.contexts().iter().cloned());
@@ -276,8 +277,10 @@ impl Index {
             }
         }
         if let Some(entry) = item {
-            touched.days.insert(entry.event.date);
-            touched.contexts.extend(entry.contexts().iter().cloned());
+            if !self.loading {
+                touched.days.insert(entry.event.date);
+                touched.contexts.extend(entry.contexts().iter().cloned());
+            }
             let day = self.days.entry(entry.event.date).or_default();
             if day.is_empty() {
                 touched.listing = true;
