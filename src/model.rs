@@ -86,8 +86,10 @@ pub struct Event {
     /// The path, when it is not `key` with `pad` (a layout path under a folder
     /// other than the root's `news/`).
     pub custom_path: Option<Arc<str>>,
+    #[serde(with = "numeric::date")]
     pub date: NaiveDate,
     /// A full timestamp, only when front matter gives one.
+    #[serde(with = "numeric::time")]
     pub time: Option<DateTime<FixedOffset>>,
     /// An explicit id from front matter; otherwise one is derived from `key`.
     pub id: Option<Box<str>>,
@@ -347,6 +349,60 @@ pub fn written_path(href: &str) -> Arc<str> {
     match path.strip_prefix('/') {
         Some(_) => path.into(),
         None => format!("/{path}").into(),
+    }
+}
+
+/// Dates and times in the store as numbers: chrono's serde writes them as
+/// text, which a restart would parse again for every event.
+pub(crate) mod numeric {
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub mod date {
+        use super::*;
+        use chrono::{Datelike, NaiveDate};
+
+        pub fn serialize<S: Serializer>(d: &NaiveDate, s: S) -> Result<S::Ok, S::Error> {
+            d.num_days_from_ce().serialize(s)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
+            let days = i32::deserialize(d)?;
+            NaiveDate::from_num_days_from_ce_opt(days).ok_or_else(|| D::Error::custom("bad date"))
+        }
+    }
+
+    /// A time as seconds since the epoch, nanoseconds and its UTC offset.
+    pub mod time {
+        use super::*;
+        use chrono::{DateTime, FixedOffset};
+
+        pub fn serialize<S: Serializer>(
+            t: &Option<DateTime<FixedOffset>>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            t.map(|t| {
+                (
+                    t.timestamp(),
+                    t.timestamp_subsec_nanos(),
+                    t.offset().local_minus_utc(),
+                )
+            })
+            .serialize(s)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<DateTime<FixedOffset>>, D::Error> {
+            let Some((secs, nanos, offset)) = Option::<(i64, u32, i32)>::deserialize(d)? else {
+                return Ok(None);
+            };
+            let offset =
+                FixedOffset::east_opt(offset).ok_or_else(|| D::Error::custom("bad offset"))?;
+            DateTime::from_timestamp(secs, nanos)
+                .map(|t| Some(t.with_timezone(&offset)))
+                .ok_or_else(|| D::Error::custom("bad time"))
+        }
     }
 }
 

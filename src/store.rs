@@ -63,7 +63,7 @@ const OUTPUTS: TableDefinition<&str, &[u8]> = TableDefinition::new("outputs");
 
 /// The layout of the records. postcard is not self-describing, so bump this
 /// whenever `Event`, `DayPage`, `Body` or a record changes shape.
-const FORMAT: u32 = 5;
+const FORMAT: u32 = 6;
 
 /// What the store's page cache may hold: lookups of bodies are served from the
 /// operating system's page cache anyway, and the daemon's memory is the point.
@@ -123,7 +123,9 @@ struct EventRef<'a> {
     pad: crate::model::Padding,
     #[serde(borrow)]
     custom_path: Option<&'a str>,
+    #[serde(with = "crate::model::numeric::date")]
     date: chrono::NaiveDate,
+    #[serde(with = "crate::model::numeric::time")]
     time: Option<chrono::DateTime<chrono::FixedOffset>>,
     #[serde(borrow)]
     id: Option<&'a str>,
