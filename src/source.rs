@@ -79,7 +79,11 @@ impl Source {
             Some(tail) if !dotted && !tail.is_empty() => Some(OsStr::from_bytes(tail)),
             _ => rel.file_name(),
         };
-        let Some(name) = name.map(|n| n.to_string_lossy()) else {
+        // `to_string_lossy` checks byte by byte; `from_utf8` a word at a time.
+        let Some(name) = name.map(|n| match n.to_str() {
+            Some(s) => std::borrow::Cow::Borrowed(s),
+            None => n.to_string_lossy(),
+        }) else {
             return false;
         };
         let temp = name.ends_with('~')

@@ -67,7 +67,7 @@ const FORMAT: u32 = 6;
 
 /// What the store's page cache may hold: lookups of bodies are served from the
 /// operating system's page cache anyway, and the daemon's memory is the point.
-const CACHE_BYTES: usize = 16 << 20;
+const CACHE_BYTES: usize = 4 << 20;
 
 /// What to record of the output's stamps.
 pub enum Outputs {
