@@ -165,17 +165,20 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
             };
             let mut engine = engine.with_tombstones(tombstones, settings.tombstone_secs);
             // The index from the store's records, and the output checked
-            // against its stamps: independent too.
+            // against its stamps: independent too. The load first, on this
+            // thread: the check waits for a thread the scan lets go of.
             let intact = store.as_ref().filter(|_| kept).and_then(|store| {
-                let (intact, loaded) = rayon::join(
-                    || store.outputs().map(|outputs| sink.adopt(outputs)),
+                let (loaded, intact) = rayon::join(
                     || engine.load_store(store),
+                    || store.outputs().map(|outputs| sink.adopt(outputs)),
                 );
                 tracing::debug!(ms = t.elapsed().as_millis() as u64, "store loaded");
                 match loaded.and(intact) {
                     Ok(intact) => Some(intact),
                     Err(e) => {
                         tracing::warn!("ignoring an unreadable store: {e:#}");
+                        // Every file is read instead: none may stay from the store.
+                        engine.unload();
                         None
                     }
                 }
@@ -197,7 +200,7 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
         files = scanned.len(),
         store = cached.is_some(),
         rss_mib = rss_mib(),
-        "scanned and store loaded, both"
+        "scanned and store loaded"
     );
     let mut changes = Vec::new();
     let mut full = true;

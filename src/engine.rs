@@ -135,10 +135,15 @@ impl Engine {
         self.interner = interner;
         let loaded = loaded.and_then(|()| error.map_or(Ok(()), Err));
         if loaded.is_err() {
-            self.index = Index::default();
-            self.interner.sweep();
+            self.unload();
         }
         loaded
+    }
+
+    /// Empties the index (a load from a store that turned out unreadable).
+    pub fn unload(&mut self) {
+        self.index = Index::default();
+        self.interner.sweep();
     }
 
     /// Applies a change set seen at `now` (seconds since the epoch): records

@@ -171,10 +171,12 @@ impl Index {
             self.settle(key, touched);
         }
         for key in &dirty {
-            let now = self.resolved(key);
-            let Some(m) = self.mentions.get_mut(key) else {
+            // Most keys are linked from nowhere: no need to resolve them.
+            if !self.mentions.contains_key(key) {
                 continue;
-            };
+            }
+            let now = self.resolved(key);
+            let m = self.mentions.get_mut(key).expect("mentioned");
             if m.resolved == now {
                 continue;
             }
@@ -193,15 +195,20 @@ impl Index {
         if self.current(key) != *key {
             return None;
         }
+        // The file's own contexts are sorted and distinct already: only
+        // those day pages add need sorting in.
         let mut contexts: Vec<Context> = base.contexts.to_vec();
         if !base.contexts_pinned {
+            let own = contexts.len();
             for k in self.family(key) {
                 for (_, given) in self.page_contexts.get(&k).into_iter().flatten() {
                     contexts.extend(given.iter().cloned());
                 }
             }
-            contexts.sort();
-            contexts.dedup();
+            if contexts.len() > own {
+                contexts.sort();
+                contexts.dedup();
+            }
         }
         let first = base
             .versions
