@@ -140,6 +140,23 @@ impl Engine {
         loaded
     }
 
+    /// Builds the index again from `store`, in bulk (see [`Index::load`]):
+    /// the same index, laid out densely, for after a start that grew it one
+    /// file at a time. Only when the store has a record of every file the
+    /// index holds (a write to it may have failed); says whether it did. On
+    /// an error the index is left empty.
+    pub fn compact(&mut self, store: &Store) -> anyhow::Result<bool> {
+        let held = self.index.files().count() + self.index.pages().count();
+        if store.file_count()? != held as u64 {
+            return Ok(false);
+        }
+        // Kept items hold the events of the index that goes.
+        self.fragments = Fragments::new(FRAGMENTS);
+        self.unload();
+        self.load_store(store)?;
+        Ok(true)
+    }
+
     /// Empties the index (a load from a store that turned out unreadable).
     pub fn unload(&mut self) {
         self.index = Index::default();

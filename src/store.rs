@@ -22,7 +22,9 @@ use crate::index::Change;
 use crate::model::{Body, Content, DayPage, Event, Interner};
 use crate::render::Bodies;
 use anyhow::{Context as _, Result};
-use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{
+    Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
+};
 use serde::{Deserialize, Serialize};
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
@@ -377,6 +379,11 @@ impl Store {
             _table: table,
             interner,
         })
+    }
+
+    /// How many input files the store has a record of.
+    pub fn file_count(&self) -> Result<u64> {
+        Ok(self.db.begin_read()?.open_table(FILES)?.len()?)
     }
 
     /// The output manifest as last recorded.

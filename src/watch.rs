@@ -407,6 +407,23 @@ impl Daemon {
             changed_feeds,
             unwritten,
         } = commands::start(settings, &sink, &mode)?;
+        let mut engine = engine;
+        // A start that read most of the tree (the first, or one after the
+        // store was started afresh) grew the index a file at a time, among
+        // the bodies it parsed and let go. Loaded again from the store it
+        // takes a quarter less memory (296 -> 220 MB at 100k), for 1.7 s more
+        // of a start that took 30.
+        if s.read >= s.files / 2 {
+            if let Some(store) = &store {
+                let t = Instant::now();
+                let compacted = engine.compact(store)?;
+                tracing::debug!(
+                    compacted,
+                    ms = t.elapsed().as_millis() as u64,
+                    "index compacted"
+                );
+            }
+        }
         tracing::info!(
             files = s.files,
             read = s.read,
