@@ -62,7 +62,7 @@ pub struct Started {
     /// hold a store (then bodies stay in memory, and the next start reads all).
     pub store: Option<Arc<Store>>,
     /// The stamp of every file the index holds, only when there is no store:
-    /// a store's records hold them (see [`Store::changed`]), and a second copy
+    /// a store's records hold them (see [`Store::diff`]), and a second copy
     /// in memory would cost the daemon a path and a stamp per file.
     pub stamps: HashMap<PathBuf, Stamp>,
     pub summary: Summary,

@@ -118,7 +118,8 @@ impl Engine {
 
     /// Applies a change set without planning: for the state a run starts from
     /// (the files the store remembers, from which the output was written) and
-    /// for `check`, where a plan naming every feed would be thrown away.
+    /// for `check`, where a plan naming every feed would be thrown away. Each
+    /// path once (see [`Index::load`]).
     pub fn load(&mut self, changes: impl IntoIterator<Item = Change>) {
         self.index.load(changes);
     }
@@ -157,7 +158,8 @@ impl Engine {
         Ok(true)
     }
 
-    /// Empties the index (a load from a store that turned out unreadable).
+    /// Empties the index: before a load, or after one from a store that
+    /// turned out unreadable.
     pub fn unload(&mut self) {
         self.index = Index::default();
         self.interner.sweep();
