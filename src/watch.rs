@@ -411,7 +411,7 @@ impl Daemon {
         // A start that read most of the tree (the first, or one after the
         // store was started afresh) grew the index a file at a time, among
         // the bodies it parsed and let go. Loaded again from the store it
-        // takes a quarter less memory (296 -> 220 MB at 100k), for 1.7 s more
+        // takes a quarter less memory (296 -> 226 MB at 100k), for 1.1 s more
         // of a start that took 30.
         if s.read >= s.files / 2 {
             if let Some(store) = &store {

@@ -77,6 +77,14 @@ impl Fixture {
         fs::write(path, "x").unwrap();
         self.until(|h| *h == closed(path))
     }
+
+    /// Writes `path` and checks that only its own events came (nothing from
+    /// before was left in the queue); returns them.
+    fn write_alone(&mut self, path: &Path) -> Vec<Hint> {
+        let got = self.write(path);
+        assert!(only(&got, path), "{got:#?}");
+        got
+    }
 }
 
 /// Whether every event names `path`, and only it.
@@ -114,11 +122,9 @@ fn reading_files_and_listing_folders_queues_nothing() {
             fs::File::open(&dir).unwrap();
         }
     }
-    let marker = f.path("a/b/c/marker.md");
-    let got = f.write(&marker);
     // Only the marker's own events (created, written, closed) reached the
     // kernel's queue, and were handed on.
-    assert!(only(&got, &marker), "{got:#?}");
+    let got = f.write_alone(&f.path("a/b/c/marker.md"));
     assert_eq!(got.len(), 3, "{got:#?}");
     assert_eq!(f.watch.as_ref().unwrap().queued(), 3);
     assert!(!f.hints.lost.load(Ordering::SeqCst));
@@ -150,9 +156,7 @@ fn renames_are_paired_by_cookie_and_half_renames_stay_halves() {
             named(RenameMode::To, &[&back]),
         ]
     );
-    let marker = f.path("marker.md");
-    let got = f.write(&marker);
-    assert!(only(&got, &marker), "{got:#?}");
+    f.write_alone(&f.path("marker.md"));
 }
 
 #[test]
@@ -216,9 +220,7 @@ fn folders_moved_out_and_symlinked_ones_are_not_watched() {
     f.until(|h| *h == linked);
     fs::write(away.join("y/e.md"), "changed").unwrap();
     fs::write(f.outside("other.md"), "x").unwrap();
-    let marker = f.path("z/marker.md");
-    let got = f.write(&marker);
-    assert!(only(&got, &marker), "{got:#?}");
+    f.write_alone(&f.path("z/marker.md"));
 }
 
 #[test]
