@@ -152,6 +152,8 @@ const VERSION_WINDOW: i64 = 7 * 86_400;
 pub struct ContextEntry {
     pub items: BTreeSet<ItemKey>,
     pub slug: Arc<str>,
+    /// The count it is filed under in `Index::ranking` (0: not filed).
+    ranked: usize,
 }
 
 #[derive(Debug, Default)]
@@ -194,6 +196,10 @@ pub struct Index {
     slug_groups: HashMap<Arc<str>, BTreeSet<Context>>,
     /// Which context owns each slug, sorted: the A-Z listings are its ranges.
     by_slug: BTreeMap<Arc<str>, Context>,
+    /// The contexts by count of items (most first), then by name: the most
+    /// active ones, which the home page and OPML list after every change, are
+    /// its head (not a pass over every context each time).
+    ranking: BTreeSet<(Reverse<usize>, Context)>,
 }
 
 impl Index {
@@ -295,6 +301,14 @@ impl Index {
 
     pub fn contexts(&self) -> &HashMap<Context, ContextEntry> {
         &self.contexts
+    }
+
+    /// The `n` contexts with the most items (ties by name), in that order.
+    pub fn most_active(&self, n: usize) -> impl Iterator<Item = (&Context, &ContextEntry)> {
+        self.ranking
+            .iter()
+            .take(n)
+            .map(|(_, name)| (name, &self.contexts[name]))
     }
 
     pub fn context(&self, name: &str) -> Option<&ContextEntry> {
@@ -424,6 +438,7 @@ impl Index {
             self.assign_times(day, &mut touched);
         }
         self.assign_slugs(&mut touched);
+        self.file_by_count(&touched.contexts);
         touched
     }
 
@@ -491,6 +506,26 @@ impl Index {
         self.place_all();
         touched.contexts = self.contexts.keys().cloned().collect();
         self.assign_slugs(&mut touched);
+        self.file_by_count(&touched.contexts);
+    }
+
+    /// Files `contexts` again in `ranking` under their counts now.
+    fn file_by_count(&mut self, contexts: &BTreeSet<Context>) {
+        for name in contexts {
+            let Some(c) = self.contexts.get_mut(name) else {
+                continue; // Gone, and taken out of the ranking then.
+            };
+            let count = c.items.len();
+            let old = std::mem::replace(&mut c.ranked, count);
+            if old != count {
+                if old > 0 {
+                    self.ranking.remove(&(Reverse(old), name.clone()));
+                }
+                if count > 0 {
+                    self.ranking.insert((Reverse(count), name.clone()));
+                }
+            }
+        }
     }
 
     /// Files every item in `all` and its contexts' sets under its time, each
@@ -683,6 +718,7 @@ impl Index {
             } else {
                 group.remove(name);
                 if let Some(c) = self.contexts.remove(name) {
+                    self.ranking.remove(&(Reverse(c.ranked), name.clone()));
                     self.release_slug(&c.slug, name, touched);
                     touched.listing = true;
                 }

@@ -18,6 +18,8 @@ pub enum ItemLink {
 pub struct Links {
     site: Url,
     feeds: Url,
+    /// `feeds` escaped for an HTML attribute: pages write it before every link.
+    feeds_attr: String,
     /// What replaces `.md` at the end of an event page path (`.html` by default).
     page_suffix: String,
     item_link: ItemLink,
@@ -32,9 +34,11 @@ impl Links {
         page_suffix: &str,
         item_link: ItemLink,
     ) -> Result<Self, String> {
+        let feeds = base_url(feeds)?;
         Ok(Self {
             site: base_url(site)?,
-            feeds: base_url(feeds)?,
+            feeds_attr: html_escape::encode_double_quoted_attribute(feeds.as_str()).into_owned(),
+            feeds,
             page_suffix: page_suffix.to_owned(),
             item_link,
         })
@@ -42,11 +46,16 @@ impl Links {
 
     /// The public URL of a file in the output directory.
     pub fn feed_url(&self, rel: &str) -> String {
-        format!("{}{rel}", self.feeds)
+        [self.feeds.as_str(), rel].concat()
     }
 
     pub fn feeds_root(&self) -> &str {
         self.feeds.as_str()
+    }
+
+    /// [`Links::feeds_root`], escaped for an HTML attribute.
+    pub fn feeds_root_attr(&self) -> &str {
+        &self.feeds_attr
     }
 
     pub fn site_root(&self) -> &str {

@@ -181,3 +181,62 @@ fn an_unchanged_upsert_touches_nothing() {
         .apply([up("a.md", event((2017, 1, 1), "a", &["X"]))])
         .is_empty());
 }
+
+/// The ranking is every context by count (most first), then by name, whatever
+/// order the changes came in, and a bulk load ranks as the changes did.
+#[test]
+fn most_active_is_the_whole_order_by_count_then_name() {
+    fn whole_order(index: &Index) -> Vec<(String, usize)> {
+        let mut all: Vec<(String, usize)> = index
+            .contexts()
+            .iter()
+            .map(|(n, c)| (n.to_string(), c.items.len()))
+            .collect();
+        all.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        all
+    }
+    fn ranked(index: &Index, n: usize) -> Vec<(String, usize)> {
+        index
+            .most_active(n)
+            .map(|(n, c)| (n.to_string(), c.items.len()))
+            .collect()
+    }
+    let names = ["B", "A", "C", "D"];
+    let mut index = Index::default();
+    let mut changes = Vec::new();
+    // Events spread over contexts, then moved, then some removed: counts rise,
+    // fall, tie and reach zero.
+    for i in 0..24u32 {
+        let contexts = [names[(i % 4) as usize], names[(i % 3) as usize]];
+        changes.push(up(
+            &format!("e{i}.md"),
+            event((2017, 1, 1 + i % 5), &format!("e{i}"), &contexts),
+        ));
+    }
+    for i in (0..24u32).step_by(5) {
+        changes.push(up(
+            &format!("e{i}.md"),
+            event((2017, 2, 1), &format!("e{i}"), &["D"]),
+        ));
+    }
+    for i in (0..24u32).step_by(3) {
+        changes.push(Change::Remove(format!("e{i}.md").into()));
+    }
+    // Then every event of `A`, which goes.
+    for i in (0..24u32).filter(|i| i % 4 == 1 || i % 3 == 1) {
+        changes.push(Change::Remove(format!("e{i}.md").into()));
+    }
+    for change in &changes {
+        index.apply([change.clone()]);
+        assert_eq!(ranked(&index, usize::MAX), whole_order(&index));
+    }
+    assert!(index.context("A").is_none() && index.context("B").is_some());
+    assert_eq!(ranked(&index, 2), whole_order(&index)[..2]);
+    let mut loaded = Index::default();
+    let files: Vec<Change> = index
+        .files()
+        .map(|(p, e)| up(p.to_str().unwrap(), e.clone()))
+        .collect();
+    loaded.load(files);
+    assert_eq!(ranked(&loaded, usize::MAX), whole_order(&index));
+}

@@ -115,11 +115,12 @@ fn fragment(it: &super::Item) -> Vec<u8> {
     let bare = serde_json::to_vec_pretty(&item).expect("serializable");
     let mut out = Vec::with_capacity(bare.len() + 256);
     out.extend_from_slice(b"\n    ");
-    for &b in &bare {
-        out.push(b);
-        if b == b'\n' {
-            out.extend_from_slice(b"    ");
-        }
+    let mut rest = &bare[..];
+    while let Some(i) = memchr::memchr(b'\n', rest) {
+        out.extend_from_slice(&rest[..=i]);
+        out.extend_from_slice(b"    ");
+        rest = &rest[i + 1..];
     }
+    out.extend_from_slice(rest);
     out
 }

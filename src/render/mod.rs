@@ -593,7 +593,13 @@ fn difference(one: &[u8], (empty, at): &(Vec<u8>, usize)) -> Vec<u8> {
 
 /// RFC 822 dates as the validator wants them: `Thu, 02 Nov 2017 12:00:00 +0000`.
 fn rfc822(ts: i64) -> String {
-    utc(ts).format("%a, %d %b %Y %H:%M:%S +0000").to_string()
+    // Parsed once: every item has a date.
+    static FORMAT: std::sync::OnceLock<Vec<chrono::format::Item<'static>>> =
+        std::sync::OnceLock::new();
+    let items = FORMAT.get_or_init(|| {
+        chrono::format::StrftimeItems::new("%a, %d %b %Y %H:%M:%S +0000").collect()
+    });
+    utc(ts).format_with_items(items.iter()).to_string()
 }
 
 #[cfg(test)]

@@ -87,7 +87,7 @@ fn fragment(it: &super::Item) -> Vec<u8> {
 }
 
 pub(super) fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).rposition(|w| w == needle)
+    memchr::memmem::rfind(haystack, needle)
 }
 
 /// RSS does not say whether its text is plain or HTML, so the RSS Advisory Board
@@ -110,10 +110,7 @@ pub(super) fn hex_references(xml: &[u8]) -> Vec<u8> {
             out.extend_from_slice(b"&#x3C;");
             rest = &rest[4..];
         } else {
-            let next = rest[1..]
-                .iter()
-                .position(|&b| b == b'&' || b == b'<')
-                .map_or(rest.len(), |i| i + 1);
+            let next = memchr::memchr2(b'&', b'<', &rest[1..]).map_or(rest.len(), |i| i + 1);
             out.extend_from_slice(&rest[..next]);
             rest = &rest[next..];
         }
@@ -122,7 +119,7 @@ pub(super) fn hex_references(xml: &[u8]) -> Vec<u8> {
 }
 
 pub(super) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(haystack, needle)
 }
 
 fn item(it: &super::Item) -> Item {

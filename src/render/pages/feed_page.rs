@@ -2,7 +2,7 @@
 //! Rendered with the feed from the same [`FeedDoc`], so it changes exactly when
 //! the feed's items do (plus the slugs of the contexts it links, see `plan`).
 
-use super::{foot, formats, head, nav, subscribe, url, PAGE_ITEMS};
+use super::{foot, formats, head, long_date, nav, subscribe, url, PAGE_ITEMS};
 use crate::index::Index;
 use crate::render::fragments::Kind;
 use crate::render::{context_dir, day_dir, FeedDoc, FeedId, Item, Site};
@@ -15,7 +15,7 @@ pub fn feed_page(index: &Index, doc: &FeedDoc, site: &Site, id: &FeedId) -> Vec<
     let (heading, feed_title) = match id {
         FeedId::All => ("All events".to_owned(), doc.title.clone()),
         FeedId::Context(name) => (name.to_string(), doc.title.clone()),
-        FeedId::Day(day) => (day.format("%-d %B %Y").to_string(), doc.title.clone()),
+        FeedId::Day(day) => (long_date(*day), doc.title.clone()),
     };
     head(&mut h, site, &feed_title, Some((&doc.dir, &feed_title)));
     let mut trail = String::new();
@@ -41,7 +41,7 @@ pub fn feed_page(index: &Index, doc: &FeedDoc, site: &Site, id: &FeedId) -> Vec<
                 h,
                 "<a href=\"{}\" rel=\"prev\">← {}</a> ",
                 url(site, &format!("{}/", day_dir(p))),
-                p.format("%-d %B %Y")
+                long_date(p)
             );
         }
         let _ = write!(
@@ -54,7 +54,7 @@ pub fn feed_page(index: &Index, doc: &FeedDoc, site: &Site, id: &FeedId) -> Vec<
                 h,
                 " <a href=\"{}\" rel=\"next\">{} →</a>",
                 url(site, &format!("{}/", day_dir(n))),
-                n.format("%-d %B %Y")
+                long_date(n)
             );
         }
         h.push_str("</p>\n");
@@ -88,19 +88,16 @@ fn article(index: &Index, site: &Site, it: &Item) -> Vec<u8> {
         "<article>\n<h2><a href=\"{}\">{}</a></h2>\n<p class=\"m\"><time datetime=\"{}\">{}</time>",
         attr(it.link()),
         text(it.body().title.trim()),
-        it.event.date.format("%Y-%m-%d"),
-        it.event.date.format("%-d %B %Y"),
+        it.event.date,
+        long_date(it.event.date),
     );
     for (i, c) in it.contexts.iter().enumerate() {
         h.push_str(if i == 0 { " · " } else { ", " });
         match index.context(c) {
             Some(ctx) => {
-                let _ = write!(
-                    h,
-                    "<a href=\"{}\">{}</a>",
-                    super::feed_link(site, &context_dir(&ctx.slug)),
-                    text(c)
-                );
+                h.push_str("<a href=\"");
+                super::push_feed_link(&mut h, site, &context_dir(&ctx.slug));
+                let _ = write!(h, "\">{}</a>", text(c));
             }
             None => h.push_str(&text(c)),
         }

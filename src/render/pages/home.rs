@@ -52,7 +52,7 @@ pub fn render(index: &Index, site: &Site) -> Vec<u8> {
             h,
             "<li><a href=\"{}\">{}</a> ",
             feed_link(site, &dir),
-            day.format("%-d %B %Y")
+            super::long_date(*day)
         );
         formats(&mut h, site, &dir);
         h.push_str("</li>\n");

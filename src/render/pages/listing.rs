@@ -2,7 +2,7 @@
 //! prefix, see [`super::tree`]) and days by year. They show counts: only the page
 //! that lists a changed feed changes.
 
-use super::{feed_link, foot, formats, head, nav, tree, url, Page};
+use super::{foot, formats, head, month_name, nav, push_feed_link, tree, url, Page};
 use crate::index::Index;
 use crate::render::{context_dir, day_dir, Site};
 use chrono::{Datelike, NaiveDate};
@@ -13,10 +13,11 @@ use std::fmt::Write;
 fn context_row(h: &mut String, index: &Index, site: &Site, slug: &str, name: &str) {
     let count = index.context(name).map_or(0, |c| c.items.len());
     let dir = context_dir(slug);
+    let _ = write!(h, "<li id=\"{slug}\"><a href=\"");
+    push_feed_link(h, site, &dir);
     let _ = write!(
         h,
-        "<li id=\"{slug}\"><a href=\"{}\">{}</a> <span class=\"n\">({count})</span> ",
-        feed_link(site, &dir),
+        "\">{}</a> <span class=\"n\">({count})</span> ",
         text(name)
     );
     formats(h, site, &dir);
@@ -116,15 +117,16 @@ pub fn year(index: &Index, site: &Site, year: i32) -> Vec<u8> {
                 h.push_str("</ul>\n");
             }
             month = day.month();
-            let _ = writeln!(h, "<h2>{}</h2>\n<ul>", day.format("%B"));
+            let _ = writeln!(h, "<h2>{}</h2>\n<ul>", month_name(day));
         }
         let dir = day_dir(day);
+        h.push_str("<li><a href=\"");
+        push_feed_link(&mut h, site, &dir);
         let _ = write!(
             h,
-            "<li><a href=\"{}\">{}</a> <span class=\"n\">({})</span> ",
-            feed_link(site, &dir),
-            day.format("%-d %B"),
-            count
+            "\">{} {}</a> <span class=\"n\">({count})</span> ",
+            day.day(),
+            month_name(day),
         );
         formats(&mut h, site, &dir);
         h.push_str("</li>\n");

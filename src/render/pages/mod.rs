@@ -16,6 +16,7 @@ pub use feed_page::feed_page;
 use super::{Format, Site, GENERATOR};
 use crate::index::{ContextEntry, Index};
 use crate::model::Context;
+use chrono::{Datelike, NaiveDate};
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
 /// Most items a feed's page shows (a day can hold thousands).
@@ -71,61 +72,66 @@ impl Page {
 
 /// The most active contexts (most items, then by name), at most `n`.
 fn most_active(index: &Index, n: usize) -> Vec<(&Context, &ContextEntry)> {
-    top(
-        index.contexts().iter(),
-        n,
-        |(_, c)| c.items.len(),
-        |(name, _)| *name,
-    )
-}
-
-/// The `n` greatest of `all` by count, then least by name, in that order. It
-/// runs with every change (home page, OPML), so it finds the `n`-th largest
-/// count among plain numbers first and compares names only where they decide:
-/// most contexts tie at one or two items, and sorting them all by name took
-/// milliseconds at 100k events.
-fn top<T: Copy, K: Ord>(
-    all: impl Iterator<Item = T> + Clone,
-    n: usize,
-    count: impl Fn(&T) -> usize,
-    name: impl Fn(&T) -> K,
-) -> Vec<T> {
-    if n == 0 {
-        return Vec::new();
-    }
-    let mut counts: Vec<usize> = all.clone().map(|t| count(&t)).collect();
-    let cut = match counts.len().checked_sub(n) {
-        Some(k) => *counts.select_nth_unstable(k).1,
-        None => 0,
-    };
-    // Fewer than `n` lie above the cut; the names of those at it fill the rest.
-    let (mut top, mut tied): (Vec<T>, Vec<T>) = all
-        .filter(|t| count(t) >= cut)
-        .partition(|t| count(t) > cut);
-    let room = n.saturating_sub(top.len());
-    if tied.len() > room {
-        if room > 0 {
-            tied.select_nth_unstable_by(room - 1, |a, b| name(a).cmp(&name(b)));
-        }
-        tied.truncate(room);
-    }
-    top.extend(tied);
-    top.sort_unstable_by(|a, b| count(b).cmp(&count(a)).then(name(a).cmp(&name(b))));
-    top
+    index.most_active(n).collect()
 }
 
 /// The escaped URL of a file or folder in the output directory.
 fn url(site: &Site, rel: &str) -> String {
-    attr(&site.links.feed_url(rel)).into_owned()
+    let mut h = String::new();
+    push_url(&mut h, site, &[rel]);
+    h
+}
+
+/// Appends the escaped URL of the file or folder whose path in the output
+/// directory is `rel`'s parts joined. Listings write thousands of these per
+/// page: escaping part by part allocates nothing (escaping a joined string is
+/// escaping its parts, one after the other).
+fn push_url(h: &mut String, site: &Site, rel: &[&str]) {
+    h.push_str(site.links.feeds_root_attr());
+    for part in rel {
+        h.push_str(&attr(part));
+    }
 }
 
 /// Where a feed's name links: its page, or its main feed file (RSS when written)
 /// when there are no pages.
 fn feed_link(site: &Site, dir: &str) -> String {
+    let mut h = String::new();
+    push_feed_link(&mut h, site, dir);
+    h
+}
+
+fn push_feed_link(h: &mut String, site: &Site, dir: &str) {
     match site.feed_pages {
-        true => url(site, &format!("{dir}/")),
-        false => url(site, &format!("{dir}/{}", site.formats.main().file())),
+        true => push_url(h, site, &[dir, "/"]),
+        false => push_url(h, site, &[dir, "/", site.formats.main().file()]),
     }
+}
+
+/// English month names, as chrono's `%B` writes them (without its format parser,
+/// which listings would run for every row).
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+fn month_name(day: NaiveDate) -> &'static str {
+    MONTHS[day.month0() as usize]
+}
+
+/// `4 July 2025`: chrono's `%-d %B %Y`.
+fn long_date(day: NaiveDate) -> String {
+    format!("{} {} {:04}", day.day(), month_name(day), day.year())
 }
 
 const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:1rem auto;padding:0 1rem;color:#222;overflow-wrap:break-word}\
@@ -188,7 +194,7 @@ fn formats(h: &mut String, site: &Site, dir: &str) {
             h.push_str(" · ");
         }
         h.push_str("<a href=\"");
-        h.push_str(&url(site, &format!("{dir}/{}", f.file())));
+        push_url(h, site, &[dir, "/", f.file()]);
         h.push_str("\">");
         h.push_str(label);
         h.push_str("</a>");
@@ -204,24 +210,4 @@ fn subscribe(h: &mut String, site: &Site, dir: &str) {
     h.push_str("\"></label>\n<p>Or open the feed as ");
     formats(h, site, dir);
     h.push_str(". Most readers also find it from this page's address.</p>\n</section>\n");
-}
-
-#[cfg(test)]
-mod tests {
-    use proptest::prelude::*;
-
-    proptest! {
-        #[test]
-        fn top_is_the_head_of_the_whole_order(
-            counts in proptest::collection::vec(0usize..4, 0..60),
-            n in 0usize..70,
-        ) {
-            let all: Vec<(usize, usize)> = counts.into_iter().enumerate().collect();
-            let mut want = all.clone();
-            want.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            want.truncate(n);
-            let got = super::top(all.iter().copied(), n, |t| t.1, |t| t.0);
-            prop_assert_eq!(got, want);
-        }
-    }
 }
