@@ -232,18 +232,16 @@ impl Engine {
             .chain(kept.iter().map(|(id, dir)| (id, Some(*dir))))
             .collect();
         let pages: Vec<&Page> = plan.pages.iter().collect();
+        let snapshot = self.bodies.snapshot();
+        let bodies = snapshot.as_deref().unwrap_or(&*self.bodies);
         // One task per feed or page, even for the daemon's handful: a batch's
         // latency is its slowest file.
         let render_feeds = || {
             feeds.par_iter().try_for_each(|(id, kept)| {
                 let doc = match kept {
-                    None => render::feed(
-                        &self.index,
-                        &self.site,
-                        id,
-                        &*self.bodies,
-                        Some(&self.fragments),
-                    ),
+                    None => {
+                        render::feed(&self.index, &self.site, id, bodies, Some(&self.fragments))
+                    }
                     Some(dir) => Some(render::kept_feed(&self.site, id, (*dir).to_owned())),
                 };
                 let Some(mut doc) = doc else {

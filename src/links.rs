@@ -70,11 +70,10 @@ impl Links {
     /// The page of an event, from its path (`/news/.../slug.md`).
     pub fn page_url(&self, path: &str) -> String {
         let path = path.strip_prefix('/').unwrap_or(path);
-        let path = path.strip_suffix(".md").map_or_else(
-            || path.to_owned(),
-            |stem| format!("{stem}{}", self.page_suffix),
-        );
-        format!("{}{path}", self.site)
+        match path.strip_suffix(".md") {
+            Some(stem) => [self.site.as_str(), stem, &self.page_suffix].concat(),
+            None => [self.site.as_str(), path].concat(),
+        }
     }
 
     /// The `link` of an event's items.

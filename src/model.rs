@@ -62,11 +62,19 @@ pub fn padded_path(key: &str, pad: Padding) -> std::borrow::Cow<'_, str> {
         return std::borrow::Cow::Borrowed(key);
     }
     let z = |on: bool, s: &str| if on && s.len() == 1 { "0" } else { "" };
-    std::borrow::Cow::Owned(format!(
-        "/news/{y}/{}{m}/{}{d}/{file}",
+    let parts = [
+        "/news/",
+        y,
+        "/",
         z(pad.month, m),
-        z(pad.day, d)
-    ))
+        m,
+        "/",
+        z(pad.day, d),
+        d,
+        "/",
+        file,
+    ];
+    std::borrow::Cow::Owned(parts.concat())
 }
 
 /// A context (topic) name, shared between every event that carries it.

@@ -140,7 +140,21 @@ pub enum FeedId {
 
 /// The output directory of a day feed.
 pub fn day_dir(day: NaiveDate) -> String {
-    format!("days/{:04}/{:02}/{:02}", day.year(), day.month(), day.day())
+    let year = day.year();
+    if !(0..=9999).contains(&year) {
+        return format!("days/{year:04}/{:02}/{:02}", day.month(), day.day());
+    }
+    // By hand: listings ask for thousands, and padded formatting is slow.
+    let digit = |n: u32| char::from(b'0' + (n % 10) as u8);
+    let (y, m, d) = (year as u32, day.month(), day.day());
+    let mut dir = String::with_capacity(15);
+    dir.push_str("days/");
+    dir.extend([y / 1000, y / 100, y / 10, y].map(digit));
+    dir.push('/');
+    dir.extend([m / 10, m].map(digit));
+    dir.push('/');
+    dir.extend([d / 10, d].map(digit));
+    dir
 }
 
 /// The output directory of a context feed.
@@ -153,6 +167,13 @@ pub fn context_dir(slug: &str) -> String {
 pub trait Bodies: Sync {
     /// The body of the event file at `path` (relative to the input root).
     fn body(&self, path: &Path) -> Option<Arc<Body>>;
+
+    /// The same bodies as one pass of rendering reads them, when that is
+    /// cheaper than one read each (a store's single snapshot); `None`: as they
+    /// are.
+    fn snapshot(&self) -> Option<Box<dyn Bodies + '_>> {
+        None
+    }
 }
 
 /// No store: every body is in memory.
@@ -600,6 +621,22 @@ fn rfc822(ts: i64) -> String {
         chrono::format::StrftimeItems::new("%a, %d %b %Y %H:%M:%S +0000").collect()
     });
     utc(ts).format_with_items(items.iter()).to_string()
+}
+
+#[cfg(test)]
+#[test]
+fn day_dirs_pad_like_the_format() {
+    for (y, m, d) in [
+        (2017, 7, 4),
+        (999, 12, 31),
+        (10_000, 1, 1),
+        (-1, 1, 1),
+        (0, 1, 9),
+    ] {
+        let day = NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        let want = format!("days/{:04}/{:02}/{:02}", day.year(), day.month(), day.day());
+        assert_eq!(day_dir(day), want);
+    }
 }
 
 #[cfg(test)]
