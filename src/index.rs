@@ -21,27 +21,16 @@
 use crate::model::{Context, DayPage, Event, EventKey};
 use crate::slug::{context_slug_base, short_hash, stable_hash};
 use chrono::{DateTime, NaiveDate, Utc};
+use file_key::FileKey;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
-use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// A file's path relative to the input root, as bytes, shared by the maps.
-type FileKey = Arc<[u8]>;
-
 /// The contexts one day page gives one key.
 type PageGift = (FileKey, Box<[Context]>);
-
-fn key_of(path: &Path) -> FileKey {
-    path.as_os_str().as_bytes().into()
-}
-
-fn path_of(key: &[u8]) -> &Path {
-    Path::new(OsStr::from_bytes(key))
-}
 
 /// Seconds after noon an event without a time of day can be given.
 const SLOTS: usize = 3600;
@@ -212,33 +201,33 @@ impl Index {
     }
 
     /// The file an effective event comes from.
-    pub fn source_of(&self, key: &str) -> Option<&Path> {
+    pub fn source_of(&self, key: &str) -> Option<PathBuf> {
         self.claims
             .get(key)
             .and_then(|c| c.first())
-            .map(|(k, _)| path_of(k))
+            .map(|(k, _)| k.to_path())
     }
 
     /// Keys claimed by more than one file, with the files (the first one wins).
-    pub fn duplicates(&self) -> impl Iterator<Item = (&EventKey, Vec<&Path>)> {
+    pub fn duplicates(&self) -> impl Iterator<Item = (&EventKey, Vec<PathBuf>)> {
         self.claims
             .iter()
             .filter(|(_, paths)| paths.len() > 1)
-            .map(|(key, paths)| (key, paths.iter().map(|(p, _)| path_of(p)).collect()))
+            .map(|(key, paths)| (key, paths.iter().map(|(p, _)| p.to_path()).collect()))
     }
 
     /// The duplicate groups (as [`Index::duplicates`] gives them) that hold one
     /// of `paths`: what a batch that read those files has to say, found without
     /// walking every key.
-    pub fn duplicates_among<'a>(&'a self, paths: &[PathBuf]) -> Vec<(&'a EventKey, Vec<&'a Path>)> {
-        let mut groups: Vec<(&EventKey, Vec<&Path>)> = Vec::new();
+    pub fn duplicates_among(&self, paths: &[PathBuf]) -> Vec<(&EventKey, Vec<PathBuf>)> {
+        let mut groups: Vec<(&EventKey, Vec<PathBuf>)> = Vec::new();
         for path in paths {
-            let Some(event) = self.files.get(&key_of(path)) else {
+            let Some(event) = self.files.get(&FileKey::of(path)) else {
                 continue;
             };
             match self.claims.get_key_value(&event.key) {
                 Some((key, claims)) if claims.len() > 1 => {
-                    groups.push((key, claims.iter().map(|(p, _)| path_of(p)).collect()));
+                    groups.push((key, claims.iter().map(|(p, _)| p.to_path()).collect()));
                 }
                 _ => {}
             }
@@ -249,32 +238,32 @@ impl Index {
     }
 
     /// Every valid event file and the event it holds.
-    pub fn files(&self) -> impl Iterator<Item = (&Path, &Arc<Event>)> {
-        self.files.iter().map(|(k, e)| (path_of(k), e))
+    pub fn files(&self) -> impl Iterator<Item = (PathBuf, &Arc<Event>)> {
+        self.files.iter().map(|(k, e)| (k.to_path(), e))
     }
 
     /// Every day page and what it says.
-    pub fn pages(&self) -> impl Iterator<Item = (&Path, &Arc<DayPage>)> {
-        self.pages.iter().map(|(k, p)| (path_of(k), p))
+    pub fn pages(&self) -> impl Iterator<Item = (PathBuf, &Arc<DayPage>)> {
+        self.pages.iter().map(|(k, p)| (k.to_path(), p))
     }
 
     /// The files (events and day pages) inside folder `dir` (relative to the
     /// input root).
-    pub fn paths_under<'a>(&'a self, dir: &Path) -> impl Iterator<Item = &'a Path> + 'a {
+    pub fn paths_under<'a>(&'a self, dir: &Path) -> impl Iterator<Item = PathBuf> + 'a {
         let mut prefix = dir.as_os_str().as_bytes().to_vec();
         prefix.push(b'/');
-        let prefix: FileKey = prefix.into();
+        let prefix: Arc<[u8]> = prefix.into();
         keys_under(&self.files, prefix.clone())
             .chain(keys_under(&self.pages, prefix))
-            .map(|k| path_of(k))
+            .map(FileKey::to_path)
     }
 
     /// Every file the index holds, events and day pages.
-    pub fn paths(&self) -> impl Iterator<Item = &Path> {
+    pub fn paths(&self) -> impl Iterator<Item = PathBuf> + '_ {
         self.files
             .keys()
             .chain(self.pages.keys())
-            .map(|k| path_of(k))
+            .map(FileKey::to_path)
     }
 
     /// The files the index holds that `scanned` (a scan's paths, with
@@ -285,9 +274,11 @@ impl Index {
             .iter()
             .map(|(p, _)| p.as_os_str().as_bytes())
             .collect();
-        self.paths()
-            .filter(|p| !present.contains(p.as_os_str().as_bytes()))
-            .map(Path::to_path_buf)
+        self.files
+            .keys()
+            .chain(self.pages.keys())
+            .filter(|k| !present.contains(&*k.as_bytes()))
+            .map(FileKey::to_path)
             .collect()
     }
 
@@ -386,7 +377,7 @@ impl Index {
         for change in changes {
             match change {
                 Change::Upsert(path, event) => {
-                    let path = key_of(&path);
+                    let path = FileKey::of_event(&path, &event);
                     self.remove_page(&path, &mut raw, &mut touched);
                     if let Some(old) = self.files.insert(path.clone(), event.clone()) {
                         self.unclaim(&path, &old, &mut raw);
@@ -404,7 +395,7 @@ impl Index {
                     mark_event(&event, &mut raw);
                 }
                 Change::Page(path, page) => {
-                    let path = key_of(&path);
+                    let path = FileKey::of(&path);
                     self.remove_file(&path, &mut raw);
                     self.remove_page(&path, &mut raw, &mut touched);
                     for e in page.entries.iter() {
@@ -427,7 +418,7 @@ impl Index {
                     self.pages.insert(path, page);
                 }
                 Change::Remove(path) => {
-                    let path = key_of(&path);
+                    let path = FileKey::of(&path);
                     self.remove_file(&path, &mut raw);
                     self.remove_page(&path, &mut raw, &mut touched);
                 }
@@ -458,11 +449,11 @@ impl Index {
                 Change::Upsert(path, event) => {
                     raw.push(event.key.clone());
                     raw.extend(event.versions.iter().map(|v| v.key.clone()));
-                    files.push((key_of(&path), event));
+                    files.push((FileKey::of_event(&path, &event), event));
                 }
                 Change::Page(path, page) => {
                     raw.extend(page.entries.iter().map(|e| e.key.clone()));
-                    pages.push((key_of(&path), page));
+                    pages.push((FileKey::of(&path), page));
                 }
                 Change::Remove(_) => {}
             }
@@ -776,15 +767,16 @@ impl Index {
 }
 
 /// The day of a day page in the archive layout (`news/YYYY/MM/D/index.md`).
-fn page_day(path: &[u8]) -> Option<NaiveDate> {
-    let dir = std::str::from_utf8(path).ok()?.rsplit_once('/')?.0;
+fn page_day(path: &FileKey) -> Option<NaiveDate> {
+    let path = path.as_bytes();
+    let dir = std::str::from_utf8(&path).ok()?.rsplit_once('/')?.0;
     crate::model::layout_key(&format!("{dir}/x.md")).map(|(_, day)| day)
 }
 
 /// The keys of a map by file that start with `prefix`: one range, as the map is
 /// sorted by bytes.
-fn keys_under<V>(map: &BTreeMap<FileKey, V>, prefix: FileKey) -> impl Iterator<Item = &FileKey> {
-    map.range(prefix.clone()..)
+fn keys_under<V>(map: &BTreeMap<FileKey, V>, prefix: Arc<[u8]>) -> impl Iterator<Item = &FileKey> {
+    map.range(FileKey::Other(prefix.clone())..)
         .map(|(k, _)| k)
         .take_while(move |k| k.starts_with(&prefix))
 }
@@ -800,6 +792,7 @@ pub fn utc(ts: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(ts, 0).unwrap_or_default()
 }
 
+mod file_key;
 mod items;
 #[cfg(test)]
 mod tests;

@@ -8,7 +8,7 @@ use crate::console::say;
 use crate::diag::{Diagnostic, Severity};
 use crate::model::EventKey;
 use crate::reader::Read;
-use std::path::Path;
+use std::path::PathBuf;
 
 /// Where diagnostics go.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -49,7 +49,7 @@ fn log(severity: Severity, line: &str) {
 /// groups there are.
 pub fn duplicates(
     settings: &Settings,
-    mut dups: Vec<(&EventKey, Vec<&Path>)>,
+    mut dups: Vec<(&EventKey, Vec<PathBuf>)>,
     shown: Shown,
 ) -> usize {
     dups.sort();

@@ -485,7 +485,7 @@ impl Daemon {
             if std::fs::symlink_metadata(&abs).is_ok_and(|m| m.is_dir()) {
                 paths.extend(self.source.scan_dir(rel));
             }
-            paths.extend(self.engine.index().paths_under(rel).map(Path::to_path_buf));
+            paths.extend(self.engine.index().paths_under(rel));
             if self.source.is_input_path(rel) {
                 paths.insert(rel.to_owned());
             }

@@ -116,7 +116,7 @@ fn removal_frees_feeds_and_promotes_copies() {
     assert_eq!(index.event_count(), 1);
     assert_eq!(
         index.source_of("/news/2017/1/1/same.md").unwrap(),
-        &PathBuf::from("a.md")
+        PathBuf::from("a.md")
     );
     assert!(index.context("X").is_some() && index.context("Y").is_none());
     let t = index.apply([Change::Remove("a.md".into())]);
@@ -171,6 +171,53 @@ fn paths_under_a_folder_are_one_range() {
         ["a/b c.md", "a/b.md", "a/b/c.md", "a/b/d/e.md", "a/bc.md"]
     );
     assert!(under("a/b.md").is_empty() && under("z").is_empty());
+}
+
+/// Files at their layout paths are kept as their keys (see `file_key`), and
+/// sort and range with the others by their bytes all the same.
+#[test]
+fn layout_paths_range_and_sort_with_the_others() {
+    let mut index = Index::default();
+    let padded = |mut e: Event| {
+        e.pad.month = true;
+        Arc::new(e)
+    };
+    index.apply([
+        up("news/2017/1/1/a.md", event((2017, 1, 1), "a", &[])),
+        up("news/2017/1/10/b.md", event((2017, 1, 10), "b", &[])),
+        up(
+            "news/2017/01/1/c.md",
+            padded((*event((2017, 1, 1), "c", &[])).clone()),
+        ),
+        up("news/2017/1/1x.md", event((2017, 1, 1), "x", &[])),
+        up("news/2017/1/1/d.md", event((2017, 1, 2), "d", &[])),
+    ]);
+    let under = |dir: &str| -> Vec<String> {
+        index
+            .paths_under(std::path::Path::new(dir))
+            .map(|p| p.display().to_string())
+            .collect()
+    };
+    assert_eq!(
+        under("news/2017/1/1"),
+        ["news/2017/1/1/a.md", "news/2017/1/1/d.md"]
+    );
+    assert_eq!(under("news/2017/01"), ["news/2017/01/1/c.md"]);
+    let files: Vec<String> = index
+        .files()
+        .map(|(p, _)| p.display().to_string())
+        .collect();
+    let mut sorted = files.clone();
+    sorted.sort();
+    assert_eq!(files.len(), 5);
+    assert_eq!(files, sorted);
+    assert_eq!(
+        index.source_of("/news/2017/1/1/c.md"),
+        Some(PathBuf::from("news/2017/01/1/c.md"))
+    );
+    index.apply([Change::Remove("news/2017/01/1/c.md".into())]);
+    assert_eq!(index.source_of("/news/2017/1/1/c.md"), None);
+    assert_eq!(index.paths().count(), 4);
 }
 
 #[test]

@@ -543,7 +543,7 @@ fn body(index: &Index, key: &EventKey, event: &Event, bodies: &dyn Bodies) -> Ar
     if let Some(body) = event.body.here() {
         return body.clone();
     }
-    let found = index.source_of(key).and_then(|path| bodies.body(path));
+    let found = index.source_of(key).and_then(|path| bodies.body(&path));
     found.unwrap_or_else(|| {
         tracing::error!("the store has no body for {key}: showing its path instead");
         Arc::new(Body {

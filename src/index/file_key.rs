@@ -1,0 +1,245 @@
+//! A file's path relative to the input root, as the index's maps hold it.
+//!
+//! Most event files sit where their key says: `news/2017/07/4/x.md` holds key
+//! `/news/2017/7/4/x.md`, written with its month padded. Such a path is kept as
+//! the event's key and padding, sharing the key's string, rather than as a copy
+//! of the path: at 100k events the copies were 16 MB, the largest allocation of
+//! the daemon after the keys themselves. Other paths are kept as they are.
+//! Either way, keys compare (and sort) as the bytes of the path.
+
+use crate::model::{Event, EventKey, Padding};
+use std::cmp::Ordering;
+use std::ffi::OsStr;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(Debug, Clone)]
+pub enum FileKey {
+    /// The path `padded_path(key, pad)` without its leading `/`.
+    Layout(EventKey, Padding),
+    Other(Arc<[u8]>),
+}
+
+impl FileKey {
+    /// The key of any path (a day page's, or a path to look up).
+    pub fn of(path: &Path) -> Self {
+        Self::Other(path.as_os_str().as_bytes().into())
+    }
+
+    /// The key of the file `path` holding `event`: its layout form when the
+    /// path is the one the event's key and padding say.
+    pub fn of_event(path: &Path, event: &Event) -> Self {
+        let layout = Self::Layout(event.key.clone(), event.pad);
+        let bytes = path.as_os_str().as_bytes();
+        if event.custom_path.is_none() && layout.is(bytes) {
+            layout
+        } else {
+            Self::Other(bytes.into())
+        }
+    }
+
+    /// Whether the path is `bytes`, a part at a time.
+    fn is(&self, mut bytes: &[u8]) -> bool {
+        for part in self.parts() {
+            match bytes.strip_prefix(part) {
+                Some(rest) => bytes = rest,
+                None => return false,
+            }
+        }
+        bytes.is_empty()
+    }
+
+    /// The path's pieces, in order (most of them empty for `Other`).
+    fn parts(&self) -> [&[u8]; 8] {
+        let key = match self {
+            Self::Other(bytes) => return [bytes, b"", b"", b"", b"", b"", b"", b""],
+            Self::Layout(key, pad) => (key, pad),
+        };
+        let (key, pad) = key;
+        let mut it = key.splitn(6, '/');
+        let (Some(""), Some("news"), Some(y), Some(m), Some(d), Some(file)) = (
+            it.next(),
+            it.next(),
+            it.next(),
+            it.next(),
+            it.next(),
+            it.next(),
+        ) else {
+            // Not a layout key (never made so): its bytes as they are.
+            let bytes = key.strip_prefix('/').unwrap_or(key).as_bytes();
+            return [bytes, b"", b"", b"", b"", b"", b"", b""];
+        };
+        let zero = |on: bool, s: &str| -> &'static [u8] {
+            match on && s.len() == 1 {
+                true => b"0",
+                false => b"",
+            }
+        };
+        // "news/" + year + "/", then the rest.
+        let head = &key.as_bytes()[1.."/news/".len() + y.len() + 1];
+        [
+            head,
+            zero(pad.month, m),
+            m.as_bytes(),
+            b"/",
+            zero(pad.day, d),
+            d.as_bytes(),
+            b"/",
+            file.as_bytes(),
+        ]
+    }
+
+    /// The path's bytes, one at a time.
+    fn bytes(&self) -> impl Iterator<Item = u8> + '_ {
+        let parts = self.parts();
+        (0..parts.len()).flat_map(move |i| parts[i].iter().copied())
+    }
+
+    pub fn to_path(&self) -> PathBuf {
+        match self {
+            Self::Other(bytes) => Path::new(OsStr::from_bytes(bytes)).to_owned(),
+            Self::Layout(..) => {
+                let bytes: Vec<u8> = self.bytes().collect();
+                PathBuf::from(std::ffi::OsString::from_vec(bytes))
+            }
+        }
+    }
+
+    /// The path as bytes, borrowed when kept so.
+    pub fn as_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        match self {
+            Self::Other(bytes) => std::borrow::Cow::Borrowed(bytes),
+            Self::Layout(..) => std::borrow::Cow::Owned(self.bytes().collect()),
+        }
+    }
+
+    pub fn starts_with(&self, prefix: &[u8]) -> bool {
+        match self {
+            Self::Other(bytes) => bytes.starts_with(prefix),
+            Self::Layout(..) => {
+                let mut bytes = self.bytes();
+                prefix.iter().all(|b| bytes.next() == Some(*b))
+            }
+        }
+    }
+}
+
+impl Ord for FileKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (self, other) {
+            (Self::Other(a), Self::Other(b)) => a.cmp(b),
+            _ => compare_parts(&self.parts(), &other.parts()),
+        }
+    }
+}
+
+/// Compares two byte strings given in pieces, a run of bytes at a time (a
+/// start loads a sorted map of 100k of them).
+fn compare_parts(a: &[&[u8]], b: &[&[u8]]) -> Ordering {
+    let (mut a, mut b) = (a.iter().copied(), b.iter().copied());
+    let (mut x, mut y): (&[u8], &[u8]) = (&[], &[]);
+    loop {
+        while x.is_empty() {
+            match a.next() {
+                Some(part) => x = part,
+                None => break,
+            }
+        }
+        while y.is_empty() {
+            match b.next() {
+                Some(part) => y = part,
+                None => break,
+            }
+        }
+        if x.is_empty() || y.is_empty() {
+            return x.len().cmp(&y.len());
+        }
+        let n = x.len().min(y.len());
+        match x[..n].cmp(&y[..n]) {
+            Ordering::Equal => (x, y) = (&x[n..], &y[n..]),
+            unequal => return unequal,
+        }
+    }
+}
+
+impl PartialOrd for FileKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for FileKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for FileKey {}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::event;
+    use super::*;
+
+    fn layout(path: &str, date: (i32, u32, u32), slug: &str, pad: Padding) -> FileKey {
+        let mut e = (*event(date, slug, &[])).clone();
+        e.pad = pad;
+        FileKey::of_event(Path::new(path), &e)
+    }
+
+    #[test]
+    fn layout_paths_keep_the_key_and_compare_as_their_bytes() {
+        let pads = [(false, false), (true, false), (false, true), (true, true)];
+        let mut keys = Vec::new();
+        for (month, day) in pads {
+            let pad = Padding { month, day };
+            let path = format!(
+                "news/2017/{}7/{}4/x.md",
+                if month { "0" } else { "" },
+                if day { "0" } else { "" }
+            );
+            let k = layout(&path, (2017, 7, 4), "x", pad);
+            assert!(matches!(k, FileKey::Layout(..)), "{path}");
+            assert_eq!(k.to_path(), Path::new(&path));
+            assert_eq!(k, FileKey::of(Path::new(&path)));
+            assert!(k.starts_with(b"news/2017/") && !k.starts_with(b"news/2018"));
+            keys.push((k, path));
+        }
+        // Two-digit months and days take no padding.
+        let k = layout(
+            "news/2017/12/24/y.md",
+            (2017, 12, 24),
+            "y",
+            Padding {
+                month: true,
+                day: true,
+            },
+        );
+        assert!(matches!(k, FileKey::Layout(..)));
+        assert_eq!(k.to_path(), Path::new("news/2017/12/24/y.md"));
+        // A path its key does not say (another folder, another padding) is kept.
+        for path in ["archive/news/2017/7/4/x.md", "news/2017/07/4/x.md"] {
+            let k = layout(path, (2017, 7, 4), "x", Padding::default());
+            assert!(matches!(k, FileKey::Other(_)), "{path}");
+            keys.push((k, path.to_owned()));
+        }
+        for other in [
+            "news/2017/07/04/x.mdx",
+            "news/2017/7/4/",
+            "n",
+            "news/2017/7/4/x.md",
+        ] {
+            keys.push((FileKey::of(Path::new(other)), other.to_owned()));
+        }
+        for (a, pa) in &keys {
+            for (b, pb) in &keys {
+                assert_eq!(
+                    a.cmp(b),
+                    pa.as_bytes().cmp(pb.as_bytes()),
+                    "{pa} against {pb}"
+                );
+            }
+        }
+    }
+}
