@@ -8,8 +8,9 @@
 //! Either way, keys compare (and sort) as the bytes of the path.
 
 use crate::model::{Event, EventKey, Padding};
+use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::ffi::OsStr;
+use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -52,11 +53,11 @@ impl FileKey {
 
     /// The path's pieces, in order (most of them empty for `Other`).
     fn parts(&self) -> [&[u8]; 8] {
-        let key = match self {
-            Self::Other(bytes) => return [bytes, b"", b"", b"", b"", b"", b"", b""],
+        let whole = |bytes| [bytes, b"" as &[u8], b"", b"", b"", b"", b"", b""];
+        let (key, pad) = match self {
+            Self::Other(bytes) => return whole(bytes),
             Self::Layout(key, pad) => (key, pad),
         };
-        let (key, pad) = key;
         let mut it = key.splitn(6, '/');
         let (Some(""), Some("news"), Some(y), Some(m), Some(d), Some(file)) = (
             it.next(),
@@ -67,8 +68,7 @@ impl FileKey {
             it.next(),
         ) else {
             // Not a layout key (never made so): its bytes as they are.
-            let bytes = key.strip_prefix('/').unwrap_or(key).as_bytes();
-            return [bytes, b"", b"", b"", b"", b"", b"", b""];
+            return whole(key.strip_prefix('/').unwrap_or(key).as_bytes());
         };
         let zero = |on: bool, s: &str| -> &'static [u8] {
             match on && s.len() == 1 {
@@ -92,25 +92,18 @@ impl FileKey {
 
     /// The path's bytes, one at a time.
     fn bytes(&self) -> impl Iterator<Item = u8> + '_ {
-        let parts = self.parts();
-        (0..parts.len()).flat_map(move |i| parts[i].iter().copied())
+        self.parts().into_iter().flatten().copied()
     }
 
     pub fn to_path(&self) -> PathBuf {
-        match self {
-            Self::Other(bytes) => Path::new(OsStr::from_bytes(bytes)).to_owned(),
-            Self::Layout(..) => {
-                let bytes: Vec<u8> = self.bytes().collect();
-                PathBuf::from(std::ffi::OsString::from_vec(bytes))
-            }
-        }
+        PathBuf::from(OsString::from_vec(self.as_bytes().into_owned()))
     }
 
     /// The path as bytes, borrowed when kept so.
-    pub fn as_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+    pub fn as_bytes(&self) -> Cow<'_, [u8]> {
         match self {
-            Self::Other(bytes) => std::borrow::Cow::Borrowed(bytes),
-            Self::Layout(..) => std::borrow::Cow::Owned(self.bytes().collect()),
+            Self::Other(bytes) => Cow::Borrowed(bytes),
+            Self::Layout(..) => Cow::Owned(self.bytes().collect()),
         }
     }
 
