@@ -45,17 +45,26 @@ impl Padding {
     }
 }
 
+/// The year, month, day and file name of a path `/news/Y/M/D/file`, as
+/// written.
+pub fn news_parts(path: &str) -> Option<(&str, &str, &str, &str)> {
+    let mut parts = path.splitn(6, '/');
+    match (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) {
+        (Some(""), Some("news"), Some(y), Some(m), Some(d), Some(file)) => Some((y, m, d, file)),
+        _ => None,
+    }
+}
+
 /// The path a canonical key is written as with `pad`: `/news/2017/07/4/x.md`.
 pub fn padded_path(key: &str, pad: Padding) -> std::borrow::Cow<'_, str> {
-    let mut parts = key.splitn(6, '/');
-    let (Some(""), Some("news"), Some(y), Some(m), Some(d), Some(file)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
+    let Some((y, m, d, file)) = news_parts(key) else {
         return std::borrow::Cow::Borrowed(key);
     };
     if !(pad.month && m.len() == 1 || pad.day && d.len() == 1) {

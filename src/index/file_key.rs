@@ -58,15 +58,7 @@ impl FileKey {
             Self::Other(bytes) => return whole(bytes),
             Self::Layout(key, pad) => (key, pad),
         };
-        let mut it = key.splitn(6, '/');
-        let (Some(""), Some("news"), Some(y), Some(m), Some(d), Some(file)) = (
-            it.next(),
-            it.next(),
-            it.next(),
-            it.next(),
-            it.next(),
-            it.next(),
-        ) else {
+        let Some((y, m, d, file)) = crate::model::news_parts(key) else {
             // Not a layout key (never made so): its bytes as they are.
             return whole(key.strip_prefix('/').unwrap_or(key).as_bytes());
         };
