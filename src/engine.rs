@@ -147,8 +147,7 @@ impl Engine {
     /// index holds (a write to it may have failed); says whether it did. On
     /// an error the index is left empty.
     pub fn compact(&mut self, store: &Store) -> anyhow::Result<bool> {
-        let held = self.index.files().count() + self.index.pages().count();
-        if store.file_count()? != held as u64 {
+        if store.file_count()? != self.index.path_count() as u64 {
             return Ok(false);
         }
         // Kept items hold the events of the index that goes.

@@ -258,6 +258,11 @@ impl Index {
             .map(FileKey::to_path)
     }
 
+    /// How many files the index holds, events and day pages.
+    pub fn path_count(&self) -> usize {
+        self.files.len() + self.pages.len()
+    }
+
     /// Every file the index holds, events and day pages.
     pub fn paths(&self) -> impl Iterator<Item = PathBuf> + '_ {
         self.files
@@ -274,11 +279,8 @@ impl Index {
             .iter()
             .map(|(p, _)| p.as_os_str().as_bytes())
             .collect();
-        self.files
-            .keys()
-            .chain(self.pages.keys())
-            .filter(|k| !present.contains(&*k.as_bytes()))
-            .map(FileKey::to_path)
+        self.paths()
+            .filter(|p| !present.contains(p.as_os_str().as_bytes()))
             .collect()
     }
 

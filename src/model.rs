@@ -45,45 +45,44 @@ impl Padding {
     }
 }
 
-/// The year, month, day and file name of a path `/news/Y/M/D/file`, as
-/// written.
-pub fn news_parts(path: &str) -> Option<(&str, &str, &str, &str)> {
-    let mut parts = path.splitn(6, '/');
-    match (
+/// The pieces of the path a canonical key `/news/Y/M/D/file` is written as
+/// with `pad`, after its leading `/`: `news/2017/`, `0`, `7`, `/`, ``, `4`,
+/// `/`, `x.md`. `None` for a key of another shape.
+pub fn padded_parts(key: &str, pad: Padding) -> Option<[&str; 8]> {
+    let mut parts = key.splitn(6, '/');
+    let (Some(""), Some("news"), Some(y), Some(m), Some(d), Some(file)) = (
         parts.next(),
         parts.next(),
         parts.next(),
         parts.next(),
         parts.next(),
         parts.next(),
-    ) {
-        (Some(""), Some("news"), Some(y), Some(m), Some(d), Some(file)) => Some((y, m, d, file)),
-        _ => None,
-    }
+    ) else {
+        return None;
+    };
+    let zero = |on: bool, s: &str| if on && s.len() == 1 { "0" } else { "" };
+    // "news/" + year + "/", as the key has it.
+    let head = &key[1.."/news/".len() + y.len() + 1];
+    Some([
+        head,
+        zero(pad.month, m),
+        m,
+        "/",
+        zero(pad.day, d),
+        d,
+        "/",
+        file,
+    ])
 }
 
 /// The path a canonical key is written as with `pad`: `/news/2017/07/4/x.md`.
 pub fn padded_path(key: &str, pad: Padding) -> std::borrow::Cow<'_, str> {
-    let Some((y, m, d, file)) = news_parts(key) else {
-        return std::borrow::Cow::Borrowed(key);
-    };
-    if !(pad.month && m.len() == 1 || pad.day && d.len() == 1) {
-        return std::borrow::Cow::Borrowed(key);
+    match padded_parts(key, pad) {
+        Some(parts) if !(parts[1].is_empty() && parts[4].is_empty()) => {
+            std::borrow::Cow::Owned(std::iter::once("/").chain(parts).collect())
+        }
+        _ => std::borrow::Cow::Borrowed(key),
     }
-    let z = |on: bool, s: &str| if on && s.len() == 1 { "0" } else { "" };
-    let parts = [
-        "/news/",
-        y,
-        "/",
-        z(pad.month, m),
-        m,
-        "/",
-        z(pad.day, d),
-        d,
-        "/",
-        file,
-    ];
-    std::borrow::Cow::Owned(parts.concat())
 }
 
 /// A context (topic) name, shared between every event that carries it.

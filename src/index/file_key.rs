@@ -54,32 +54,14 @@ impl FileKey {
     /// The path's pieces, in order (most of them empty for `Other`).
     fn parts(&self) -> [&[u8]; 8] {
         let whole = |bytes| [bytes, b"" as &[u8], b"", b"", b"", b"", b"", b""];
-        let (key, pad) = match self {
-            Self::Other(bytes) => return whole(bytes),
-            Self::Layout(key, pad) => (key, pad),
-        };
-        let Some((y, m, d, file)) = crate::model::news_parts(key) else {
-            // Not a layout key (never made so): its bytes as they are.
-            return whole(key.strip_prefix('/').unwrap_or(key).as_bytes());
-        };
-        let zero = |on: bool, s: &str| -> &'static [u8] {
-            match on && s.len() == 1 {
-                true => b"0",
-                false => b"",
-            }
-        };
-        // "news/" + year + "/", then the rest.
-        let head = &key.as_bytes()[1.."/news/".len() + y.len() + 1];
-        [
-            head,
-            zero(pad.month, m),
-            m.as_bytes(),
-            b"/",
-            zero(pad.day, d),
-            d.as_bytes(),
-            b"/",
-            file.as_bytes(),
-        ]
+        match self {
+            Self::Other(bytes) => whole(bytes),
+            Self::Layout(key, pad) => match crate::model::padded_parts(key, *pad) {
+                Some(parts) => parts.map(str::as_bytes),
+                // Not a layout key (never made so): its bytes as they are.
+                None => whole(key.strip_prefix('/').unwrap_or(key).as_bytes()),
+            },
+        }
     }
 
     /// The path's bytes, one at a time.
