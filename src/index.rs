@@ -445,16 +445,13 @@ impl Index {
             self.apply(changes);
             return;
         }
-        let (mut files, mut pages, mut raw) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut files, mut pages) = (Vec::new(), Vec::new());
         for change in changes {
             match change {
                 Change::Upsert(path, event) => {
-                    raw.push(event.key.clone());
-                    raw.extend(event.versions.iter().map(|v| v.key.clone()));
                     files.push((FileKey::of_event(&path, &event), event));
                 }
                 Change::Page(path, page) => {
-                    raw.extend(page.entries.iter().map(|e| e.key.clone()));
                     pages.push((FileKey::of(&path), page));
                 }
                 Change::Remove(_) => {}
@@ -484,13 +481,9 @@ impl Index {
                 *self.page_days.entry(day).or_default() += 1;
             }
         }
-        raw.sort_unstable();
-        raw.dedup();
-        let raw: BTreeSet<EventKey> = raw.into_iter().collect();
         let mut touched = Touched::default();
-        self.events.reserve(raw.len());
         self.loading = true;
-        self.settle_all(&raw, &mut touched);
+        self.settle_loaded();
         let days: Vec<NaiveDate> = self.days.keys().copied().collect();
         for day in days {
             self.assign_times(day, &mut touched);
@@ -522,18 +515,20 @@ impl Index {
     }
 
     /// Files every item in `all` and its contexts' sets under its time, each
-    /// set built at once from a sorted run (see [`Index::load`]).
+    /// set built at once from a sorted run (see [`Index::load`]): the items
+    /// sorted once, each context's run taken from them in order.
     fn place_all(&mut self) {
-        let mut all = Vec::with_capacity(self.events.len());
+        let mut all: Vec<(ItemKey, &[Context])> = (self.events.iter())
+            .map(|(key, entry)| ((Reverse(entry.ts), key.clone()), entry.contexts()))
+            .collect();
+        all.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
         let mut by_context: HashMap<Context, Vec<ItemKey>> = HashMap::default();
-        for (key, entry) in &self.events {
-            let item = (Reverse(entry.ts), key.clone());
-            for c in entry.contexts() {
+        for (item, contexts) in &all {
+            for c in contexts.iter() {
                 by_context.entry(c.clone()).or_default().push(item.clone());
             }
-            all.push(item);
         }
-        self.all = all.into_iter().collect();
+        self.all = all.into_iter().map(|(item, _)| item).collect();
         for (c, items) in by_context {
             self.contexts.entry(c).or_default().items = items.into_iter().collect();
         }
@@ -629,15 +624,15 @@ impl Index {
             }
             t
         };
-        let mut ts_of: HashMap<&EventKey, i64> = HashMap::default();
-        for key in keys {
-            if let Some(t) = self.events[key].timing().explicit {
-                ts_of.insert(key, claim(&mut used, t));
-            }
+        // By position in the day (one lookup of each entry, not one per use).
+        let entries: Vec<(&EventKey, &Entry)> = keys.iter().map(|k| (k, &self.events[k])).collect();
+        let mut ts_of: Vec<Option<i64>> = Vec::with_capacity(entries.len());
+        for (_, entry) in &entries {
+            ts_of.push(entry.timing().explicit.map(|t| claim(&mut used, t)));
         }
         let mut taken = vec![false; span];
-        for key in keys {
-            if ts_of.contains_key(key) {
+        for ((key, _), ts) in entries.iter().zip(&mut ts_of) {
+            if ts.is_some() {
                 continue;
             }
             let mut slot = (stable_hash(key.as_bytes()) % span as u64) as usize;
@@ -648,18 +643,17 @@ impl Index {
             }
             taken[slot] = true;
             used.insert(noon + slot as i64);
-            ts_of.insert(key, noon + slot as i64);
+            *ts = Some(noon + slot as i64);
         }
-        let mut times = Vec::with_capacity(keys.len());
-        for key in keys {
-            let entry = &self.events[key];
-            let ts = ts_of[key];
+        let mut times = Vec::new();
+        for ((key, entry), ts) in entries.iter().zip(ts_of) {
+            let ts = ts.expect("every item has a time now");
             let updated = match entry.timing().latest {
                 Some(l) if l > ts => claim(&mut used, l),
                 _ => ts,
             };
             if entry.placed != Some(ts) || entry.updated != updated {
-                times.push((key.clone(), ts, updated));
+                times.push(((*key).clone(), ts, updated));
             }
         }
         for (key, ts, updated) in times {

@@ -45,34 +45,39 @@ impl Padding {
     }
 }
 
+/// Where the month, the day and the file name start in a canonical key
+/// `/news/Y/M/D/file`; `None` for a key of another shape. By hand, not
+/// `split`: the index's map of files compares paths made of these parts.
+pub fn news_shape(key: &str) -> Option<[usize; 3]> {
+    const HEAD: usize = "/news/".len();
+    key.strip_prefix("/news/")?;
+    let slash = |from: usize| memchr::memchr(b'/', &key.as_bytes()[from..]).map(|i| from + i + 1);
+    let month = slash(HEAD)?;
+    let day = slash(month)?;
+    let file = slash(day)?;
+    Some([month, day, file])
+}
+
 /// The pieces of the path a canonical key `/news/Y/M/D/file` is written as
 /// with `pad`, after its leading `/`: `news/2017/`, `0`, `7`, `/`, ``, `4`,
-/// `/`, `x.md`. `None` for a key of another shape.
+/// `/`, `x.md`, given the key's [`news_shape`].
+pub fn shaped_parts(key: &str, [month, day, file]: [usize; 3], pad: Padding) -> [&str; 8] {
+    let zero = |on: bool, len: usize| if on && len == 1 { "0" } else { "" };
+    [
+        &key[1..month],
+        zero(pad.month, day - 1 - month),
+        &key[month..day - 1],
+        "/",
+        zero(pad.day, file - 1 - day),
+        &key[day..file - 1],
+        "/",
+        &key[file..],
+    ]
+}
+
+/// [`shaped_parts`] of a key of any shape: `None` for one not canonical.
 pub fn padded_parts(key: &str, pad: Padding) -> Option<[&str; 8]> {
-    let mut parts = key.splitn(6, '/');
-    let (Some(""), Some("news"), Some(y), Some(m), Some(d), Some(file)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return None;
-    };
-    let zero = |on: bool, s: &str| if on && s.len() == 1 { "0" } else { "" };
-    // "news/" + year + "/", as the key has it.
-    let head = &key[1.."/news/".len() + y.len() + 1];
-    Some([
-        head,
-        zero(pad.month, m),
-        m,
-        "/",
-        zero(pad.day, d),
-        d,
-        "/",
-        file,
-    ])
+    news_shape(key).map(|shape| shaped_parts(key, shape, pad))
 }
 
 /// The path a canonical key is written as with `pad`: `/news/2017/07/4/x.md`.

@@ -18,8 +18,28 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub enum FileKey {
     /// The path `padded_path(key, pad)` without its leading `/`.
-    Layout(EventKey, Padding),
+    Layout(EventKey, Shape),
     Other(Arc<[u8]>),
+}
+
+/// A layout path's padding, and where its key's month, day and file name
+/// start (see [`crate::model::news_shape`]): kept, not found again, as the
+/// maps of files compare paths at every step. Fits beside the key in the
+/// room `Other`'s tag leaves (a `FileKey` is 24 bytes either way).
+#[derive(Debug, Clone, Copy)]
+pub struct Shape {
+    pad: Padding,
+    starts: [u8; 3],
+}
+
+impl Shape {
+    fn starts(self) -> [usize; 3] {
+        self.starts.map(usize::from)
+    }
+
+    fn file(self) -> usize {
+        self.starts[2].into()
+    }
 }
 
 impl FileKey {
@@ -31,12 +51,26 @@ impl FileKey {
     /// The key of the file `path` holding `event`: its layout form when the
     /// path is the one the event's key and padding say.
     pub fn of_event(path: &Path, event: &Event) -> Self {
-        let layout = Self::Layout(event.key.clone(), event.pad);
         let bytes = path.as_os_str().as_bytes();
-        if event.custom_path.is_none() && layout.is(bytes) {
-            layout
-        } else {
-            Self::Other(bytes.into())
+        let shape = crate::model::news_shape(&event.key).and_then(|starts| {
+            Some(Shape {
+                pad: event.pad,
+                starts: [
+                    u8::try_from(starts[0]).ok()?,
+                    u8::try_from(starts[1]).ok()?,
+                    u8::try_from(starts[2]).ok()?,
+                ],
+            })
+        });
+        match shape {
+            Some(shape) if event.custom_path.is_none() => {
+                let layout = Self::Layout(event.key.clone(), shape);
+                match layout.is(bytes) {
+                    true => layout,
+                    false => Self::Other(bytes.into()),
+                }
+            }
+            _ => Self::Other(bytes.into()),
         }
     }
 
@@ -53,14 +87,11 @@ impl FileKey {
 
     /// The path's pieces, in order (most of them empty for `Other`).
     fn parts(&self) -> [&[u8]; 8] {
-        let whole = |bytes| [bytes, b"" as &[u8], b"", b"", b"", b"", b"", b""];
         match self {
-            Self::Other(bytes) => whole(bytes),
-            Self::Layout(key, pad) => match crate::model::padded_parts(key, *pad) {
-                Some(parts) => parts.map(str::as_bytes),
-                // Not a layout key (never made so): its bytes as they are.
-                None => whole(key.strip_prefix('/').unwrap_or(key).as_bytes()),
-            },
+            Self::Other(bytes) => [bytes, b"", b"", b"", b"", b"", b"", b""],
+            Self::Layout(key, shape) => {
+                crate::model::shaped_parts(key, shape.starts(), shape.pad).map(str::as_bytes)
+            }
         }
     }
 
@@ -96,6 +127,12 @@ impl Ord for FileKey {
     fn cmp(&self, other: &Self) -> Ordering {
         match (self, other) {
             (Self::Other(a), Self::Other(b)) => a.cmp(b),
+            // In one folder (as most neighbours in a map are): by file name.
+            (Self::Layout(a, x), Self::Layout(b, y))
+                if x.pad == y.pad && x.starts == y.starts && a[..x.file()] == b[..y.file()] =>
+            {
+                a.as_bytes()[x.file()..].cmp(&b.as_bytes()[y.file()..])
+            }
             _ => compare_parts(&self.parts(), &other.parts()),
         }
     }

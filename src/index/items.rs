@@ -189,27 +189,92 @@ impl Index {
         }
     }
 
+    /// [`Index::settle_all`] for [`Index::load`], where every key with a file is
+    /// raw and none has an item yet: the version claims are registered first,
+    /// then each key's item is made once, and who links where is gathered as it
+    /// goes and resolved once per target (the claims are final by then). Key
+    /// by key in the order of their first files, the order the events were
+    /// loaded (and lie in memory) in: nothing here depends on the order, and
+    /// the lists that must be sorted are sorted at the end.
+    pub(super) fn settle_loaded(&mut self) {
+        // The first file of each key, once.
+        let bases: Vec<&Arc<Event>> = (self.files.values())
+            .filter(|e| Arc::ptr_eq(&self.claims[&e.key][0].1, e))
+            .collect();
+        for base in bases.iter().filter(|e| !e.versions.is_empty()) {
+            let key = &base.key;
+            self.versioned.insert(key.clone(), Arc::clone(base));
+            for v in base.versions.iter().filter(|v| v.key != *key) {
+                let by = self.claimed_by.entry(v.key.clone()).or_default();
+                by.push(key.clone());
+            }
+        }
+        for by in self.claimed_by.values_mut() {
+            by.sort_unstable();
+            by.dedup();
+            by.shrink_to_fit();
+        }
+        // (target, linked from): grouped below by sorting, not hashed each.
+        let mut linked: Vec<(EventKey, EventKey)> = Vec::new();
+        self.events.reserve(bases.len());
+        for key in bases.iter().map(|e| &e.key) {
+            let Some(entry) = self.item(key) else {
+                continue;
+            };
+            let day = self.days.entry(entry.event.date).or_default();
+            day.insert(key.clone());
+            for target in entry.event.links.iter().filter(|_| !self.no_mentions) {
+                linked.push((target.clone(), key.clone()));
+            }
+            self.events.insert(key.clone(), entry);
+        }
+        // Loaded strings are interned: a target is one pointer, and sorting by
+        // it is cheap. (Two copies of one string only make two runs, merged by
+        // the map.)
+        linked.sort_unstable_by_key(|(target, _)| Arc::as_ptr(target).cast::<u8>());
+        for run in linked.chunk_by(|(a, _), (b, _)| Arc::ptr_eq(a, b)) {
+            let target = &run[0].0;
+            let resolved = self.resolved(target);
+            let m = (self.mentions.entry(target.clone())).or_insert(Mention {
+                resolved,
+                by: Box::default(),
+            });
+            let mut by: Vec<EventKey> = std::mem::take(&mut m.by).into_vec();
+            by.extend(run.iter().map(|(_, by)| by.clone()));
+            by.sort_unstable();
+            by.dedup();
+            m.by = by.into();
+        }
+    }
+
     /// The item `key` stands for, if it is current.
     fn item(&self, key: &EventKey) -> Option<Entry> {
         let base = self.winner(key)?;
         if self.current(key) != *key {
             return None;
         }
-        // The file's own contexts are sorted and distinct already: only
-        // those day pages add need sorting in.
-        let mut contexts: Vec<Context> = base.contexts.to_vec();
+        // The file's own contexts, and those day pages give any version: a
+        // copy only when a page gives some (few items are on one).
+        let mut contexts: Option<Vec<Context>> = None;
         if !base.contexts_pinned {
-            let own = contexts.len();
-            for k in self.family(key) {
-                for (_, given) in self.page_contexts.get(&k).into_iter().flatten() {
-                    contexts.extend(given.iter().cloned());
+            let mut add = |k: &EventKey| {
+                for (_, given) in self.page_contexts.get(k).into_iter().flatten() {
+                    contexts
+                        .get_or_insert_with(|| base.contexts.to_vec())
+                        .extend(given.iter().cloned());
                 }
-            }
-            if contexts.len() > own {
-                contexts.sort();
-                contexts.dedup();
+            };
+            // Most keys list no versions: then they are their whole family.
+            match self.versioned.contains_key(key) {
+                true => self.family(key).iter().for_each(&mut add),
+                false => add(key),
             }
         }
+        let contexts = contexts.and_then(|mut contexts| {
+            contexts.sort();
+            contexts.dedup();
+            (*contexts != *base.contexts).then(|| contexts.into())
+        });
         let first = base
             .versions
             .iter()
@@ -237,7 +302,7 @@ impl Index {
         };
         Some(Entry {
             // Most items have exactly their file's contexts: no copy then.
-            contexts: (*contexts != *base.contexts).then(|| contexts.into()),
+            contexts,
             timing: (timing != Timing::default()).then(|| Box::new(timing)),
             ts: 0,
             updated: 0,

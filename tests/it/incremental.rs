@@ -153,6 +153,10 @@ enum Op {
     /// A file that stops parsing (a cut-off write): the daemon keeps its last good
     /// version, so it is excluded from the comparison by deleting it afterwards.
     Corrupt(usize),
+    /// The daemon stops and starts again: its index is loaded in bulk from
+    /// the files it knew (as from the store), and the batches after go on
+    /// from that index.
+    Restart,
 }
 
 /// Two day folders of the archive layout (one padded) and one outside it.
@@ -207,6 +211,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0usize..12).prop_map(Op::Delete),
         1 => (0usize..3, 0usize..3).prop_map(|(a, b)| Op::MoveDir(a, b)),
         1 => (0usize..12).prop_map(Op::Corrupt),
+        1 => Just(Op::Restart),
     ]
 }
 
@@ -233,6 +238,7 @@ struct World {
     opts: ParseOptions,
     /// The time of the last batch.
     now: i64,
+    items: usize,
 }
 
 impl World {
@@ -251,7 +257,26 @@ impl World {
             disk,
             opts,
             now: 1_700_000_000,
+            items,
         }
+    }
+
+    /// A restart: a new engine, its index loaded in bulk from the files and
+    /// pages the running one holds (what the store has records of), with its
+    /// tombstones. The output on disk is what the last run wrote.
+    fn restart(&mut self) {
+        let index = self.engine.index();
+        let changes: Vec<Change> = (index.files())
+            .map(|(path, event)| Change::Upsert(path, event.clone()))
+            .chain(
+                index
+                    .pages()
+                    .map(|(path, page)| Change::Page(path, page.clone())),
+            )
+            .collect();
+        let tombstones = self.engine.tombstones().clone();
+        self.engine = Engine::new(site(self.items)).with_tombstones(tombstones, Some(KEEP));
+        self.engine.load(changes);
     }
 
     /// Applies ops to the file system; returns the paths they touched.
@@ -282,6 +307,10 @@ impl World {
             Op::Delete(s) => {
                 self.files.remove(&path(*s));
                 vec![path(*s)]
+            }
+            Op::Restart => {
+                self.restart();
+                vec![]
             }
             Op::MoveDir(a, b) => {
                 let (from, to) = (DIRS[*a], DIRS[*b]);
