@@ -89,7 +89,7 @@ pub fn build(settings: &Settings, fresh: bool) -> Result<ExitCode, crate::Failur
         shown: Shown::Compiler,
         follow: false,
     };
-    let started_up = start(settings, &sink, &mode);
+    let started_up = start(settings, &sink, &mode, &|| Ok(()));
     // What reached the output reaches the store with the next publish.
     crate::remote::journal::record(settings, sink.take_changes());
     let Started {
@@ -120,7 +120,16 @@ pub fn build(settings: &Settings, fresh: bool) -> Result<ExitCode, crate::Failur
 /// Brings the output in line with the input: from the store when there is a
 /// usable one (reading only changed files, rendering only touched feeds), else
 /// from scratch (every file read, every feed rendered, stale files pruned).
-pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
+///
+/// `before_scan` runs first on the scan's side (the daemon starts watching
+/// there, so that nothing written during the scan is missed, while the index
+/// loads alongside).
+pub fn start(
+    settings: &Settings,
+    sink: &Sink,
+    mode: &Mode,
+    before_scan: &(dyn Fn() -> Result<()> + Sync),
+) -> Result<Started> {
     let t = Instant::now();
     let source = Source::new(
         &settings.input,
@@ -148,6 +157,7 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
     // independent: do both at once.
     let (scan, (mut engine, cached)) = rayon::join(
         || {
+            before_scan()?;
             let scan = source.scan();
             tracing::debug!(ms = t.elapsed().as_millis() as u64, "scanned");
             scan
@@ -173,8 +183,8 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
                     || store.outputs().map(|outputs| sink.adopt(outputs)),
                 );
                 tracing::debug!(ms = t.elapsed().as_millis() as u64, "store loaded");
-                match loaded.and(intact) {
-                    Ok(intact) => Some(intact),
+                match loaded.and_then(|stamps| Ok((intact?, stamps))) {
+                    Ok(loaded) => Some(loaded),
                     Err(e) => {
                         tracing::warn!("ignoring an unreadable store: {e:#}");
                         // Every file is read instead: none may stay from the store.
@@ -204,8 +214,8 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
     );
     let mut changes = Vec::new();
     let mut full = true;
-    let to_read: Vec<PathBuf> = match (cached, &store) {
-        (Some(intact), Some(store)) => {
+    let to_read: Vec<PathBuf> = match cached {
+        Some((intact, stamps)) => {
             full = !intact;
             if full {
                 tracing::info!(
@@ -214,20 +224,11 @@ pub fn start(settings: &Settings, sink: &Sink, mode: &Mode) -> Result<Started> {
             }
             // A cached file that fails to parse now keeps its cached stamp (the
             // store's record is not replaced), so that it is read again next time.
-            let (gone, to_read) = match store.diff(&scanned) {
-                Ok(diff) => diff,
-                Err(e) => {
-                    tracing::warn!(
-                        "cannot read the stamps in the store (reading every file): {e:#}"
-                    );
-                    let gone = engine.index().paths_missing_from(&scanned);
-                    (gone, scanned.iter().map(|(p, _)| p.clone()).collect())
-                }
-            };
+            let (gone, to_read) = stamps.diff(&scanned);
             changes.extend(gone.into_iter().map(Change::Remove));
             to_read
         }
-        _ => scanned.iter().map(|(p, _)| p.clone()).collect(),
+        None => scanned.iter().map(|(p, _)| p.clone()).collect(),
     };
     let bar = progress_bar(
         mode.progress && to_read.len() > 1000,

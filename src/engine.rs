@@ -9,7 +9,7 @@ use crate::plan::{self, Plan};
 use crate::render::fragments::Fragments;
 use crate::render::pages::Page;
 use crate::render::{self, Bodies, FeedId, InMemory, Site};
-use crate::store::Store;
+use crate::store::{Stamps, Store};
 use crate::tombstones::{Changed, Tombstones};
 use rayon::prelude::*;
 use std::sync::Arc;
@@ -125,16 +125,19 @@ impl Engine {
     }
 
     /// [`Engine::load`] of every file `store` has a record of, decoded one at
-    /// a time. On an error the index is left empty.
-    pub fn load_store(&mut self, store: &Store) -> anyhow::Result<()> {
+    /// a time; gives the files' stamps, read on the way. On an error the
+    /// index is left empty.
+    pub fn load_store(&mut self, store: &Store) -> anyhow::Result<Stamps> {
         let mut interner = std::mem::take(&mut self.interner);
         let mut error = None;
-        let loaded = store.files(&mut interner).map(|files| {
+        let loaded = store.files(&mut interner).map(|mut files| {
+            let records = files.by_ref();
             self.index
-                .load(files.map_while(|file| file.map_err(|e| error = Some(e)).ok()));
+                .load(records.map_while(|file| file.map_err(|e| error = Some(e)).ok()));
+            files.into_stamps()
         });
         self.interner = interner;
-        let loaded = loaded.and_then(|()| error.map_or(Ok(()), Err));
+        let loaded = loaded.and_then(|stamps| error.map_or(Ok(stamps), Err));
         if loaded.is_err() {
             self.unload();
         }

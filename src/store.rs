@@ -105,8 +105,6 @@ pub enum Doc {
 /// (postcard is not self-describing): the test below round-trips one.
 #[derive(Deserialize)]
 struct RecordRef<'a> {
-    /// Decoded for the layout; [`Store::diff`] reads stamps alone.
-    #[allow(dead_code)]
     stamp: Stamp,
     #[serde(borrow)]
     doc: DocRef<'a>,
@@ -212,6 +210,17 @@ pub struct Files<'i> {
     /// Keeps the read transaction's snapshot for `records`.
     _table: redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
     interner: &'i mut Interner,
+    /// The stamps of the records given so far.
+    stamps: Stamps,
+}
+
+impl Files<'_> {
+    /// The stamps of the records given: after a whole pass, every file's
+    /// (what a start compares its scan with, without a second pass over the
+    /// records).
+    pub fn into_stamps(self) -> Stamps {
+        self.stamps
+    }
 }
 
 impl Iterator for Files<'_> {
@@ -220,6 +229,7 @@ impl Iterator for Files<'_> {
     fn next(&mut self) -> Option<Result<Change>> {
         let decode = |(path, record): (redb::AccessGuard<&[u8]>, redb::AccessGuard<&[u8]>)| {
             let record: RecordRef = postcard::from_bytes(record.value())?;
+            self.stamps.push(path.value(), record.stamp);
             let path = PathBuf::from(std::ffi::OsStr::from_bytes(path.value()));
             Ok(match record.doc.own(self.interner) {
                 Doc::Event(event) => Change::Upsert(path, event),
@@ -232,6 +242,48 @@ impl Iterator for Files<'_> {
                 .map_err(anyhow::Error::from)
                 .and_then(decode),
         )
+    }
+}
+
+/// Input paths and their stamps, in path order, as the store has them: the
+/// paths' bytes end to end in one buffer (not an allocation each).
+#[derive(Debug, Default)]
+pub struct Stamps {
+    bytes: Vec<u8>,
+    /// Where each path ends in `bytes`, and its stamp.
+    ends: Vec<(usize, Stamp)>,
+}
+
+impl Stamps {
+    fn push(&mut self, path: &[u8], stamp: Stamp) {
+        self.bytes.extend_from_slice(path);
+        self.ends.push((self.bytes.len(), stamp));
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&[u8], Stamp)> {
+        let starts = std::iter::once(0).chain(self.ends.iter().map(|(end, _)| *end));
+        (starts.zip(&self.ends)).map(|(start, &(end, stamp))| (&self.bytes[start..end], stamp))
+    }
+
+    /// The files these stamps list that `scanned` (sorted by path bytes) does
+    /// not: gone; and the files of `scanned` they do not list, or list with
+    /// another stamp: new or changed. One pass over both.
+    pub fn diff(&self, scanned: &[(PathBuf, Stamp)]) -> (Vec<PathBuf>, Vec<PathBuf>) {
+        let mut stored = self.iter().peekable();
+        let (mut gone, mut to_read) = (Vec::new(), Vec::new());
+        let path_of = |k: &[u8]| PathBuf::from(std::ffi::OsStr::from_bytes(k));
+        for (path, stamp) in scanned {
+            let want = raw(path);
+            while let Some((k, _)) = stored.next_if(|(k, _)| *k < want) {
+                gone.push(path_of(k));
+            }
+            match stored.next_if(|(k, _)| *k == want) {
+                Some((_, s)) if s == *stamp => {}
+                _ => to_read.push(path.clone()),
+            }
+        }
+        gone.extend(stored.map(|(k, _)| path_of(k)));
+        (gone, to_read)
     }
 }
 
@@ -378,6 +430,7 @@ impl Store {
             records,
             _table: table,
             interner,
+            stamps: Stamps::default(),
         })
     }
 
@@ -400,42 +453,20 @@ impl Store {
         Ok(outputs)
     }
 
-    /// Compares the files the store has records of with those a scan found
-    /// (sorted by bytes, the store's order): the files gone, and the files to
-    /// read (new, or with another stamp), in the scan's order. One pass over
-    /// the records, decoding only each one's stamp, which comes first.
-    pub fn diff(&self, scanned: &[(PathBuf, Stamp)]) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    /// The stamp of every file the store has a record of, in path order.
+    pub fn stamps(&self) -> Result<Stamps> {
         let txn = self.db.begin_read()?;
-        let files = txn.open_table(FILES)?;
-        let mut records = files.iter()?;
-        let mut next = records.next().transpose()?;
-        let (mut gone, mut to_read) = (Vec::new(), Vec::new());
-        let path_of = |k: &[u8]| PathBuf::from(std::ffi::OsStr::from_bytes(k));
-        for (path, stamp) in scanned {
-            let want = raw(path);
-            while let Some((k, _)) = next.as_ref().filter(|(k, _)| k.value() < want) {
-                gone.push(path_of(k.value()));
-                next = records.next().transpose()?;
-            }
-            let same = next
-                .as_ref()
-                .filter(|(k, _)| k.value() == want)
-                .map(|(_, record)| {
-                    postcard::take_from_bytes::<Stamp>(record.value())
-                        .is_ok_and(|(s, _)| s == *stamp)
-                });
-            if same.is_some() {
-                next = records.next().transpose()?;
-            }
-            if same != Some(true) {
-                to_read.push(path.clone());
-            }
+        let mut stamps = Stamps::default();
+        for entry in txn.open_table(FILES)?.iter()? {
+            let (path, record) = entry?;
+            stamps.push(path.value(), postcard::take_from_bytes(record.value())?.0);
         }
-        while let Some((k, _)) = next {
-            gone.push(path_of(k.value()));
-            next = records.next().transpose()?;
-        }
-        Ok((gone, to_read))
+        Ok(stamps)
+    }
+
+    /// [`Stamps::diff`] with the store's stamps.
+    pub fn diff(&self, scanned: &[(PathBuf, Stamp)]) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+        Ok(self.stamps()?.diff(scanned))
     }
 
     /// Records what a batch read: each file's stamp and event or day page (the

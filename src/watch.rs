@@ -19,7 +19,7 @@ use crate::report::{self, Shown};
 use crate::sink::Sink;
 use crate::source::Source;
 use crate::store::{Outputs, Stamp, Store};
-use crate::watcher::{watch, Hints};
+use crate::watcher::{watch, Hints, Watcher};
 use crate::websub::Publisher;
 use anyhow::{Context as _, Result};
 use notify::EventKind;
@@ -28,7 +28,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, Notify};
@@ -67,37 +67,46 @@ async fn serve(
         wake: Notify::new(),
     });
     let started = Instant::now();
+    let clean = crate::store::take_clean_mark(&settings.state_dir);
+    let sink = Sink::open(&settings.output, !clean)?;
     // The watch comes before the first scan, so nothing written during it is
-    // missed; cleaning the output's stale temp files needs neither, so it runs
-    // alongside.
-    let (watcher, sink) = rayon::join(
-        || watch(&settings, &hints),
-        || {
-            let clean = crate::store::take_clean_mark(&settings.state_dir);
-            Sink::open(&settings.output, !clean)
-        },
-    );
-    let mut watcher = watcher?;
-    tracing::debug!(
-        ms = started.elapsed().as_millis() as u64,
-        "watching the input"
-    );
+    // missed; the start runs it on the scan's side, while the index loads.
+    let watched: Arc<Mutex<Option<Result<Watcher, crate::Failure>>>> = Arc::default();
+    let before_scan = {
+        let (settings, hints, watched) = (settings.clone(), hints.clone(), watched.clone());
+        move || {
+            let watcher = watch(&settings, &hints);
+            let ok = watcher.is_ok();
+            *watched.lock().expect("not poisoned") = Some(watcher);
+            tracing::debug!(
+                ms = started.elapsed().as_millis() as u64,
+                "watching the input"
+            );
+            anyhow::ensure!(ok, "cannot watch the input");
+            Ok(())
+        }
+    };
     // The first reconcile of a large tree takes minutes: it runs on its own
     // thread so that a SIGTERM meanwhile is seen, stops it, and exits 0.
     let mut first = {
         let settings = settings.clone();
-        let sink = sink?;
         let publisher = Publisher::reuse(None, settings.site.hub.as_deref());
         tokio::task::spawn_blocking(move || {
             let uploader = uploader(None, &settings)?;
-            Daemon::start(&settings, sink, publisher, uploader)
+            Daemon::start(&settings, sink, publisher, uploader, &before_scan)
         })
     };
-    let mut daemon = tokio::select! {
+    let daemon = tokio::select! {
         biased;
         _ = term.recv() => return stop_starting(first).await,
         _ = int.recv() => return stop_starting(first).await,
-        daemon = &mut first => daemon.context("the first reconcile panicked")??,
+        daemon = &mut first => daemon.context("the first reconcile panicked")?,
+    };
+    let watcher = watched.lock().expect("not poisoned").take();
+    let (mut daemon, mut watcher) = match (daemon, watcher) {
+        // A watch that failed says why, in its own words (and exit code).
+        (_, Some(Err(e))) => return Err(e),
+        (daemon, watcher) => (daemon?, watcher.expect("watched before the scan")?),
     };
     let watchdog = crate::systemd::watchdog_interval();
     let mut watchdog_tick = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
@@ -169,7 +178,7 @@ async fn serve(
                             let uploader = uploader(daemon.uploader.take(), &settings)?;
                             // One store open at a time: the old daemon lets go of it.
                             daemon.release_store();
-                            daemon = Daemon::start(&settings, Sink::open(&settings.output, false)?, publisher, uploader)?;
+                            daemon = Daemon::start(&settings, Sink::open(&settings.output, false)?, publisher, uploader, &|| Ok(()))?;
                             tracing::info!("configuration reloaded");
                         }
                     }
@@ -385,6 +394,7 @@ impl Daemon {
         sink: Sink,
         publisher: Option<Publisher>,
         uploader: Option<Uploader>,
+        before_scan: &(dyn Fn() -> Result<()> + Sync),
     ) -> Result<Self> {
         let started = Instant::now();
         if uploader.is_some() {
@@ -406,7 +416,7 @@ impl Daemon {
             summary: s,
             changed_feeds,
             unwritten,
-        } = commands::start(settings, &sink, &mode)?;
+        } = commands::start(settings, &sink, &mode, before_scan)?;
         let mut engine = engine;
         // A start that read most of the tree (the first, or one after the
         // store was started afresh) grew the index a file at a time, among
