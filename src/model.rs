@@ -4,7 +4,7 @@
 //! [`Body`] that only feeds show, which the daemon keeps on disk.
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
-use rustc_hash::FxHashSet as HashSet;
+use std::convert::Infallible;
 use std::sync::Arc;
 
 impl Event {
@@ -238,32 +238,52 @@ pub struct Related {
 
 /// Shares equal strings between events: context names, and the keys that
 /// Related entries name (each event is typically linked from several others).
-/// Memory only; meaning never depends on it.
+/// Memory only; meaning never depends on it. Looked up by bytes, so that a
+/// string decoded from the store is checked as UTF-8 only when first seen.
 #[derive(Debug, Default)]
-pub struct Interner(HashSet<Arc<str>>);
+pub struct Interner(hashbrown::HashTable<Arc<str>>);
+
+fn string_hash(bytes: &[u8]) -> u64 {
+    use std::hash::Hasher;
+    let mut hasher = rustc_hash::FxHasher::default();
+    hasher.write(bytes);
+    hasher.finish()
+}
 
 impl Interner {
-    pub fn share(&mut self, s: &mut Arc<str>) {
-        match self.0.get(&**s) {
-            Some(shared) => *s = shared.clone(),
-            None => {
-                self.0.insert(s.clone());
-            }
+    /// The shared copy of the string `bytes` hold, made by `make` on first
+    /// sight.
+    fn get_or_make<E>(
+        &mut self,
+        bytes: &[u8],
+        make: impl FnOnce() -> Result<Arc<str>, E>,
+    ) -> Result<Arc<str>, E> {
+        let hash = string_hash(bytes);
+        if let Some(shared) = self.0.find(hash, |s| s.as_bytes() == bytes) {
+            return Ok(shared.clone());
         }
+        let shared = make()?;
+        (self.0).insert_unique(hash, shared.clone(), |s| string_hash(s.as_bytes()));
+        Ok(shared)
+    }
+
+    pub fn share(&mut self, s: &mut Arc<str>) {
+        let Ok(shared) = self.get_or_make::<Infallible>(s.as_bytes(), || Ok(s.clone()));
+        *s = shared;
     }
 
     /// The shared copy of `s`, made on first sight: for strings decoded in
     /// place (the store's records), so that a string seen before costs no
     /// allocation.
     pub fn intern(&mut self, s: &str) -> Arc<str> {
-        match self.0.get(s) {
-            Some(shared) => shared.clone(),
-            None => {
-                let shared: Arc<str> = s.into();
-                self.0.insert(shared.clone());
-                shared
-            }
-        }
+        let Ok(shared) = self.get_or_make::<Infallible>(s.as_bytes(), || Ok(s.into()));
+        shared
+    }
+
+    /// [`Interner::intern`] of bytes that should hold UTF-8: checked only
+    /// when the string is new (most strings of a store's records are not).
+    pub fn intern_utf8(&mut self, bytes: &[u8]) -> Result<Arc<str>, std::str::Utf8Error> {
+        self.get_or_make(bytes, || Ok(std::str::from_utf8(bytes)?.into()))
     }
 
     /// The event with its strings shared.

@@ -30,6 +30,7 @@ use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::str::Utf8Error;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -116,13 +117,14 @@ enum DocRef<'a> {
     Page(#[serde(borrow)] PageRef<'a>),
 }
 
-/// [`Event`], field for field.
+/// [`Event`], field for field; the strings to intern as their bytes (postcard
+/// writes a string and bytes alike), checked as UTF-8 only when new.
 #[derive(Deserialize)]
 struct EventRef<'a> {
-    key: &'a str,
+    key: &'a [u8],
     pad: crate::model::Padding,
     #[serde(borrow)]
-    custom_path: Option<&'a str>,
+    custom_path: Option<&'a [u8]>,
     #[serde(with = "crate::model::numeric::date")]
     date: chrono::NaiveDate,
     #[serde(with = "crate::model::numeric::time")]
@@ -130,12 +132,12 @@ struct EventRef<'a> {
     #[serde(borrow)]
     id: Option<&'a str>,
     #[serde(borrow)]
-    contexts: Vec<&'a str>,
+    contexts: Vec<&'a [u8]>,
     contexts_pinned: bool,
     #[serde(borrow)]
     versions: Vec<VersionRef<'a>>,
     #[serde(borrow)]
-    links: Vec<&'a str>,
+    links: Vec<&'a [u8]>,
     /// The body's hash ([`Content`] writes only that).
     body: u64,
 }
@@ -143,8 +145,8 @@ struct EventRef<'a> {
 /// [`crate::model::Version`], field for field.
 #[derive(Deserialize)]
 struct VersionRef<'a> {
-    key: &'a str,
-    path: &'a str,
+    key: &'a [u8],
+    path: &'a [u8],
     time: Option<i64>,
     first: bool,
 }
@@ -158,49 +160,56 @@ struct PageRef<'a> {
 
 #[derive(Deserialize)]
 struct PageEntryRef<'a> {
-    key: &'a str,
+    key: &'a [u8],
     #[serde(borrow)]
-    contexts: Vec<&'a str>,
+    contexts: Vec<&'a [u8]>,
 }
 
 impl DocRef<'_> {
     /// The document, its strings shared through `interner` (as
     /// [`Interner::event`] and [`Interner::page`] share them).
-    fn own(self, interner: &mut Interner) -> Doc {
-        match self {
-            DocRef::Event(e) => Doc::Event(Arc::new(Event {
-                key: interner.intern(e.key),
-                pad: e.pad,
-                custom_path: e.custom_path.map(|p| interner.intern(p)),
-                date: e.date,
-                time: e.time,
-                id: e.id.map(Box::from),
-                contexts: e.contexts.iter().map(|c| interner.intern(c)).collect(),
-                contexts_pinned: e.contexts_pinned,
-                versions: e
-                    .versions
-                    .iter()
-                    .map(|v| crate::model::Version {
-                        key: interner.intern(v.key),
-                        path: interner.intern(v.path),
-                        time: v.time,
-                        first: v.first,
-                    })
-                    .collect(),
-                links: e.links.iter().map(|k| interner.intern(k)).collect(),
-                body: Content::Stored(e.body),
-            })),
-            DocRef::Page(p) => Doc::Page(Arc::new(DayPage {
-                entries: p
-                    .entries
-                    .iter()
-                    .map(|e| crate::model::PageEntry {
-                        key: interner.intern(e.key),
-                        contexts: e.contexts.iter().map(|c| interner.intern(c)).collect(),
-                    })
-                    .collect(),
-            })),
+    fn own(self, interner: &mut Interner) -> Result<Doc, Utf8Error> {
+        fn all(interner: &mut Interner, strings: &[&[u8]]) -> Result<Box<[Arc<str>]>, Utf8Error> {
+            strings.iter().map(|s| interner.intern_utf8(s)).collect()
         }
+        Ok(match self {
+            DocRef::Event(e) => {
+                let contexts = all(interner, &e.contexts)?;
+                let links = all(interner, &e.links)?;
+                Doc::Event(Arc::new(Event {
+                    key: interner.intern_utf8(e.key)?,
+                    pad: e.pad,
+                    custom_path: e.custom_path.map(|p| interner.intern_utf8(p)).transpose()?,
+                    date: e.date,
+                    time: e.time,
+                    id: e.id.map(Box::from),
+                    contexts,
+                    contexts_pinned: e.contexts_pinned,
+                    versions: (e.versions.iter())
+                        .map(|v| {
+                            Ok(crate::model::Version {
+                                key: interner.intern_utf8(v.key)?,
+                                path: interner.intern_utf8(v.path)?,
+                                time: v.time,
+                                first: v.first,
+                            })
+                        })
+                        .collect::<Result<_, Utf8Error>>()?,
+                    links,
+                    body: Content::Stored(e.body),
+                }))
+            }
+            DocRef::Page(p) => Doc::Page(Arc::new(DayPage {
+                entries: (p.entries.iter())
+                    .map(|e| {
+                        Ok(crate::model::PageEntry {
+                            key: interner.intern_utf8(e.key)?,
+                            contexts: all(interner, &e.contexts)?,
+                        })
+                    })
+                    .collect::<Result<_, Utf8Error>>()?,
+            })),
+        })
     }
 }
 
@@ -231,7 +240,7 @@ impl Iterator for Files<'_> {
             let record: RecordRef = postcard::from_bytes(record.value())?;
             self.stamps.push(path.value(), record.stamp);
             let path = PathBuf::from(std::ffi::OsStr::from_bytes(path.value()));
-            Ok(match record.doc.own(self.interner) {
+            Ok(match record.doc.own(self.interner)? {
                 Doc::Event(event) => Change::Upsert(path, event),
                 Doc::Page(page) => Change::Page(path, page),
             })
@@ -712,7 +721,7 @@ mod tests {
             let bytes = postcard::to_stdvec(&Record { stamp, doc }).unwrap();
             let decoded: RecordRef = postcard::from_bytes(&bytes).unwrap();
             assert_eq!(decoded.stamp, stamp);
-            match decoded.doc.own(&mut interner) {
+            match decoded.doc.own(&mut interner).unwrap() {
                 Doc::Event(e) => {
                     assert_eq!(*e, event);
                     assert_eq!(e.body.hash(), 0xfeed);
@@ -720,6 +729,13 @@ mod tests {
                 Doc::Page(p) => assert_eq!(*p, page),
             }
         }
+        // A string that is not UTF-8 (a damaged record) is an error.
+        let doc = Doc::Event(Arc::new(event));
+        let mut bytes = postcard::to_stdvec(&Record { stamp, doc }).unwrap();
+        let at = bytes.windows(4).position(|w| w == b"news").unwrap();
+        bytes[at] = 0xff;
+        let decoded: RecordRef = postcard::from_bytes(&bytes).unwrap();
+        assert!(decoded.doc.own(&mut Interner::default()).is_err());
     }
 
     #[test]

@@ -214,8 +214,7 @@ impl Index {
             by.dedup();
             by.shrink_to_fit();
         }
-        // (target, linked from): grouped below by sorting, not hashed each.
-        let mut linked: Vec<(EventKey, EventKey)> = Vec::new();
+        let mut linked: HashMap<EventKey, Vec<EventKey>> = HashMap::default();
         self.events.reserve(bases.len());
         for key in bases.iter().map(|e| &e.key) {
             let Some(entry) = self.item(key) else {
@@ -224,26 +223,17 @@ impl Index {
             let day = self.days.entry(entry.event.date).or_default();
             day.insert(key.clone());
             for target in entry.event.links.iter().filter(|_| !self.no_mentions) {
-                linked.push((target.clone(), key.clone()));
+                linked.entry(target.clone()).or_default().push(key.clone());
             }
             self.events.insert(key.clone(), entry);
         }
-        // Loaded strings are interned: a target is one pointer, and sorting by
-        // it is cheap. (Two copies of one string only make two runs, merged by
-        // the map.)
-        linked.sort_unstable_by_key(|(target, _)| Arc::as_ptr(target).cast::<u8>());
-        for run in linked.chunk_by(|(a, _), (b, _)| Arc::ptr_eq(a, b)) {
-            let target = &run[0].0;
-            let resolved = self.resolved(target);
-            let m = (self.mentions.entry(target.clone())).or_insert(Mention {
-                resolved,
-                by: Box::default(),
-            });
-            let mut by: Vec<EventKey> = std::mem::take(&mut m.by).into_vec();
-            by.extend(run.iter().map(|(_, by)| by.clone()));
+        self.mentions.reserve(linked.len());
+        for (target, mut by) in linked {
             by.sort_unstable();
             by.dedup();
-            m.by = by.into();
+            let resolved = self.resolved(&target);
+            let by = by.into();
+            self.mentions.insert(target, Mention { resolved, by });
         }
     }
 
