@@ -49,10 +49,12 @@ impl Padding {
 /// `/news/Y/M/D/file`; `None` for a key of another shape. By hand, not
 /// `split`: the index's map of files compares paths made of these parts.
 pub fn news_shape(key: &str) -> Option<[usize; 3]> {
-    const HEAD: usize = "/news/".len();
-    key.strip_prefix("/news/")?;
+    const HEAD: &str = "/news/";
+    if !key.starts_with(HEAD) {
+        return None;
+    }
     let slash = |from: usize| memchr::memchr(b'/', &key.as_bytes()[from..]).map(|i| from + i + 1);
-    let month = slash(HEAD)?;
+    let month = slash(HEAD.len())?;
     let day = slash(month)?;
     let file = slash(day)?;
     Some([month, day, file])
@@ -263,7 +265,8 @@ impl Interner {
             return Ok(shared.clone());
         }
         let shared = make()?;
-        (self.0).insert_unique(hash, shared.clone(), |s| string_hash(s.as_bytes()));
+        self.0
+            .insert_unique(hash, shared.clone(), |s| string_hash(s.as_bytes()));
         Ok(shared)
     }
 
