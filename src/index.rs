@@ -173,8 +173,8 @@ pub struct Index {
     no_mentions: bool,
     /// Whether [`Touched`] gets the items that left and came (for tombstones).
     trace: bool,
-    /// While [`Index::load`] runs: every feed changed, so none is reported,
-    /// and items are filed in the sorted sets in bulk at the end.
+    /// While [`Index::load`] gives the items their times: they are filed in
+    /// the sorted sets in bulk afterwards (`place_all`), not one by one.
     loading: bool,
     /// The items: current keys only.
     events: HashMap<EventKey, Entry>,

@@ -275,16 +275,10 @@ impl Interner {
         *s = shared;
     }
 
-    /// The shared copy of `s`, made on first sight: for strings decoded in
-    /// place (the store's records), so that a string seen before costs no
-    /// allocation.
-    pub fn intern(&mut self, s: &str) -> Arc<str> {
-        let Ok(shared) = self.get_or_make::<Infallible>(s.as_bytes(), || Ok(s.into()));
-        shared
-    }
-
-    /// [`Interner::intern`] of bytes that should hold UTF-8: checked only
-    /// when the string is new (most strings of a store's records are not).
+    /// The shared copy of the string `bytes` hold, made on first sight: for
+    /// strings decoded in place (the store's records), so that a string seen
+    /// before costs no allocation, nor a UTF-8 check (most strings of a
+    /// store's records are seen before).
     pub fn intern_utf8(&mut self, bytes: &[u8]) -> Result<Arc<str>, std::str::Utf8Error> {
         self.get_or_make(bytes, || Ok(std::str::from_utf8(bytes)?.into()))
     }

@@ -125,7 +125,7 @@ impl Index {
         let mut dirty = raw.clone();
         let families = |index: &Self, dirty: &mut BTreeSet<EventKey>| {
             // A raw key that is current and lists no versions is its own
-            // family, in `dirty` already (most keys, when a store is loaded).
+            // family, in `dirty` already (most keys).
             let currents: BTreeSet<EventKey> = raw
                 .iter()
                 .map(|k| (k, index.current(k)))
@@ -181,7 +181,7 @@ impl Index {
                 continue;
             }
             m.resolved = now;
-            for by in m.by.iter().filter(|_| !self.loading) {
+            for by in m.by.iter() {
                 let entry = &self.events[by];
                 touched.days.insert(entry.event.date);
                 touched.contexts.extend(entry.contexts().iter().cloned());
@@ -339,10 +339,8 @@ impl Index {
             }
         }
         if let Some(entry) = item {
-            if !self.loading {
-                touched.days.insert(entry.event.date);
-                touched.contexts.extend(entry.contexts().iter().cloned());
-            }
+            touched.days.insert(entry.event.date);
+            touched.contexts.extend(entry.contexts().iter().cloned());
             let day = self.days.entry(entry.event.date).or_default();
             if day.is_empty() {
                 touched.listing = true;
