@@ -18,11 +18,13 @@
 //! Everything here is a function of the set of files alone, never of the order the
 //! changes came in: that is what makes the daemon's output equal a fresh build.
 
+use crate::model::ArcStr;
 use crate::model::{Context, DayPage, Event, EventKey};
 use crate::slug::{context_slug_base, short_hash, stable_hash};
 use chrono::{DateTime, NaiveDate, Utc};
 use file_key::FileKey;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use smallvec::SmallVec;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::ffi::OsStrExt;
@@ -30,7 +32,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The contexts one day page gives one key.
-type PageGift = (FileKey, Box<[Context]>);
+type PageGift = (FileKey, Arc<[Context]>);
+
+/// A short list that almost always holds one item: kept inline, not on the heap.
+type Few<T> = SmallVec<[T; 1]>;
 
 /// Seconds after noon an event without a time of day can be given.
 const SLOTS: usize = 3600;
@@ -53,7 +58,7 @@ pub struct Touched {
     pub days: BTreeSet<NaiveDate>,
     pub contexts: BTreeSet<Context>,
     /// Context slugs no longer in use, whose feeds must go.
-    pub freed_slugs: BTreeSet<Arc<str>>,
+    pub freed_slugs: BTreeSet<ArcStr>,
     /// Whether the set of feeds changed (a day or context came or went, a slug
     /// moved): what the OPML list depends on.
     pub listing: bool,
@@ -79,10 +84,10 @@ pub struct Trace {
     pub key: EventKey,
     pub event: Arc<Event>,
     /// The path its id derives from (see `Entry::id_path`).
-    pub id_path: Arc<str>,
+    pub id_path: ArcStr,
     pub ts: i64,
     /// Its contexts, each with the slug it had.
-    pub contexts: Vec<(Context, Arc<str>)>,
+    pub contexts: Vec<(Context, ArcStr)>,
 }
 
 impl Touched {
@@ -116,7 +121,7 @@ pub struct Entry {
 #[derive(Debug, Default, PartialEq)]
 struct Timing {
     /// The first version's path, when it is another file (see `Entry::id_path`).
-    first_version: Option<Arc<str>>,
+    first_version: Option<ArcStr>,
     /// A published time from front matter or the first version's timestamp.
     explicit: Option<i64>,
     /// The newest version timestamp (within `VERSION_WINDOW` of the day).
@@ -140,7 +145,7 @@ const VERSION_WINDOW: i64 = 7 * 86_400;
 #[derive(Debug, Default)]
 pub struct ContextEntry {
     pub items: BTreeSet<ItemKey>,
-    pub slug: Arc<str>,
+    pub slug: ArcStr,
     /// The count it is filed under in `Index::ranking` (0: not filed).
     ranked: usize,
 }
@@ -152,9 +157,9 @@ pub struct Index {
     files: BTreeMap<FileKey, Arc<Event>>,
     /// The files claiming each key (copies of one event), with their events,
     /// so that the winner is one hash lookup away (not a search of `files`
-    /// comparing paths). The first path wins. A sorted `Vec`, not a set:
-    /// almost every key has exactly one file.
-    claims: HashMap<EventKey, Vec<(FileKey, Arc<Event>)>>,
+    /// comparing paths). The first path wins. Sorted; almost every key has
+    /// exactly one file.
+    claims: HashMap<EventKey, Few<(FileKey, Arc<Event>)>>,
     /// Day pages, by file.
     pages: BTreeMap<FileKey, Arc<DayPage>>,
     /// The first file's event of each key whose first file lists versions: what
@@ -164,7 +169,7 @@ pub struct Index {
     /// with a page keeps its feeds, empty, when it loses its last event.
     page_days: BTreeMap<NaiveDate, usize>,
     /// The contexts day pages give each key, by page (sorted by page).
-    page_contexts: HashMap<EventKey, Vec<PageGift>>,
+    page_contexts: HashMap<EventKey, Few<PageGift>>,
     /// The bases that list each key as an earlier version of themselves (sorted).
     claimed_by: HashMap<EventKey, Vec<EventKey>>,
     /// The keys Related entries of items point at (not kept when the index
@@ -182,9 +187,9 @@ pub struct Index {
     contexts: HashMap<Context, ContextEntry>,
     all: BTreeSet<ItemKey>,
     /// Contexts by slug base, to give colliding names distinct slugs.
-    slug_groups: HashMap<Arc<str>, BTreeSet<Context>>,
+    slug_groups: HashMap<ArcStr, BTreeSet<Context>>,
     /// Which context owns each slug, sorted: the A-Z listings are its ranges.
-    by_slug: BTreeMap<Arc<str>, Context>,
+    by_slug: BTreeMap<ArcStr, Context>,
     /// The contexts by count of items (most first), then by name: the most
     /// active ones, which the home page and OPML list after every change, are
     /// its head (not a pass over every context each time).
@@ -252,7 +257,7 @@ impl Index {
     pub fn paths_under<'a>(&'a self, dir: &Path) -> impl Iterator<Item = PathBuf> + 'a {
         let mut prefix = dir.as_os_str().as_bytes().to_vec();
         prefix.push(b'/');
-        let prefix: Arc<[u8]> = prefix.into();
+        let prefix = FileKey::other(&prefix);
         keys_under(&self.files, prefix.clone())
             .chain(keys_under(&self.pages, prefix))
             .map(FileKey::to_path)
@@ -309,7 +314,7 @@ impl Index {
     }
 
     /// Every context by slug, in slug order.
-    pub fn slugs(&self) -> &BTreeMap<Arc<str>, Context> {
+    pub fn slugs(&self) -> &BTreeMap<ArcStr, Context> {
         &self.by_slug
     }
 
@@ -698,7 +703,7 @@ impl Index {
         let mut groups = BTreeSet::new();
         for name in touched.contexts.clone() {
             let name = &name;
-            let base: Arc<str> = context_slug_base(name).unwrap_or_default().into();
+            let base: ArcStr = context_slug_base(name).unwrap_or_default().into();
             let group = self.slug_groups.entry(base.clone()).or_default();
             if self.contexts.get(name).is_some_and(|c| !c.items.is_empty()) {
                 group.insert(name.clone());
@@ -727,7 +732,7 @@ impl Index {
                 self.slug_groups.remove(&base);
             }
             for name in members {
-                let slug: Arc<str> = match (&*base, Some(&name) == ranked.as_ref()) {
+                let slug: ArcStr = match (&*base, Some(&name) == ranked.as_ref()) {
                     ("", _) => format!("context--{}", short_hash(&name)).into(),
                     (_, true) => base.clone(),
                     (_, false) => format!("{base}--{}", short_hash(&name)).into(),
@@ -754,7 +759,7 @@ impl Index {
             .retain(|s| !self.by_slug.contains_key(s));
     }
 
-    fn release_slug(&mut self, slug: &Arc<str>, name: &Context, touched: &mut Touched) {
+    fn release_slug(&mut self, slug: &ArcStr, name: &Context, touched: &mut Touched) {
         if !slug.is_empty() && self.by_slug.get(slug) == Some(name) {
             self.by_slug.remove(slug);
             touched.freed_slugs.insert(slug.clone());
@@ -771,10 +776,10 @@ fn page_day(path: &FileKey) -> Option<NaiveDate> {
 
 /// The keys of a map by file that start with `prefix`: one range, as the map is
 /// sorted by bytes.
-fn keys_under<V>(map: &BTreeMap<FileKey, V>, prefix: Arc<[u8]>) -> impl Iterator<Item = &FileKey> {
-    map.range(FileKey::Other(prefix.clone())..)
+fn keys_under<V>(map: &BTreeMap<FileKey, V>, prefix: FileKey) -> impl Iterator<Item = &FileKey> {
+    map.range(prefix.clone()..)
         .map(|(k, _)| k)
-        .take_while(move |k| k.starts_with(&prefix))
+        .take_while(move |k| k.starts_with(&prefix.as_bytes()))
 }
 
 /// Marks the keys an event file bears on: its own and its versions'.

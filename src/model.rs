@@ -3,6 +3,7 @@
 //! (so strings are boxed, with no spare capacity, and contexts shared), and a
 //! [`Body`] that only feeds show, which the daemon keeps on disk.
 
+pub use arcstr::ArcStr;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -93,11 +94,11 @@ pub fn padded_path(key: &str, pad: Padding) -> std::borrow::Cow<'_, str> {
 }
 
 /// A context (topic) name, shared between every event that carries it.
-pub type Context = Arc<str>;
+pub type Context = ArcStr;
 
 /// The canonical key of an event, `/news/YYYY/M/D/<slug>.md` with no zero padding:
 /// what links to it are matched by, however they pad the date.
-pub type EventKey = Arc<str>;
+pub type EventKey = ArcStr;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Event {
@@ -108,7 +109,7 @@ pub struct Event {
     pub pad: Padding,
     /// The path, when it is not `key` with `pad` (a layout path under a folder
     /// other than the root's `news/`).
-    pub custom_path: Option<Arc<str>>,
+    pub custom_path: Option<ArcStr>,
     #[serde(with = "numeric::date")]
     pub date: NaiveDate,
     /// A full timestamp, only when front matter gives one.
@@ -197,7 +198,7 @@ impl<'de> serde::Deserialize<'de> for Content {
 pub struct Version {
     pub key: EventKey,
     /// The link as written (leading slash added): the version's identity.
-    pub path: Arc<str>,
+    pub path: ArcStr,
     /// When the version was recorded (UTC seconds), where the archive says.
     pub time: Option<i64>,
     /// Marked `(First version)`.
@@ -214,7 +215,8 @@ pub struct DayPage {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PageEntry {
     pub key: EventKey,
-    pub contexts: Box<[Context]>,
+    /// Shared with the index, which files them under the key.
+    pub contexts: Arc<[Context]>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -243,7 +245,7 @@ pub struct Related {
 /// Memory only; meaning never depends on it. Looked up by bytes, so that a
 /// string decoded from the store is checked as UTF-8 only when first seen.
 #[derive(Debug, Default)]
-pub struct Interner(hashbrown::HashTable<Arc<str>>);
+pub struct Interner(hashbrown::HashTable<ArcStr>);
 
 fn string_hash(bytes: &[u8]) -> u64 {
     use std::hash::Hasher;
@@ -258,8 +260,8 @@ impl Interner {
     fn get_or_make<E>(
         &mut self,
         bytes: &[u8],
-        make: impl FnOnce() -> Result<Arc<str>, E>,
-    ) -> Result<Arc<str>, E> {
+        make: impl FnOnce() -> Result<ArcStr, E>,
+    ) -> Result<ArcStr, E> {
         let hash = string_hash(bytes);
         if let Some(shared) = self.0.find(hash, |s| s.as_bytes() == bytes) {
             return Ok(shared.clone());
@@ -270,7 +272,7 @@ impl Interner {
         Ok(shared)
     }
 
-    pub fn share(&mut self, s: &mut Arc<str>) {
+    pub fn share(&mut self, s: &mut ArcStr) {
         let Ok(shared) = self.get_or_make::<Infallible>(s.as_bytes(), || Ok(s.clone()));
         *s = shared;
     }
@@ -279,7 +281,7 @@ impl Interner {
     /// strings decoded in place (the store's records), so that a string seen
     /// before costs no allocation, nor a UTF-8 check (most strings of a
     /// store's records are seen before).
-    pub fn intern_utf8(&mut self, bytes: &[u8]) -> Result<Arc<str>, std::str::Utf8Error> {
+    pub fn intern_utf8(&mut self, bytes: &[u8]) -> Result<ArcStr, std::str::Utf8Error> {
         self.get_or_make(bytes, || Ok(std::str::from_utf8(bytes)?.into()))
     }
 
@@ -306,16 +308,19 @@ impl Interner {
     pub fn page(&mut self, mut page: DayPage) -> DayPage {
         for e in page.entries.iter_mut() {
             self.share(&mut e.key);
-            for c in e.contexts.iter_mut() {
+            let mut contexts = e.contexts.to_vec();
+            for c in contexts.iter_mut() {
                 self.share(c);
             }
+            e.contexts = contexts.into();
         }
         page
     }
 
     /// Forgets strings no event uses any more.
     pub fn sweep(&mut self) {
-        self.0.retain(|s| Arc::strong_count(s) > 1);
+        self.0
+            .retain(|s| ArcStr::strong_count(s).is_none_or(|n| n > 1));
     }
 }
 
@@ -382,7 +387,7 @@ fn layout_day_slug<'a>(y: &str, m: &str, d: &str, file: &'a str) -> Option<(Naiv
 
 /// A news-tree link as written, with the leading slash its key has, and without
 /// a query or fragment.
-pub fn written_path(href: &str) -> Arc<str> {
+pub fn written_path(href: &str) -> ArcStr {
     let path = href.split(['?', '#']).next().unwrap_or(href);
     match path.strip_prefix('/') {
         Some(_) => path.into(),

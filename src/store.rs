@@ -209,7 +209,9 @@ impl DocRef<'_> {
 /// The items, or the first error: collected into a slice of exactly their
 /// number (collecting `Result`s does not know it, and would leave every
 /// slice of the index with room to spare: 7 MB at 100k).
-fn exact<T, E>(items: impl ExactSizeIterator<Item = Result<T, E>>) -> Result<Box<[T]>, E> {
+fn exact<T, E, S: From<Vec<T>>>(
+    items: impl ExactSizeIterator<Item = Result<T, E>>,
+) -> Result<S, E> {
     let mut out = Vec::with_capacity(items.len());
     for item in items {
         out.push(item?);

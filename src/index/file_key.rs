@@ -19,13 +19,15 @@ use std::sync::Arc;
 pub enum FileKey {
     /// The path `padded_path(key, pad)` without its leading `/`.
     Layout(EventKey, Shape),
-    Other(Arc<[u8]>),
+    /// Boxed twice so that the pointer is thin: such paths are rare, and a
+    /// `FileKey` stays two words.
+    Other(Arc<Box<[u8]>>),
 }
 
 /// A layout path's padding, and where its key's month, day and file name
 /// start (see [`crate::model::news_shape`]): kept, not found again, as the
 /// maps of files compare paths at every step. Fits beside the key in the
-/// room `Other`'s tag leaves (a `FileKey` is 24 bytes either way).
+/// room the key's pointer leaves (a `FileKey` is 16 bytes either way).
 #[derive(Debug, Clone, Copy)]
 pub struct Shape {
     pad: Padding,
@@ -33,7 +35,7 @@ pub struct Shape {
 }
 
 // The shape costs no memory: it fits where the enum had room.
-const _: () = assert!(std::mem::size_of::<FileKey>() == 24);
+const _: () = assert!(std::mem::size_of::<FileKey>() == 16);
 
 impl Shape {
     fn starts(self) -> [usize; 3] {
@@ -48,7 +50,12 @@ impl Shape {
 impl FileKey {
     /// The key of any path (a day page's, or a path to look up).
     pub fn of(path: &Path) -> Self {
-        Self::Other(path.as_os_str().as_bytes().into())
+        Self::other(path.as_os_str().as_bytes())
+    }
+
+    /// The key kept as the path's bytes.
+    pub fn other(bytes: &[u8]) -> Self {
+        Self::Other(Arc::new(bytes.into()))
     }
 
     /// The key of the file `path` holding `event`: its layout form when the
@@ -70,10 +77,10 @@ impl FileKey {
                 let layout = Self::Layout(event.key.clone(), shape);
                 match layout.is(bytes) {
                     true => layout,
-                    false => Self::Other(bytes.into()),
+                    false => Self::other(bytes),
                 }
             }
-            _ => Self::Other(bytes.into()),
+            _ => Self::other(bytes),
         }
     }
 

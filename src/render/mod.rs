@@ -12,6 +12,7 @@ mod rss;
 
 use crate::index::{utc, Index};
 use crate::links::Links;
+use crate::model::ArcStr;
 use crate::model::{Body, Context, Event, EventKey};
 use chrono::{Datelike, NaiveDate};
 use fragments::{Fragments, Kind};
@@ -469,7 +470,7 @@ pub fn all_feed_boundary(index: &Index, site: &Site) -> Option<NaiveDate> {
 
 /// The path of a day's page: in the folder of its events when they live in the
 /// archive layout (whose padding it keeps), else derived from the date.
-fn day_page_path(index: &Index, day: NaiveDate, keys: &BTreeSet<EventKey>) -> Arc<str> {
+fn day_page_path(index: &Index, day: NaiveDate, keys: &BTreeSet<EventKey>) -> ArcStr {
     let in_layout = keys.iter().find_map(|k| {
         let path = index.event(k)?.event.path();
         let (_, date) = crate::model::layout_key(&path)?;

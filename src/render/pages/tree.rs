@@ -10,18 +10,18 @@
 //! nodes: `index.html` is the root. The shape is a function of the set of slugs
 //! alone, so a fresh build and the daemon agree on it.
 
+use crate::model::ArcStr;
 use crate::model::Context;
 use rustc_hash::FxHashMap as HashMap;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::ops::Bound;
-use std::sync::Arc;
 
 /// Most contexts a leaf lists (a row is at most ~1.5 KB with a 300-character
 /// name, so a leaf stays under 256 KB).
 pub const PAGE_CONTEXTS: usize = 100;
 
-pub type Slugs = BTreeMap<Arc<str>, Context>;
+pub type Slugs = BTreeMap<ArcStr, Context>;
 
 /// The contexts whose slug starts with `p`, in slug order.
 pub fn under<'a>(slugs: &'a Slugs, p: &'a str) -> impl Iterator<Item = (&'a str, &'a Context)> {
@@ -153,7 +153,7 @@ mod tests {
     fn slugs(names: &[String]) -> Slugs {
         names
             .iter()
-            .map(|n| (Arc::from(n.as_str()), Context::from(n.as_str())))
+            .map(|n| (ArcStr::from(n.as_str()), Context::from(n.as_str())))
             .collect()
     }
 
