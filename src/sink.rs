@@ -80,8 +80,11 @@ impl Counts {
 #[derive(Debug, Clone, Copy)]
 struct Known {
     stamp: Stamp,
-    /// xxh3 of the bytes the file held at `stamp`, if this process knows them.
-    hash: Option<u64>,
+    /// xxh3 of the bytes the file held at `stamp`, if this process knows them;
+    /// 0 if not (a hash that is 0 counts as unknown: the bytes are compared).
+    /// Not an `Option`, which would make the manifest's entries a quarter
+    /// larger.
+    hash: u64,
 }
 
 pub struct Sink {
@@ -90,7 +93,7 @@ pub struct Sink {
     /// The stamp of every file as eventfeed last wrote or checked it, so that a
     /// restart can tell whether the output is still what it wrote, and the hash
     /// of its bytes once this process has written or compared them.
-    manifest: Mutex<HashMap<String, Known>>,
+    manifest: Mutex<HashMap<Box<str>, Known>>,
     /// The files whose stamps changed since [`Sink::take_changed`]: what the
     /// store must learn after a batch.
     changed: Mutex<HashSet<String>>,
@@ -326,11 +329,17 @@ impl Sink {
 
     fn record(&self, rel: &str, known: Option<(Stamp, Option<u64>)>) {
         let mut manifest = self.manifest.lock().expect("not poisoned");
-        let old = match known {
-            Some((stamp, hash)) => manifest
-                .insert(rel.to_owned(), Known { stamp, hash })
-                .map(|k| k.stamp),
-            None => manifest.remove(rel).map(|k| k.stamp),
+        let old = match (known, manifest.get_mut(rel)) {
+            (Some((stamp, hash)), Some(k)) => {
+                let hash = hash.unwrap_or(0);
+                Some(std::mem::replace(k, Known { stamp, hash }).stamp)
+            }
+            (Some((stamp, hash)), None) => {
+                let hash = hash.unwrap_or(0);
+                manifest.insert(rel.into(), Known { stamp, hash });
+                None
+            }
+            (None, _) => manifest.remove(rel).map(|k| k.stamp),
         };
         let stamp = known.map(|(stamp, _)| stamp);
         drop(manifest);
@@ -358,7 +367,7 @@ impl Sink {
         changed
             .into_iter()
             .map(|rel| {
-                let stamp = manifest.get(&rel).map(|k| k.stamp);
+                let stamp = manifest.get(rel.as_str()).map(|k| k.stamp);
                 (rel, stamp)
             })
             .collect()
@@ -373,7 +382,7 @@ impl Sink {
             .lock()
             .expect("not poisoned")
             .iter()
-            .map(|(k, v)| (k.clone(), v.stamp))
+            .map(|(k, v)| (k.to_string(), v.stamp))
             .collect();
         m.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         m
@@ -392,7 +401,7 @@ impl Sink {
         if intact {
             *self.manifest.lock().expect("not poisoned") = cached
                 .into_iter()
-                .map(|(rel, stamp)| (rel, Known { stamp, hash: None }))
+                .map(|(rel, stamp)| (rel.into(), Known { stamp, hash: 0 }))
                 .collect();
         }
         intact
@@ -462,10 +471,7 @@ fn same_contents(path: &Path, bytes: &[u8], hash: u64, known: Option<Known>) -> 
     }
     let stamp = Stamp::of(&m);
     let same = match known {
-        Some(Known {
-            stamp: s,
-            hash: Some(h),
-        }) if s == stamp => h == hash,
+        Some(Known { stamp: s, hash: h }) if s == stamp && h != 0 => h == hash,
         _ => fs::read(path).is_ok_and(|old| old == bytes),
     };
     same.then_some(stamp)
