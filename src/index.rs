@@ -23,6 +23,7 @@ use crate::model::{Context, DayPage, Event, EventKey};
 use crate::slug::{context_slug_base, short_hash, stable_hash};
 use chrono::{DateTime, NaiveDate, Utc};
 use file_key::FileKey;
+pub use item_set::ItemSet;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use smallvec::SmallVec;
 use std::cmp::Reverse;
@@ -113,8 +114,8 @@ pub struct Entry {
     pub ts: i64,
     /// When the item last changed: its last version's time, or `ts`.
     pub updated: i64,
-    /// The timestamp under which the event is in `all` and its contexts' sets.
-    placed: Option<i64>,
+    /// Whether the event is in `all` and its contexts' sets (under `ts`).
+    placed: bool,
 }
 
 /// An item's identity and times beyond its file and day.
@@ -144,7 +145,7 @@ const VERSION_WINDOW: i64 = 7 * 86_400;
 
 #[derive(Debug, Default)]
 pub struct ContextEntry {
-    pub items: BTreeSet<ItemKey>,
+    pub items: ItemSet,
     pub slug: ArcStr,
     /// The count it is filed under in `Index::ranking` (0: not filed).
     ranked: usize,
@@ -186,8 +187,9 @@ pub struct Index {
     days: BTreeMap<NaiveDate, BTreeSet<EventKey>>,
     contexts: HashMap<Context, ContextEntry>,
     all: BTreeSet<ItemKey>,
-    /// Contexts by slug base, to give colliding names distinct slugs.
-    slug_groups: HashMap<ArcStr, BTreeSet<Context>>,
+    /// Contexts by slug base, to give colliding names distinct slugs (sorted;
+    /// almost every group has one name).
+    slug_groups: HashMap<ArcStr, Few<Context>>,
     /// Which context owns each slug, sorted: the A-Z listings are its ranges.
     by_slug: BTreeMap<ArcStr, Context>,
     /// The contexts by count of items (most first), then by name: the most
@@ -535,7 +537,7 @@ impl Index {
         }
         self.all = all.into_iter().map(|(item, _)| item).collect();
         for (c, items) in by_context {
-            self.contexts.entry(c).or_default().items = items.into_iter().collect();
+            self.contexts.entry(c).or_default().items = ItemSet::from_sorted(items);
         }
     }
 
@@ -584,7 +586,10 @@ impl Index {
     }
 
     fn unplace(&mut self, key: &EventKey, entry: &Entry) {
-        let Some(ts) = entry.placed else { return };
+        if !entry.placed {
+            return;
+        }
+        let ts = entry.ts;
         let item = (Reverse(ts), key.clone());
         self.all.remove(&item);
         for c in entry.contexts().iter() {
@@ -657,15 +662,16 @@ impl Index {
                 Some(l) if l > ts => claim(&mut used, l),
                 _ => ts,
             };
-            if entry.placed != Some(ts) || entry.updated != updated {
+            if !entry.placed || entry.ts != ts || entry.updated != updated {
                 times.push(((*key).clone(), ts, updated));
             }
         }
         for (key, ts, updated) in times {
             let entry = self.events.get_mut(&key).expect("indexed");
+            let old = entry.placed.then_some(entry.ts);
             entry.ts = ts;
             entry.updated = updated;
-            let old = entry.placed.replace(ts);
+            entry.placed = true;
             if self.loading {
                 continue;
             }
@@ -705,10 +711,15 @@ impl Index {
             let name = &name;
             let base: ArcStr = context_slug_base(name).unwrap_or_default().into();
             let group = self.slug_groups.entry(base.clone()).or_default();
+            let at = group.binary_search(name);
             if self.contexts.get(name).is_some_and(|c| !c.items.is_empty()) {
-                group.insert(name.clone());
+                if let Err(i) = at {
+                    group.insert(i, name.clone());
+                }
             } else {
-                group.remove(name);
+                if let Ok(i) = at {
+                    group.remove(i);
+                }
                 if let Some(c) = self.contexts.remove(name) {
                     self.ranking.remove(&(Reverse(c.ranked), name.clone()));
                     self.release_slug(&c.slug, name, touched);
@@ -794,6 +805,7 @@ pub fn utc(ts: i64) -> DateTime<Utc> {
 }
 
 mod file_key;
+mod item_set;
 mod items;
 #[cfg(test)]
 mod tests;

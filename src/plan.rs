@@ -131,7 +131,7 @@ pub fn changed(index: &Index, site: &Site, touched: &Touched) -> Plan {
         let Some(ctx) = index.context(name) else {
             continue;
         };
-        for (_, key) in &ctx.items {
+        for (_, key) in ctx.items.iter() {
             let entry = index.event(key).expect("indexed");
             plan.feeds.insert(FeedId::Day(entry.event.date));
             plan.feeds

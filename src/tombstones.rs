@@ -265,7 +265,7 @@ impl Tombstones {
                 // Readers saw it there if it would still be among the newest.
                 let shown = index
                     .context(name)
-                    .is_none_or(|ctx| ctx.items.range(..item.clone()).take(n).count() < n);
+                    .is_none_or(|ctx| ctx.items.before(&item).take(n).count() < n);
                 if shown && !slug.is_empty() {
                     feeds.push(Feed::Context {
                         name: name.to_string(),

@@ -296,7 +296,7 @@ impl Index {
             timing: (timing != Timing::default()).then(|| Box::new(timing)),
             ts: 0,
             updated: 0,
-            placed: None,
+            placed: false,
             event: base.clone(),
         })
     }
