@@ -118,6 +118,9 @@ pub struct Entry {
     placed: bool,
 }
 
+// The daemon keeps one per event.
+const _: () = assert!(std::mem::size_of::<Entry>() == 56);
+
 /// An item's identity and times beyond its file and day.
 #[derive(Debug, Default, PartialEq)]
 struct Timing {
@@ -796,7 +799,7 @@ fn keys_under<V>(map: &BTreeMap<FileKey, V>, prefix: FileKey) -> impl Iterator<I
 /// Marks the keys an event file bears on: its own and its versions'.
 fn mark_event(event: &Event, raw: &mut BTreeSet<EventKey>) {
     raw.insert(event.key.clone());
-    raw.extend(event.versions.iter().map(|v| v.key.clone()));
+    raw.extend(event.versions().iter().map(|v| v.key.clone()));
 }
 
 /// An item timestamp as a UTC time.

@@ -15,12 +15,28 @@ impl Event {
         self.body.here().expect("a parsed event has its body")
     }
 
+    pub fn custom_path(&self) -> Option<&ArcStr> {
+        self.rare.as_ref()?.custom_path.as_ref()
+    }
+
+    pub fn time(&self) -> Option<DateTime<FixedOffset>> {
+        self.rare.as_ref()?.time
+    }
+
+    pub fn id(&self) -> Option<&str> {
+        self.rare.as_ref()?.id.as_deref()
+    }
+
+    pub fn versions(&self) -> &[Version] {
+        self.rare.as_ref().map_or(&[], |r| &r.versions)
+    }
+
     /// The event's identity as published: for a file in the archive layout its
     /// path relative to the input root, exactly as it is (`/news/1999/01/1/x.md`);
     /// otherwise a path derived from its day and headline (equal to `key`). The
     /// page URL and the item id come from it.
     pub fn path(&self) -> std::borrow::Cow<'_, str> {
-        match &self.custom_path {
+        match self.custom_path() {
             Some(path) => std::borrow::Cow::Borrowed(path),
             None => padded_path(&self.key, self.pad),
         }
@@ -107,27 +123,45 @@ pub struct Event {
     /// (see [`Event::path`]), kept this way since a second string per event is
     /// a large share of the daemon's memory.
     pub pad: Padding,
+    #[serde(with = "numeric::date")]
+    pub date: NaiveDate,
+    /// Whether front matter set `contexts`: then day pages add none.
+    pub contexts_pinned: bool,
+    /// Sorted, without duplicates.
+    pub contexts: Box<[Context]>,
+    /// The keys the Related entries point at, sorted, without duplicates: all
+    /// the index needs of them.
+    pub links: Box<[EventKey]>,
+    /// What few events have, boxed: the daemon keeps an event per file, and
+    /// these fields took 60 of its 136 bytes.
+    pub rare: Option<Box<Rare>>,
+    /// What only feeds show: in memory after parsing, or in the store.
+    pub body: Content,
+}
+
+// The daemon keeps one per file (88 bytes with its `Arc`'s counts).
+const _: () = assert!(std::mem::size_of::<Event>() == 72);
+
+/// The fields of an [`Event`] that most events leave empty.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Rare {
     /// The path, when it is not `key` with `pad` (a layout path under a folder
     /// other than the root's `news/`).
     pub custom_path: Option<ArcStr>,
-    #[serde(with = "numeric::date")]
-    pub date: NaiveDate,
     /// A full timestamp, only when front matter gives one.
     #[serde(with = "numeric::time")]
     pub time: Option<DateTime<FixedOffset>>,
     /// An explicit id from front matter; otherwise one is derived from `key`.
     pub id: Option<Box<str>>,
-    /// Sorted, without duplicates.
-    pub contexts: Box<[Context]>,
-    /// Whether front matter set `contexts`: then day pages add none.
-    pub contexts_pinned: bool,
     /// The `### Changes:` section: this event's versions, oldest first.
     pub versions: Box<[Version]>,
-    /// The keys the Related entries point at, sorted, without duplicates: all
-    /// the index needs of them.
-    pub links: Box<[EventKey]>,
-    /// What only feeds show: in memory after parsing, or in the store.
-    pub body: Content,
+}
+
+impl Rare {
+    /// Boxed, or none when every field is empty.
+    pub fn boxed(self) -> Option<Box<Self>> {
+        (self != Self::default()).then(|| Box::new(self))
+    }
 }
 
 /// The part of an event that only the feeds show, not the index: the daemon
@@ -288,18 +322,20 @@ impl Interner {
     /// The event with its strings shared.
     pub fn event(&mut self, mut event: Event) -> Event {
         self.share(&mut event.key);
-        if let Some(path) = &mut event.custom_path {
-            self.share(path);
+        for rare in event.rare.iter_mut() {
+            if let Some(path) = &mut rare.custom_path {
+                self.share(path);
+            }
+            for v in rare.versions.iter_mut() {
+                self.share(&mut v.key);
+                self.share(&mut v.path);
+            }
         }
         for c in event.contexts.iter_mut() {
             self.share(c);
         }
         for key in event.links.iter_mut() {
             self.share(key);
-        }
-        for v in event.versions.iter_mut() {
-            self.share(&mut v.key);
-            self.share(&mut v.path);
         }
         event
     }

@@ -66,7 +66,7 @@ const OUTPUTS: TableDefinition<&str, &[u8]> = TableDefinition::new("outputs");
 
 /// The layout of the records. postcard is not self-describing, so bump this
 /// whenever `Event`, `DayPage`, `Body` or a record changes shape.
-const FORMAT: u32 = 6;
+const FORMAT: u32 = 7;
 
 /// What the store's page cache may hold: lookups of bodies are served from the
 /// operating system's page cache anyway, and the daemon's memory is the point.
@@ -123,23 +123,30 @@ enum DocRef<'a> {
 struct EventRef<'a> {
     key: &'a [u8],
     pad: crate::model::Padding,
-    #[serde(borrow)]
-    custom_path: Option<&'a [u8]>,
     #[serde(with = "crate::model::numeric::date")]
     date: chrono::NaiveDate,
+    contexts_pinned: bool,
+    #[serde(borrow)]
+    contexts: Vec<&'a [u8]>,
+    #[serde(borrow)]
+    links: Vec<&'a [u8]>,
+    #[serde(borrow)]
+    rare: Option<RareRef<'a>>,
+    /// The body's hash ([`Content`] writes only that).
+    body: u64,
+}
+
+/// [`crate::model::Rare`], field for field.
+#[derive(Deserialize)]
+struct RareRef<'a> {
+    #[serde(borrow)]
+    custom_path: Option<&'a [u8]>,
     #[serde(with = "crate::model::numeric::time")]
     time: Option<chrono::DateTime<chrono::FixedOffset>>,
     #[serde(borrow)]
     id: Option<&'a str>,
     #[serde(borrow)]
-    contexts: Vec<&'a [u8]>,
-    contexts_pinned: bool,
-    #[serde(borrow)]
     versions: Vec<VersionRef<'a>>,
-    #[serde(borrow)]
-    links: Vec<&'a [u8]>,
-    /// The body's hash ([`Content`] writes only that).
-    body: u64,
 }
 
 /// [`crate::model::Version`], field for field.
@@ -173,24 +180,30 @@ impl DocRef<'_> {
             DocRef::Event(e) => {
                 let contexts = exact(e.contexts.iter().map(|c| interner.intern_utf8(c)))?;
                 let links = exact(e.links.iter().map(|k| interner.intern_utf8(k)))?;
+                let rare = match e.rare {
+                    None => None,
+                    Some(r) => Some(Box::new(crate::model::Rare {
+                        custom_path: r.custom_path.map(|p| interner.intern_utf8(p)).transpose()?,
+                        time: r.time,
+                        id: r.id.map(Box::from),
+                        versions: exact(r.versions.iter().map(|v| {
+                            Ok(crate::model::Version {
+                                key: interner.intern_utf8(v.key)?,
+                                path: interner.intern_utf8(v.path)?,
+                                time: v.time,
+                                first: v.first,
+                            })
+                        }))?,
+                    })),
+                };
                 Doc::Event(Arc::new(Event {
                     key: interner.intern_utf8(e.key)?,
                     pad: e.pad,
-                    custom_path: e.custom_path.map(|p| interner.intern_utf8(p)).transpose()?,
                     date: e.date,
-                    time: e.time,
-                    id: e.id.map(Box::from),
-                    contexts,
                     contexts_pinned: e.contexts_pinned,
-                    versions: exact(e.versions.iter().map(|v| {
-                        Ok(crate::model::Version {
-                            key: interner.intern_utf8(v.key)?,
-                            path: interner.intern_utf8(v.path)?,
-                            time: v.time,
-                            first: v.first,
-                        })
-                    }))?,
+                    contexts,
                     links,
+                    rare,
                     body: Content::Stored(e.body),
                 }))
             }
@@ -672,7 +685,7 @@ fn raw(path: &Path) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Padding, PageEntry, Version};
+    use crate::model::{Padding, PageEntry, Rare, Version};
 
     /// The borrowed layout decodes what `Record` encodes, every field set.
     #[test]
@@ -688,28 +701,30 @@ mod tests {
                 month: true,
                 day: false,
             },
-            custom_path: Some("/archive/news/2017/07/4/a.md".into()),
             date: chrono::NaiveDate::from_ymd_opt(2017, 7, 4).unwrap(),
-            time: chrono::DateTime::parse_from_rfc3339("2017-07-04T10:00:00+02:00").ok(),
-            id: Some("tag:x".into()),
-            contexts: vec!["A".into(), "Café".into()].into(),
             contexts_pinned: true,
-            versions: vec![
-                Version {
-                    key: "/news/2017/7/3/a.md".into(),
-                    path: "/news/2017/07/03/a.md".into(),
-                    time: Some(1_499_000_000),
-                    first: true,
-                },
-                Version {
-                    key: "/news/2017/7/4/a.md".into(),
-                    path: "/news/2017/7/4/a.md".into(),
-                    time: None,
-                    first: false,
-                },
-            ]
-            .into(),
+            contexts: vec!["A".into(), "Café".into()].into(),
             links: vec!["/news/2017/1/1/b.md".into()].into(),
+            rare: Some(Box::new(Rare {
+                custom_path: Some("/archive/news/2017/07/4/a.md".into()),
+                time: chrono::DateTime::parse_from_rfc3339("2017-07-04T10:00:00+02:00").ok(),
+                id: Some("tag:x".into()),
+                versions: vec![
+                    Version {
+                        key: "/news/2017/7/3/a.md".into(),
+                        path: "/news/2017/07/03/a.md".into(),
+                        time: Some(1_499_000_000),
+                        first: true,
+                    },
+                    Version {
+                        key: "/news/2017/7/4/a.md".into(),
+                        path: "/news/2017/7/4/a.md".into(),
+                        time: None,
+                        first: false,
+                    },
+                ]
+                .into(),
+            })),
             body: Content::Stored(0xfeed),
         };
         let page = DayPage {

@@ -73,7 +73,7 @@ impl FileKey {
             })
         });
         match shape {
-            Some(shape) if event.custom_path.is_none() => {
+            Some(shape) if event.custom_path().is_none() => {
                 let layout = Self::Layout(event.key.clone(), shape);
                 match layout.is(bytes) {
                     true => layout,

@@ -58,8 +58,8 @@ impl Index {
     fn rank<'a>(&'a self, key: &'a EventKey) -> (usize, i64, &'a str) {
         match self.versioned.get(key) {
             Some(e) => (
-                e.versions.len(),
-                e.versions
+                e.versions().len(),
+                e.versions()
                     .iter()
                     .filter_map(|v| v.time)
                     .max()
@@ -109,7 +109,7 @@ impl Index {
             let Some(base) = self.versioned.get(&key) else {
                 continue;
             };
-            for v in base.versions.iter() {
+            for v in base.versions().iter() {
                 if !seen.contains(&v.key) && self.current(&v.key) == *current {
                     seen.insert(v.key.clone());
                     out.push(v.key.clone());
@@ -138,17 +138,20 @@ impl Index {
         };
         families(self, &mut dirty);
         for key in raw {
-            let winner = self.winner(key).filter(|w| !w.versions.is_empty()).cloned();
+            let winner = self
+                .winner(key)
+                .filter(|w| !w.versions().is_empty())
+                .cloned();
             let old = match &winner {
                 Some(w) => self.versioned.insert(key.clone(), w.clone()),
                 None => self.versioned.remove(key),
             };
             if let (Some(w), Some(o)) = (&winner, &old) {
-                if Arc::ptr_eq(w, o) || w.versions == o.versions {
+                if Arc::ptr_eq(w, o) || w.versions() == o.versions() {
                     continue;
                 }
             }
-            for v in old.iter().flat_map(|o| o.versions.iter()) {
+            for v in old.iter().flat_map(|o| o.versions().iter()) {
                 if let Some(by) = self.claimed_by.get_mut(&v.key) {
                     by.retain(|c| c != key);
                     if by.is_empty() {
@@ -156,7 +159,7 @@ impl Index {
                     }
                 }
             }
-            for v in winner.iter().flat_map(|w| w.versions.iter()) {
+            for v in winner.iter().flat_map(|w| w.versions().iter()) {
                 if v.key != *key {
                     let by = self.claimed_by.entry(v.key.clone()).or_default();
                     if let Err(i) = by.binary_search(key) {
@@ -201,10 +204,10 @@ impl Index {
         let bases: Vec<&Arc<Event>> = (self.files.values())
             .filter(|e| Arc::ptr_eq(&self.claims[&e.key][0].1, e))
             .collect();
-        for base in bases.iter().filter(|e| !e.versions.is_empty()) {
+        for base in bases.iter().filter(|e| !e.versions().is_empty()) {
             let key = &base.key;
             self.versioned.insert(key.clone(), Arc::clone(base));
-            for v in base.versions.iter().filter(|v| v.key != *key) {
+            for v in base.versions().iter().filter(|v| v.key != *key) {
                 let by = self.claimed_by.entry(v.key.clone()).or_default();
                 by.push(key.clone());
             }
@@ -266,10 +269,10 @@ impl Index {
             (*contexts != *base.contexts).then(|| contexts.into())
         });
         let first = base
-            .versions
+            .versions()
             .iter()
             .find(|v| v.first)
-            .or(base.versions.first());
+            .or(base.versions().first());
         let day = base
             .date
             .and_hms_opt(0, 0, 0)
@@ -282,9 +285,9 @@ impl Index {
         let first_time = first.and_then(|v| v.time).filter(near);
         let timing = Timing {
             first_version: first.filter(|v| v.key != *key).map(|v| v.path.clone()),
-            explicit: base.time.map(|t| t.timestamp()).or(first_time),
+            explicit: base.time().map(|t| t.timestamp()).or(first_time),
             latest: base
-                .versions
+                .versions()
                 .iter()
                 .filter_map(|v| v.time)
                 .filter(near)
@@ -391,7 +394,7 @@ impl Index {
 /// and padding, so that no path is formatted. (Two ways to one path hash
 /// differently: that only renders the items linking there once more.)
 fn page_hash(e: &Event) -> u64 {
-    match &e.custom_path {
+    match e.custom_path() {
         Some(path) => crate::slug::stable_hash(path.as_bytes()),
         None => {
             crate::slug::stable_hash(e.key.as_bytes())

@@ -7,14 +7,11 @@ pub(crate) fn event(date: (i32, u32, u32), slug: &str, contexts: &[&str]) -> Arc
     Arc::new(Event {
         key,
         pad: Default::default(),
-        custom_path: None,
         date,
-        time: None,
-        id: None,
-        contexts: contexts.iter().map(|c| Context::from(*c)).collect(),
         contexts_pinned: false,
-        versions: Box::new([]),
+        contexts: contexts.iter().map(|c| Context::from(*c)).collect(),
         links: Box::new([]),
+        rare: None,
         body: crate::model::Content::new(crate::model::Body {
             title: slug.into(),
             summary_html: "".into(),

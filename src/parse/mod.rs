@@ -20,7 +20,7 @@ pub use markdown::Sanitizer;
 use crate::diag::Diagnostic;
 use crate::links::Links;
 use crate::model::{
-    event_key, written_path, Body, Content, Context, Event, Padding, Related, Source, Version,
+    event_key, written_path, Body, Content, Context, Event, Padding, Rare, Related, Source, Version,
 };
 use crate::slug::{headline_slug, short_hash};
 use crate::text;
@@ -304,14 +304,17 @@ impl<'a> LineParser<'a> {
         Ok(Event {
             key,
             pad,
-            custom_path,
             date,
-            time: fm.time,
-            id: fm.id.map(Into::into),
-            contexts: contexts.into(),
             contexts_pinned,
-            versions: versions.into(),
+            contexts: contexts.into(),
             links: links.into(),
+            rare: Rare {
+                custom_path,
+                time: fm.time,
+                id: fm.id.map(Into::into),
+                versions: versions.into(),
+            }
+            .boxed(),
             body: Content::new(Body {
                 title: title.into(),
                 summary_html: self

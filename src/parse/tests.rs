@@ -163,7 +163,7 @@ fn front_matter_wins() {
         e.contexts.iter().map(|c| &**c).collect::<Vec<_>>(),
         ["C++", "Zürich"]
     );
-    assert_eq!(e.id.as_deref(), Some("urn:uuid:1"));
+    assert_eq!(e.id(), Some("urn:uuid:1"));
     assert_eq!(&*e.key, "/news/2020/1/5/front-title.md");
     let bare = parse_str("---\ntitle: Only front\ndate: \"2021-03-04\"\n---\nSome *text*.\n")
         .unwrap()
@@ -254,7 +254,7 @@ mod archive_variants {
             "The euro currency is introduced."
         );
         assert_eq!(event.path(), "/news/1999/01/1/the-euro.md");
-        assert_eq!(event.custom_path, None, "the key and its padding say it");
+        assert_eq!(event.custom_path(), None, "the key and its padding say it");
         assert_eq!(&*event.key, "/news/1999/1/1/the-euro.md");
         assert_eq!(event.date, NaiveDate::from_ymd_opt(1999, 1, 1).unwrap());
         assert_eq!(&*event.parsed_body().summary_html, "");
@@ -314,7 +314,7 @@ mod archive_variants {
         assert_eq!(warnings.len(), 1, "the link outside the tree: {warnings:?}");
         assert_eq!(warnings[0].line, 10);
         let v: Vec<(&str, &str, Option<i64>, bool)> = event
-            .versions
+            .versions()
             .iter()
             .map(|v| (&*v.key, &*v.path, v.time, v.first))
             .collect();

@@ -531,7 +531,9 @@ fn stamp(index: &Index, event: &Event, contexts: &[Context], times: [i64; 2], id
     // What `Event::path` is made of, rather than the path formatted anew.
     for key in event.links.iter() {
         let target = index.resolve(key);
-        target.map(|t| (&t.key, t.pad, &t.custom_path)).hash(&mut h);
+        target
+            .map(|t| (&t.key, t.pad, t.custom_path()))
+            .hash(&mut h);
     }
     h.finish()
 }
@@ -561,7 +563,7 @@ fn body(index: &Index, key: &EventKey, event: &Event, bodies: &dyn Bodies) -> Ar
 /// built from the path of its first version, which survives rebuilds, restarts,
 /// headline edits and new versions. The tag's date is the day in that path.
 pub fn item_id(event: &Event, id_path: &str, links: &Links) -> String {
-    if let Some(id) = &event.id {
+    if let Some(id) = event.id() {
         return id.to_string();
     }
     let date = crate::model::layout_key(id_path).map_or(event.date, |(_, d)| d);

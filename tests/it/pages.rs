@@ -324,14 +324,11 @@ fn event(day: NaiveDate, n: usize, contexts: &[Context]) -> Arc<Event> {
     Arc::new(Event {
         key,
         pad: Default::default(),
-        custom_path: None,
         date: day,
-        time: None,
-        id: None,
-        contexts: contexts.into(),
         contexts_pinned: false,
-        versions: Box::new([]),
+        contexts: contexts.into(),
         links: Box::new([]),
+        rare: None,
         body: Content::new(body(format!(
             "Event {n} happens somewhere in the world, and people react"
         ))),
