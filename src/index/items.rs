@@ -123,20 +123,23 @@ impl Index {
     /// raw keys and every key whose current version they were or are.
     pub(super) fn settle_all(&mut self, raw: &BTreeSet<EventKey>, touched: &mut Touched) {
         let mut dirty = raw.clone();
-        let families = |index: &Self, dirty: &mut BTreeSet<EventKey>| {
-            // A raw key that is current and lists no versions is its own
-            // family, in `dirty` already (most keys).
-            let currents: BTreeSet<EventKey> = raw
+        // The families of the current versions of `seeds`, into `dirty`.
+        let families = |index: &Self,
+                        seeds: &BTreeSet<EventKey>,
+                        dirty: &mut BTreeSet<EventKey>| {
+            // A seed that is current and lists no versions is its own family,
+            // in `dirty` already (most keys).
+            let currents: BTreeSet<EventKey> = seeds
                 .iter()
                 .map(|k| (k, index.current(k)))
-                .filter(|(k, c)| index.versioned.contains_key(c) || (c != *k && !raw.contains(c)))
+                .filter(|(k, c)| index.versioned.contains_key(c) || (c != *k && !seeds.contains(c)))
                 .map(|(_, c)| c)
                 .collect();
             for c in currents {
                 dirty.extend(index.family(&c));
             }
         };
-        families(self, &mut dirty);
+        families(self, raw, &mut dirty);
         for key in raw {
             let winner = self
                 .winner(key)
@@ -169,7 +172,11 @@ impl Index {
                 }
             }
         }
-        families(self, &mut dirty);
+        // Every key of the old families, not only the raw ones: a version whose
+        // base stopped listing it may now belong to another base, whose item
+        // then gains what day pages give that version.
+        let before = dirty.clone();
+        families(self, &before, &mut dirty);
         for key in &dirty {
             self.settle(key, touched);
         }
