@@ -500,9 +500,7 @@ impl Index {
         }
         self.loading = false;
         self.place_all();
-        touched.contexts = self.contexts.keys().cloned().collect();
-        self.assign_slugs(&mut touched);
-        self.file_by_count(&touched.contexts);
+        self.name_all();
     }
 
     /// Files `contexts` again in `ranking` under their counts now.
@@ -733,24 +731,13 @@ impl Index {
         }
         for base in groups {
             let members = &self.slug_groups[&base];
-            let ranked: Option<&Context> = members.iter().min_by_key(|name| {
-                let oldest = self.contexts[*name]
-                    .items
-                    .last()
-                    .map(|(Reverse(ts), _)| *ts);
-                (oldest, *name)
-            });
-            let ranked = ranked.cloned();
+            let ranked = self.first_of(members).cloned();
             let members: Vec<Context> = members.iter().cloned().collect();
             if members.is_empty() {
                 self.slug_groups.remove(&base);
             }
             for name in members {
-                let slug: ArcStr = match (&*base, Some(&name) == ranked.as_ref()) {
-                    ("", _) => format!("context--{}", short_hash(&name)).into(),
-                    (_, true) => base.clone(),
-                    (_, false) => format!("{base}--{}", short_hash(&name)).into(),
-                };
+                let slug = slug(&base, &name, Some(&name) == ranked.as_ref());
                 let old = std::mem::replace(
                     &mut self.contexts.get_mut(&name).expect("member").slug,
                     slug.clone(),
@@ -773,11 +760,62 @@ impl Index {
             .retain(|s| !self.by_slug.contains_key(s));
     }
 
+    /// The context of a slug group that keeps the plain slug: the one with
+    /// the oldest event, then the first by name.
+    fn first_of<'a>(&self, members: &'a [Context]) -> Option<&'a Context> {
+        members.iter().min_by_key(|name| {
+            let oldest = self.contexts[*name]
+                .items
+                .last()
+                .map(|(Reverse(ts), _)| *ts);
+            (oldest, *name)
+        })
+    }
+
+    /// [`Index::assign_slugs`] and [`Index::file_by_count`] for a load, where
+    /// every context is new and has items: the same slugs and ranking, with
+    /// the maps built at once, not an entry at a time.
+    fn name_all(&mut self) {
+        let mut groups: HashMap<ArcStr, Few<Context>> = HashMap::default();
+        for name in self.contexts.keys() {
+            let base: ArcStr = context_slug_base(name).unwrap_or_default().into();
+            groups.entry(base).or_default().push(name.clone());
+        }
+        let mut by_slug = Vec::with_capacity(self.contexts.len());
+        for (base, members) in &mut groups {
+            members.sort_unstable();
+            let ranked = self.first_of(members).cloned();
+            for name in members.iter() {
+                let slug = slug(base, name, Some(name) == ranked.as_ref());
+                self.contexts.get_mut(name).expect("member").slug = slug.clone();
+                by_slug.push((slug, name.clone()));
+            }
+        }
+        self.slug_groups = groups;
+        self.by_slug = by_slug.into_iter().collect();
+        let mut ranking = Vec::with_capacity(self.contexts.len());
+        for (name, c) in &mut self.contexts {
+            c.ranked = c.items.len();
+            ranking.push((Reverse(c.ranked), name.clone()));
+        }
+        self.ranking = ranking.into_iter().collect();
+    }
+
     fn release_slug(&mut self, slug: &ArcStr, name: &Context, touched: &mut Touched) {
         if !slug.is_empty() && self.by_slug.get(slug) == Some(name) {
             self.by_slug.remove(slug);
             touched.freed_slugs.insert(slug.clone());
         }
+    }
+}
+
+/// The slug of context `name` in the group of slug `base`: the plain slug
+/// for the group's first context, else with a hash of the name.
+fn slug(base: &ArcStr, name: &str, first: bool) -> ArcStr {
+    match (&**base, first) {
+        ("", _) => format!("context--{}", short_hash(name)).into(),
+        (_, true) => base.clone(),
+        (_, false) => format!("{base}--{}", short_hash(name)).into(),
     }
 }
 
