@@ -179,8 +179,16 @@ pub fn start(
             // thread: the check waits for a thread the scan lets go of.
             let intact = store.as_ref().filter(|_| kept).and_then(|store| {
                 let (loaded, intact) = rayon::join(
-                    || engine.load_store(store),
-                    || store.outputs().map(|outputs| sink.adopt(outputs)),
+                    || {
+                        let loaded = engine.load_store(store);
+                        tracing::debug!(ms = t.elapsed().as_millis() as u64, "index loaded");
+                        loaded
+                    },
+                    || {
+                        let intact = store.outputs().map(|outputs| sink.adopt(outputs));
+                        tracing::debug!(ms = t.elapsed().as_millis() as u64, "output checked");
+                        intact
+                    },
                 );
                 tracing::debug!(ms = t.elapsed().as_millis() as u64, "store loaded");
                 match loaded.and_then(|stamps| Ok((intact?, stamps))) {

@@ -395,9 +395,9 @@ impl Sink {
         // Every start after a full one has at least the two pages to check.
         let intact = !self.after_crash
             && !cached.is_empty()
-            && cached.par_iter().with_min_len(256).all(|(rel, stamp)| {
-                fs::symlink_metadata(self.root.join(rel)).is_ok_and(|m| Stamp::of(&m) == *stamp)
-            });
+            && cached
+                .par_chunks(256)
+                .all(|files| same_stamps(&self.root, files));
         if intact {
             *self.manifest.lock().expect("not poisoned") = cached
                 .into_iter()
@@ -477,6 +477,36 @@ fn same_contents(path: &Path, bytes: &[u8], hash: u64, known: Option<Known>) -> 
     same.then_some(stamp)
 }
 
+/// Whether every file of `files` (paths relative to `root`, sorted) still has
+/// its stamp. Each folder is opened once and its files looked up from it: a
+/// lookup by the whole path searches the kernel's cache of names once per
+/// component, and that was most of a restart's check of the output.
+fn same_stamps(root: &Path, files: &[(String, Stamp)]) -> bool {
+    use rustix::fs::{openat, statat, AtFlags, Mode, OFlags, CWD};
+    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let Ok(root) = openat(CWD, root, flags, Mode::empty()) else {
+        return false;
+    };
+    let mut dir: Option<(&str, rustix::fd::OwnedFd)> = None;
+    for (rel, stamp) in files {
+        let (parent, name) = rel.rsplit_once('/').unwrap_or((".", rel));
+        let fd = match dir.take() {
+            Some((p, fd)) if p == parent => fd,
+            _ => match openat(&root, parent, flags, Mode::empty()) {
+                Ok(fd) => fd,
+                Err(_) => return false,
+            },
+        };
+        if !statat(&fd, name, AtFlags::SYMLINK_NOFOLLOW)
+            .is_ok_and(|st| Stamp::of_stat(&st) == *stamp)
+        {
+            return false;
+        }
+        dir = Some((parent, fd));
+    }
+    true
+}
+
 fn read_dir(dir: &Path) -> Result<fs::ReadDir> {
     fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))
 }
@@ -538,6 +568,48 @@ mod tests {
         assert!(again.adopt(manifest));
         assert!(!again.write("all/rss.xml", b"same size 2").unwrap());
         assert!(again.write("all/rss.xml", b"same size 4").unwrap());
+    }
+
+    /// The check of a manifest, folder by folder, sees any file changed,
+    /// gone, or under a folder that is gone, at the root or deeper.
+    #[test]
+    fn adopting_checks_every_file_of_the_manifest() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = Sink::open(dir.path(), false).unwrap();
+        let files = [
+            "index.html",
+            "all/rss.xml",
+            "all/atom.xml",
+            "days/2017/01/02/rss.xml",
+            "feeds.opml",
+        ];
+        for f in files {
+            sink.write(f, f.as_bytes()).unwrap();
+        }
+        let manifest = sink.take_whole();
+        assert_eq!(manifest.len(), files.len());
+        assert!(Sink::open(dir.path(), false)
+            .unwrap()
+            .adopt(manifest.clone()));
+        // After a crash nothing is trusted.
+        assert!(!Sink::open(dir.path(), true)
+            .unwrap()
+            .adopt(manifest.clone()));
+        let spoil: [&dyn Fn(&Path); 3] = [
+            &|d| fs::write(d.join("all/atom.xml"), b"other bytes").unwrap(),
+            &|d| fs::remove_file(d.join("feeds.opml")).unwrap(),
+            &|d| fs::remove_dir_all(d.join("days/2017")).unwrap(),
+        ];
+        for spoil in spoil {
+            let copy = tempfile::tempdir().unwrap();
+            let sink = Sink::open(copy.path(), false).unwrap();
+            for f in files {
+                sink.write(f, f.as_bytes()).unwrap();
+            }
+            let manifest = sink.take_whole();
+            spoil(copy.path());
+            assert!(!Sink::open(copy.path(), false).unwrap().adopt(manifest));
+        }
     }
 
     #[test]

@@ -50,6 +50,15 @@ impl Stamp {
             ino: m.ino(),
         }
     }
+
+    /// The stamp of what `stat` (`rustix`'s) says, as [`Stamp::of`] says it.
+    pub fn of_stat(st: &rustix::fs::Stat) -> Self {
+        Self {
+            len: st.st_size as u64,
+            mtime_ns: st.st_mtime * 1_000_000_000 + st.st_mtime_nsec as i64,
+            ino: st.st_ino,
+        }
+    }
 }
 
 /// Output files and their stamps, sorted by path.
