@@ -472,6 +472,8 @@ impl Index {
         self.pages = pages.into_iter().collect();
         debug_assert!(self.pages.keys().all(|p| !self.files.contains_key(p)));
         self.claims.reserve(self.files.len());
+        self.page_contexts
+            .reserve(self.pages.values().map(|p| p.entries.len()).sum());
         for (path, event) in &self.files {
             // In path order, so each key's claims come sorted.
             let claims = self.claims.entry(event.key.clone()).or_default();

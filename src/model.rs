@@ -306,6 +306,11 @@ impl Interner {
         Ok(shared)
     }
 
+    /// Room for `n` more strings.
+    pub fn reserve(&mut self, n: usize) {
+        self.0.reserve(n, |s| string_hash(s.as_bytes()));
+    }
+
     pub fn share(&mut self, s: &mut ArcStr) {
         let Ok(shared) = self.get_or_make::<Infallible>(s.as_bytes(), || Ok(s.clone()));
         *s = shared;

@@ -463,6 +463,9 @@ impl Store {
     pub fn files<'i>(&self, interner: &'i mut Interner) -> Result<Files<'i>> {
         let table = self.db.begin_read()?.open_table(FILES)?;
         let records = table.range::<&[u8]>(..)?;
+        // A string per file at least (its key), and most others are shared:
+        // room for them at once, not a table grown and rehashed a dozen times.
+        interner.reserve(table.len()? as usize);
         Ok(Files {
             records,
             _table: table,

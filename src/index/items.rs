@@ -224,7 +224,10 @@ impl Index {
             by.dedup();
             by.shrink_to_fit();
         }
+        // Room for half the events as targets (a guess: many events are linked
+        // to), to spare most of the rehashing of a large map.
         let mut linked: HashMap<EventKey, Vec<EventKey>> = HashMap::default();
+        linked.reserve(bases.len() / 2);
         self.events.reserve(bases.len());
         for key in bases.iter().map(|e| &e.key) {
             let Some(entry) = self.item(key) else {
