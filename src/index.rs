@@ -18,8 +18,7 @@
 //! Everything here is a function of the set of files alone, never of the order the
 //! changes came in: that is what makes the daemon's output equal a fresh build.
 
-use crate::model::ArcStr;
-use crate::model::{Context, DayPage, Event, EventKey};
+use crate::model::{ArcStr, Context, DayPage, Event, EventKey};
 use crate::slug::{context_slug_base, short_hash, stable_hash};
 use chrono::{DateTime, NaiveDate, Utc};
 use file_key::FileKey;

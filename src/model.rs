@@ -133,7 +133,7 @@ pub struct Event {
     /// the index needs of them.
     pub links: Box<[EventKey]>,
     /// What few events have, boxed: the daemon keeps an event per file, and
-    /// these fields took 60 of its 136 bytes.
+    /// these fields took 56 of its 120 bytes.
     pub rare: Option<Box<Rare>>,
     /// What only feeds show: in memory after parsing, or in the store.
     pub body: Content,

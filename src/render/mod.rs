@@ -12,8 +12,7 @@ mod rss;
 
 use crate::index::{utc, Index};
 use crate::links::Links;
-use crate::model::ArcStr;
-use crate::model::{Body, Context, Event, EventKey};
+use crate::model::{ArcStr, Body, Context, Event, EventKey};
 use chrono::{Datelike, NaiveDate};
 use fragments::{Fragments, Kind};
 use std::cmp::Reverse;

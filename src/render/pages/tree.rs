@@ -10,8 +10,7 @@
 //! nodes: `index.html` is the root. The shape is a function of the set of slugs
 //! alone, so a fresh build and the daemon agree on it.
 
-use crate::model::ArcStr;
-use crate::model::Context;
+use crate::model::{ArcStr, Context};
 use rustc_hash::FxHashMap as HashMap;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
