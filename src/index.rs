@@ -101,12 +101,9 @@ impl Touched {
 pub struct Entry {
     /// The current version's event.
     pub event: Arc<Event>,
-    /// Its own contexts and those day pages give any of its versions, sorted,
-    /// when they are more than its own (see `Entry::contexts`).
-    contexts: Option<Box<[Context]>>,
-    /// What versions or front matter add; boxed, as few items have any (the
-    /// daemon keeps an entry per event).
-    timing: Option<Box<Timing>>,
+    /// What day pages, versions or front matter add; boxed, as few items have
+    /// any (the daemon keeps an entry per event).
+    extra: Option<Box<Extra>>,
     /// The item timestamp (seconds since the epoch): the explicit time where
     /// there is one, else noon UTC of its day plus a stable offset, see
     /// `Index::assign_times`.
@@ -118,11 +115,14 @@ pub struct Entry {
 }
 
 // The daemon keeps one per event.
-const _: () = assert!(std::mem::size_of::<Entry>() == 56);
+const _: () = assert!(std::mem::size_of::<Entry>() == 40);
 
-/// An item's identity and times beyond its file and day.
+/// An item's contexts, identity and times beyond its file and day.
 #[derive(Debug, Default, PartialEq)]
-struct Timing {
+struct Extra {
+    /// Its own contexts and those day pages give any of its versions, sorted,
+    /// when they are more than its own (see `Entry::contexts`).
+    contexts: Option<Box<[Context]>>,
     /// The first version's path, when it is another file (see `Entry::id_path`).
     first_version: Option<ArcStr>,
     /// A published time from front matter or the first version's timestamp.
@@ -640,7 +640,7 @@ impl Index {
         let entries: Vec<(&EventKey, &Entry)> = keys.iter().map(|k| (k, &self.events[k])).collect();
         let mut ts_of: Vec<Option<i64>> = Vec::with_capacity(entries.len());
         for (_, entry) in &entries {
-            ts_of.push(entry.timing().explicit.map(|t| claim(&mut used, t)));
+            ts_of.push(entry.extra().explicit.map(|t| claim(&mut used, t)));
         }
         let mut taken = vec![false; span];
         for ((key, _), ts) in entries.iter().zip(&mut ts_of) {
@@ -660,7 +660,7 @@ impl Index {
         let mut times = Vec::new();
         for ((key, entry), ts) in entries.iter().zip(ts_of) {
             let ts = ts.expect("every item has a time now");
-            let updated = match entry.timing().latest {
+            let updated = match entry.extra().latest {
                 Some(l) if l > ts => claim(&mut used, l),
                 _ => ts,
             };

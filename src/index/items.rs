@@ -293,7 +293,9 @@ impl Index {
         // or converted, not when the news was written or revised: not item times.
         let near = |t: &i64| (day..day + VERSION_WINDOW).contains(t);
         let first_time = first.and_then(|v| v.time).filter(near);
-        let timing = Timing {
+        let extra = Extra {
+            // Most items have exactly their file's contexts: no copy then.
+            contexts,
             first_version: first.filter(|v| v.key != *key).map(|v| v.path.clone()),
             explicit: base.time().map(|t| t.timestamp()).or(first_time),
             latest: base
@@ -304,9 +306,7 @@ impl Index {
                 .max(),
         };
         Some(Entry {
-            // Most items have exactly their file's contexts: no copy then.
-            contexts,
-            timing: (timing != Timing::default()).then(|| Box::new(timing)),
+            extra: (extra != Extra::default()).then(|| Box::new(extra)),
             ts: 0,
             updated: 0,
             placed: false,
@@ -320,7 +320,7 @@ impl Index {
         let current = self.events.get(key);
         if let (Some(new), Some(old)) = (&item, current) {
             let same_event = Arc::ptr_eq(&new.event, &old.event) || new.event == old.event;
-            if same_event && new.contexts == old.contexts && new.timing == old.timing {
+            if same_event && new.extra == old.extra {
                 return;
             }
         }
@@ -416,24 +416,25 @@ fn page_hash(e: &Event) -> u64 {
 impl Entry {
     /// The item's contexts: its file's, and those day pages give it.
     pub fn contexts(&self) -> &[Context] {
-        self.contexts.as_deref().unwrap_or(&self.event.contexts)
+        self.extra().contexts.as_deref().unwrap_or(&self.event.contexts)
     }
 
     /// The path the item id derives from: the first version's, so that an edit
     /// that makes a new version updates the reader's item in place.
     pub fn id_path(&self) -> Cow<'_, str> {
-        match &self.timing().first_version {
+        match &self.extra().first_version {
             Some(path) => Cow::Borrowed(path),
             None => self.event.path(),
         }
     }
 
-    pub(super) fn timing(&self) -> &Timing {
-        static NONE: Timing = Timing {
+    pub(super) fn extra(&self) -> &Extra {
+        static NONE: Extra = Extra {
+            contexts: None,
             first_version: None,
             explicit: None,
             latest: None,
         };
-        self.timing.as_deref().unwrap_or(&NONE)
+        self.extra.as_deref().unwrap_or(&NONE)
     }
 }
