@@ -1,7 +1,7 @@
 //! The items of one context, in feed order.
 //!
-//! Most contexts hold a handful of items (at 100k events, 25 700 contexts
-//! share 300 000 places), and a B-tree spends a 200-byte leaf on even one. A
+//! Most contexts hold a handful of items (most of the 25 700 contexts of the
+//! bench's 100k events), and a B-tree spends a 200-byte leaf on even one. A
 //! short set is a sorted `Vec` instead; a long one stays a B-tree, where an
 //! insert does not move half the set.
 
