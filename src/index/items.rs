@@ -416,7 +416,10 @@ fn page_hash(e: &Event) -> u64 {
 impl Entry {
     /// The item's contexts: its file's, and those day pages give it.
     pub fn contexts(&self) -> &[Context] {
-        self.extra().contexts.as_deref().unwrap_or(&self.event.contexts)
+        self.extra()
+            .contexts
+            .as_deref()
+            .unwrap_or(&self.event.contexts)
     }
 
     /// The path the item id derives from: the first version's, so that an edit
