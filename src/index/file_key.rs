@@ -62,6 +62,9 @@ impl FileKey {
     /// path is the one the event's key and padding say.
     pub fn of_event(path: &Path, event: &Event) -> Self {
         let bytes = path.as_os_str().as_bytes();
+        if event.custom_path().is_some() {
+            return Self::other(bytes);
+        }
         let shape = crate::model::news_shape(&event.key).and_then(|starts| {
             Some(Shape {
                 pad: event.pad,
@@ -72,14 +75,9 @@ impl FileKey {
                 ],
             })
         });
-        match shape {
-            Some(shape) if event.custom_path().is_none() => {
-                let layout = Self::Layout(event.key.clone(), shape);
-                match layout.is(bytes) {
-                    true => layout,
-                    false => Self::other(bytes),
-                }
-            }
+        let layout = shape.map(|shape| Self::Layout(event.key.clone(), shape));
+        match layout {
+            Some(layout) if layout.is(bytes) => layout,
             _ => Self::other(bytes),
         }
     }
