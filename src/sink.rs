@@ -329,17 +329,19 @@ impl Sink {
 
     fn record(&self, rel: &str, known: Option<(Stamp, Option<u64>)>) {
         let mut manifest = self.manifest.lock().expect("not poisoned");
-        let old = match (known, manifest.get_mut(rel)) {
-            (Some((stamp, hash)), Some(k)) => {
-                let hash = hash.unwrap_or(0);
-                Some(std::mem::replace(k, Known { stamp, hash }).stamp)
+        let old = match known {
+            Some((stamp, hash)) => {
+                let new = Known {
+                    stamp,
+                    hash: hash.unwrap_or(0),
+                };
+                // In place when known: a new key is an allocation.
+                match manifest.get_mut(rel) {
+                    Some(k) => Some(std::mem::replace(k, new).stamp),
+                    None => manifest.insert(rel.into(), new).map(|k| k.stamp),
+                }
             }
-            (Some((stamp, hash)), None) => {
-                let hash = hash.unwrap_or(0);
-                manifest.insert(rel.into(), Known { stamp, hash });
-                None
-            }
-            (None, _) => manifest.remove(rel).map(|k| k.stamp),
+            None => manifest.remove(rel).map(|k| k.stamp),
         };
         let stamp = known.map(|(stamp, _)| stamp);
         drop(manifest);
