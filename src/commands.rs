@@ -262,13 +262,14 @@ pub fn start(
     };
     changes.extend(read.changes);
     let changed_input = !changes.is_empty();
-    let plan = {
-        let plan = engine.apply_at(changes, tombstones::file::now());
-        if full {
+    let now = tombstones::file::now();
+    let plan = match full {
+        true if engine.index().path_count() == 0 => engine.fill_at(changes, now),
+        true => {
+            engine.apply_at(changes, now);
             engine.everything()
-        } else {
-            plan
         }
+        false => engine.apply_at(changes, now),
     };
     tracing::debug!(
         ms = t.elapsed().as_millis() as u64,
@@ -308,9 +309,12 @@ pub fn start(
         }),
         Err(e) => return Err(e),
     };
+    let (kept, rendered) = engine.fragments().take_counts();
     tracing::debug!(
         ms = t.elapsed().as_millis() as u64,
         feeds = plan.feeds.len(),
+        items_rendered = rendered,
+        items_kept = kept,
         rss_mib = rss_mib(),
         "rendered and written"
     );

@@ -61,14 +61,9 @@ pub fn read(
     store: Option<&Store>,
     tick: &(dyn Fn() + Sync),
 ) -> Read {
-    let mut out = Read::default();
     let reads = source.reads();
-    for chunk in paths.chunks(CHUNK) {
-        let (changes, stamps) = (out.changes.len(), out.stamps.len());
-        if crate::shutdown::requested() {
-            break;
-        }
-        let results: Vec<(PathBuf, Outcome)> = chunk
+    let parse = |chunk: &[PathBuf]| -> Vec<(PathBuf, Outcome)> {
+        chunk
             .par_iter()
             .with_min_len(16)
             .map(|rel| {
@@ -77,14 +72,39 @@ pub fn read(
                 tick();
                 (rel.clone(), outcome)
             })
-            .collect();
+            .collect()
+    };
+    let mut out = Read::default();
+    let mut take = |results: Vec<(PathBuf, Outcome)>| {
+        let (changes, stamps) = (out.changes.len(), out.stamps.len());
         for (path, outcome) in results {
             out.record(path, outcome, on_error, interner);
         }
         if let Some(store) = store {
             store.record(&mut out.changes[changes..], &out.stamps[stamps..]);
         }
+    };
+    let chunks = paths
+        .chunks(CHUNK)
+        .take_while(|_| !crate::shutdown::requested());
+    if paths.len() <= CHUNK {
+        chunks.for_each(|chunk| take(parse(chunk)));
+        return out;
     }
+    // Sharing strings and storing bodies is one thread's work: it takes a
+    // chunk while the pool parses the next (a rendezvous, so that at most two
+    // chunks are alive).
+    std::thread::scope(|scope| {
+        let (parsed, received) = std::sync::mpsc::sync_channel(0);
+        scope.spawn(move || {
+            for chunk in chunks {
+                if parsed.send(parse(chunk)).is_err() {
+                    break;
+                }
+            }
+        });
+        received.into_iter().for_each(&mut take);
+    });
     out
 }
 
