@@ -277,6 +277,12 @@ pub fn start(
         rss_mib = rss_mib(),
         "indexed"
     );
+    if let (true, Some(store)) = (full, &store) {
+        if let Err(e) = store.sync() {
+            tracing::warn!("cannot sync the store: {e:#}");
+        }
+        tracing::debug!(ms = t.elapsed().as_millis() as u64, "store synced");
+    }
     report::duplicates(settings, engine.index().duplicates().collect(), mode.shown);
     let bar = progress_bar(
         mode.progress && plan.feeds.len() > 300,
