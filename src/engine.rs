@@ -240,12 +240,15 @@ impl Engine {
         E: Emit,
     {
         let kept: Vec<(FeedId, &str)> = self.kept(plan).collect();
-        let feeds: Vec<(&FeedId, Option<&str>)> = plan
+        let mut feeds: Vec<(&FeedId, Option<&str>)> = plan
             .feeds
             .iter()
             .map(|id| (id, None))
             .chain(kept.iter().map(|(id, dir)| (id, Some(*dir))))
             .collect();
+        // Feeds that show the same items close together, so that kept items
+        // are used before the cache's budget drops them.
+        feeds.sort_by_cached_key(|(id, _)| render::render_order(&self.index, &self.site, id));
         let pages: Vec<&Page> = plan.pages.iter().collect();
         let snapshot = self.bodies.snapshot();
         let bodies = snapshot.as_deref().unwrap_or(&*self.bodies);

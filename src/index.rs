@@ -850,4 +850,4 @@ mod file_key;
 mod item_set;
 mod items;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

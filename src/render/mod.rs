@@ -382,6 +382,25 @@ pub fn feed<'a>(
     Some(FeedDoc { updated, ..doc })
 }
 
+/// Where a feed comes in a render of many: newest first, each day's feed
+/// followed by the feeds of the contexts whose oldest shown item is of that
+/// day. Every item those show was rendered for a day feed shortly before, and
+/// is still kept (see [`fragments`]): a full render then renders nearly every
+/// item once, where the plan's order rendered most of them twice.
+pub fn render_order(index: &Index, site: &Site, id: &FeedId) -> (Reverse<NaiveDate>, u8) {
+    match id {
+        FeedId::All => (Reverse(NaiveDate::MAX), 0),
+        FeedId::Day(day) => (Reverse(*day), 1),
+        FeedId::Context(name) => {
+            let oldest = (index.context(name))
+                .and_then(|ctx| ctx.items.iter().take(site.items_per_feed).last())
+                .and_then(|(_, key)| index.event(key))
+                .map_or(NaiveDate::MIN, |entry| entry.event.date);
+            (Reverse(oldest), 2)
+        }
+    }
+}
+
 /// The empty feed of a day or context that is gone but kept for its tombstones
 /// (see `tombstones`): the titles [`feed`] gives it, no items, outside the
 /// RFC 5005 chain (as an empty day is), the day page its date implies.

@@ -188,3 +188,42 @@ fn kept_fragments_give_the_same_bytes_and_spare_the_rendering() {
     assert_eq!(files(Some(&tiny)), plain);
     assert_eq!(tiny.take_counts().0, 0);
 }
+
+#[test]
+fn in_render_order_a_context_feed_shows_only_items_a_day_feed_showed_before() {
+    // Contexts of every size over two months, some larger than a feed, so
+    // that their oldest shown item is not their oldest.
+    let mut index = Index::default();
+    let site = Site {
+        items_per_feed: 5,
+        ..site()
+    };
+    let changes = (0..300u32).map(|i| {
+        let (month, day) = (1 + i % 2, 1 + i % 28);
+        let contexts = [format!("c{}", i % 7), format!("d{}", i % 40)];
+        let contexts: Vec<&str> = contexts.iter().map(String::as_str).collect();
+        let event = crate::index::tests::event((2020, month, day), &format!("e{i}"), &contexts);
+        Change::Upsert(format!("{i}.md").into(), event)
+    });
+    index.apply(changes);
+    let mut feeds: Vec<FeedId> = crate::plan::everything(&index, &site)
+        .feeds
+        .into_iter()
+        .collect();
+    feeds.sort_by_cached_key(|id| render_order(&index, &site, id));
+    assert_eq!(feeds[0], FeedId::All);
+    let mut shown = std::collections::HashSet::new();
+    for id in &feeds {
+        let doc = feed(&index, &site, id, &InMemory, None).unwrap();
+        let keys = doc.items.iter().map(|item| item.key.clone());
+        match id {
+            FeedId::Context(_) => {
+                for key in keys {
+                    assert!(shown.contains(&key), "{id:?} shows {key} before its day");
+                }
+            }
+            _ => shown.extend(keys),
+        }
+    }
+    assert_eq!(shown.len(), 300);
+}
