@@ -59,7 +59,10 @@ pub fn is_xml_forbidden(c: char) -> bool {
 
 /// Removes characters XML 1.0 forbids.
 pub fn strip_forbidden(s: &str) -> Cow<'_, str> {
-    if s.chars().any(is_xml_forbidden) {
+    // They are ASCII controls or U+FFFE and U+FFFF, whose UTF-8 starts with
+    // 0xEF: a scan of the bytes clears most text without decoding it.
+    let suspect = |b: &u8| (*b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || *b == 0xef;
+    if s.as_bytes().iter().any(suspect) && s.chars().any(is_xml_forbidden) {
         Cow::Owned(s.chars().filter(|&c| !is_xml_forbidden(c)).collect())
     } else {
         Cow::Borrowed(s)
@@ -102,7 +105,9 @@ pub fn repair_mojibake(s: &str) -> Cow<'_, str> {
 }
 
 fn repair_once(s: &str) -> Option<String> {
-    if s.is_ascii() {
+    // Only a run holding a character that maps back to a UTF-8 lead byte
+    // (U+00C2..=U+00F4, all encoded after a 0xC3 byte) can be repaired.
+    if !s.as_bytes().contains(&0xc3) {
         return None;
     }
     let mut out = String::with_capacity(s.len());
@@ -130,6 +135,9 @@ fn repair_once(s: &str) -> Option<String> {
 /// to a genuine accented letter. Greedily take the longest prefix at each position
 /// whose cp1252 bytes form complete UTF-8 characters.
 fn fix_run(run: &str) -> Option<String> {
+    if !run.chars().any(|c| ('\u{c2}'..='\u{f4}').contains(&c)) {
+        return None;
+    }
     let bytes: Option<Vec<u8>> = run.chars().map(cp1252_byte).collect();
     let chars: Vec<char> = run.chars().collect();
     let bytes = bytes.unwrap_or_default();
@@ -182,6 +190,16 @@ pub fn decode_entities(s: &str) -> Cow<'_, str> {
 /// whitespace collapsed. A `<` not followed by a letter, `/` or `!` stays text
 /// (`a < b`).
 pub fn plain_text(s: &str) -> String {
+    // Titles in the archive often end (or start) with a space.
+    let trimmed = s.trim();
+    match is_plain(trimmed) {
+        true => trimmed.to_owned(),
+        false => tidy(s),
+    }
+}
+
+/// [`plain_text`] the long way.
+fn tidy(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut in_tag = false;
     let mut chars = s.chars().peekable();
@@ -201,6 +219,20 @@ pub fn plain_text(s: &str) -> String {
     }
     let decoded = decode_entities(&out);
     decoded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Whether [`plain_text`] would give `s` back as it is: no tag, no entity,
+/// whitespace only as single spaces between words (most titles and names, once
+/// trimmed).
+fn is_plain(s: &str) -> bool {
+    let mut after_space = true;
+    for c in s.chars() {
+        if c == '<' || c == '&' || (c.is_whitespace() && (c != ' ' || after_space)) {
+            return false;
+        }
+        after_space = c == ' ';
+    }
+    !after_space || s.is_empty()
 }
 
 #[cfg(test)]
@@ -303,5 +335,20 @@ mod tests {
         assert_eq!(plain_text("<b>Bold</b> &amp; <i>more</i>  "), "Bold & more");
         assert_eq!(plain_text("  spaced   out "), "spaced out");
         assert_eq!(plain_text("a < b > c"), "a < b > c");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn plain_text_passes_plain_text_through(s in "[a é<>&;/\t\n\u{a0}\u{3000}]{0,12}") {
+            proptest::prop_assert_eq!(plain_text(&s), tidy(&s));
+        }
+    }
+
+    #[test]
+    fn plain_is_told() {
+        assert!(is_plain("Zürich, 東京") && is_plain(""));
+        assert!(
+            !is_plain("a\u{a0}b") && !is_plain("x ") && !is_plain("a  b") && !is_plain("a & b")
+        );
     }
 }

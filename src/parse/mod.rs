@@ -578,10 +578,10 @@ fn list_link(line: &str) -> Option<ListLink<'_>> {
 
 /// `text](href) rest`: a link after its opening bracket.
 fn list_link_body(body: &str) -> Option<ListLink<'_>> {
-    let close = matching(body, '[', ']')?;
+    let close = matching(body, b'[', b']')?;
     let text = &body[..close];
     let after = body[close + 1..].strip_prefix('(')?;
-    let end = matching(after, '(', ')')?;
+    let end = matching(after, b'(', b')')?;
     Some(ListLink {
         text,
         href: after[..end].trim(),
@@ -592,9 +592,10 @@ fn list_link_body(body: &str) -> Option<ListLink<'_>> {
 }
 
 /// Byte index of the `close` that balances an already opened `open`.
-fn matching(s: &str, open: char, close: char) -> Option<usize> {
+fn matching(s: &str, open: u8, close: u8) -> Option<usize> {
     let mut depth = 0usize;
-    for (i, c) in s.char_indices() {
+    // ASCII brackets: a byte equal to one is that character, never part of another.
+    for (i, &c) in s.as_bytes().iter().enumerate() {
         if c == open {
             depth += 1;
         } else if c == close {
