@@ -193,7 +193,7 @@ impl Engine {
 
     /// Fills an empty engine with a change set seen at `now` and plans every
     /// feed: a start from scratch. The index is the one [`Engine::apply_at`]
-    /// would build, built in bulk ([`Index::load`], a third of the work);
+    /// would build, built in bulk ([`Index::load`], under half the work);
     /// nothing can leave an empty index, so there is no tombstone to note,
     /// only old ones to expire.
     pub fn fill_at(&mut self, changes: impl IntoIterator<Item = Change>, now: i64) -> Plan {

@@ -576,7 +576,7 @@ impl Store {
     /// Makes what was recorded so far durable, before a full render reads
     /// every body back. Besides, that empties redb's write buffer: while it
     /// holds pages of a non-durable commit, every read that misses the cache
-    /// tries the lock of each of its 131 stripes (redb 4.6), a tenth of a full
+    /// tries the lock of each of its 131 stripes (redb 4.6): 5-7% of a full
     /// render's time.
     pub fn sync(&self) -> Result<()> {
         let mut txn = self.db.begin_write()?;
