@@ -179,3 +179,55 @@ impl Read {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// More files than a chunk, so that parsing and storing overlap: every
+    /// file arrives once, in the order asked, and reaches the store.
+    #[test]
+    fn reads_many_chunks_in_order_into_the_store() {
+        let root = tempfile::tempdir().unwrap();
+        let n = CHUNK + CHUNK / 2 + 3;
+        let mut paths = Vec::new();
+        for i in 0..n {
+            let day = 1 + i % 28;
+            let rel = PathBuf::from(format!("news/2020/01/{day}/event-{i:05}.md"));
+            let text =
+                format!("### [2020-01-{day}](/news/2020/01/{day}/index.md)\n\n# Event {i} \n");
+            std::fs::create_dir_all(root.path().join(rel.parent().unwrap())).unwrap();
+            std::fs::write(root.path().join(&rel), text).unwrap();
+            paths.push(rel);
+        }
+        paths.push("news/2020/01/1/gone.md".into());
+        let source = Source::new(root.path(), &["md".into()], &["index.md".into()], 1 << 20);
+        let opts = ParseOptions::new(1 << 20, crate::links::example());
+        let state = tempfile::tempdir().unwrap();
+        let (store, _) = Store::open(state.path(), 1, true).unwrap();
+        let ticks = std::sync::atomic::AtomicUsize::new(0);
+        let tick = || {
+            ticks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        };
+        let mut interner = Interner::default();
+        let read = read(
+            &source,
+            &opts,
+            &paths,
+            OnError::Remove,
+            &mut interner,
+            Some(&store),
+            &tick,
+        );
+        assert_eq!((read.failed, read.stamps.len()), (0, n));
+        assert_eq!(ticks.into_inner(), n + 1);
+        let got: Vec<&PathBuf> = (read.changes.iter())
+            .map(|c| match c {
+                Change::Upsert(p, _) | Change::Page(p, _) | Change::Remove(p) => p,
+            })
+            .collect();
+        assert_eq!(got, paths.iter().collect::<Vec<_>>());
+        assert!(matches!(read.changes.last(), Some(Change::Remove(_))));
+        assert_eq!(store.file_count().unwrap(), n as u64);
+    }
+}
