@@ -23,6 +23,7 @@ use crate::slug::{context_slug_base, short_hash, stable_hash};
 use chrono::{DateTime, NaiveDate, Utc};
 use file_key::FileKey;
 pub use item_set::ItemSet;
+use rayon::slice::ParallelSliceMut;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use smallvec::SmallVec;
 use std::cmp::Reverse;
@@ -530,7 +531,7 @@ impl Index {
         let mut all: Vec<(ItemKey, &[Context])> = (self.events.iter())
             .map(|(key, entry)| ((Reverse(entry.ts), key.clone()), entry.contexts()))
             .collect();
-        all.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
+        all.par_sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
         let mut by_context: HashMap<Context, Vec<ItemKey>> = HashMap::default();
         for (item, contexts) in &all {
             for c in contexts.iter() {

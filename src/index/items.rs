@@ -4,6 +4,7 @@
 //! whose links resolve elsewhere after a change (see the module doc of `index`).
 
 use super::*;
+use rayon::prelude::*;
 use std::borrow::Cow;
 
 impl Index {
@@ -224,13 +225,16 @@ impl Index {
             by.dedup();
             by.shrink_to_fit();
         }
+        // Each item is made from the index as it stands, independently of the
+        // others: on every core (a restart waits for this).
+        let items: Vec<Option<Entry>> = bases.par_iter().map(|e| self.item(&e.key)).collect();
         // Room for half the events as targets (a guess: many events are linked
         // to), to spare most of the rehashing of a large map.
         let mut linked: HashMap<EventKey, Vec<EventKey>> = HashMap::default();
         linked.reserve(bases.len() / 2);
         self.events.reserve(bases.len());
-        for key in bases.iter().map(|e| &e.key) {
-            let Some(entry) = self.item(key) else {
+        for (key, entry) in bases.iter().map(|e| &e.key).zip(items) {
+            let Some(entry) = entry else {
                 continue;
             };
             let day = self.days.entry(entry.event.date).or_default();
@@ -240,14 +244,18 @@ impl Index {
             }
             self.events.insert(key.clone(), entry);
         }
-        self.mentions.reserve(linked.len());
-        for (target, mut by) in linked {
-            by.sort_unstable();
-            by.dedup();
-            let resolved = self.resolved(&target);
-            let by = by.into();
-            self.mentions.insert(target, Mention { resolved, by });
-        }
+        let mentions: Vec<(EventKey, Mention)> = linked
+            .into_par_iter()
+            .map(|(target, mut by)| {
+                by.sort_unstable();
+                by.dedup();
+                let resolved = self.resolved(&target);
+                let by = by.into();
+                (target, Mention { resolved, by })
+            })
+            .collect();
+        self.mentions.reserve(mentions.len());
+        self.mentions.extend(mentions);
     }
 
     /// The item `key` stands for, if it is current.
