@@ -118,19 +118,21 @@ pub fn diff(a: &Path, b: &Path, max: usize) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// `cp -a src dst` (dst must not exist).
+/// `cp -a -H src dst` (dst must not exist). `-H`: a corpus that is a symlink
+/// (to a cache on another file system, say) is copied, not the link: the
+/// daemon's tree must be its own, on the work directory's file system.
 pub fn copy(src: &Path, dst: &Path) -> Result<()> {
     if dst.exists() {
         bail!("{} exists", dst.display());
     }
     let status = std::process::Command::new("cp")
-        .arg("-a")
+        .args(["-a", "-H"])
         .arg(src)
         .arg(dst)
         .status()
         .context("running cp")?;
     if !status.success() {
-        bail!("cp -a {} {} failed", src.display(), dst.display());
+        bail!("cp -a -H {} {} failed", src.display(), dst.display());
     }
     Ok(())
 }
@@ -174,5 +176,28 @@ impl Trash {
                 .with_context(|| format!("emptying {}", self.dir.display()))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_symlinked_corpus_is_copied_not_linked() {
+        let dir = tempfile::tempdir().unwrap();
+        let corpus = dir.path().join("cache");
+        fs::create_dir_all(corpus.join("news")).unwrap();
+        fs::write(corpus.join("news/a.md"), "x").unwrap();
+        let link = dir.path().join("corpus");
+        std::os::unix::fs::symlink(&corpus, &link).unwrap();
+        let live = dir.path().join("live");
+        copy(&link, &live).unwrap();
+        assert!(fs::symlink_metadata(&live).unwrap().is_dir());
+        fs::write(live.join("news/b.md"), "y").unwrap();
+        assert!(
+            !corpus.join("news/b.md").exists(),
+            "the cache was written to"
+        );
     }
 }
