@@ -90,6 +90,15 @@ impl Links {
     /// mailto URL.
     pub fn resolve(&self, href: &str) -> Option<String> {
         let href = href.trim();
+        // Most links are source articles written as the URL parser writes them.
+        if is_normal_http(href) {
+            return Some(href.to_owned());
+        }
+        self.resolve_parsed(href)
+    }
+
+    /// [`Links::resolve`] of a trimmed link, the long way: through the URL parser.
+    fn resolve_parsed(&self, href: &str) -> Option<String> {
         let path = href.split(['?', '#']).next().unwrap_or(href);
         if crate::model::parse_news_path(path).is_some() && !href.contains("://") {
             return Some(self.page_url(path));
@@ -97,6 +106,41 @@ impl Links {
         let url = self.site.join(href).ok()?;
         matches!(url.scheme(), "http" | "https" | "mailto").then(|| url.to_string())
     }
+}
+
+/// Whether `href` is an absolute http(s) URL that the URL parser gives back
+/// as it is (so [`Links::resolve`] need not parse it): a lowercase host name
+/// of letters, digits, hyphens and dots, the last label starting with a letter
+/// (not an IPv4 address); no port or user; a path; and only characters that no
+/// part of a URL escapes or rewrites, with no dot segment. A property test
+/// holds it to the parser.
+fn is_normal_http(href: &str) -> bool {
+    let Some(rest) = href
+        .strip_prefix("https://")
+        .or_else(|| href.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let Some(slash) = rest.find('/') else {
+        return false;
+    };
+    let (host, tail) = rest.split_at(slash);
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && !l.starts_with("xn--")
+            && l.bytes()
+                .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-'))
+    };
+    let last_ok = host
+        .rsplit('.')
+        .next()
+        .is_some_and(|l| l.starts_with(|c: char| c.is_ascii_lowercase()));
+    if !last_ok || !host.split('.').all(label_ok) {
+        return false;
+    }
+    let kept = |b: u8| b.is_ascii_alphanumeric() || b"-._~!$&()*+,;=:@/%?#".contains(&b);
+    let dot_escape = |w: &[u8]| w[0] == b'%' && w[1] == b'2' && w[2] | 0x20 == b'e';
+    tail.bytes().all(kept) && !tail.contains("/.") && !tail.as_bytes().windows(3).any(dot_escape)
 }
 
 /// Checks that `s` is an absolute http(s) URL; its normal form.
@@ -159,5 +203,34 @@ mod tests {
             links.feed_url("all/rss.xml"),
             "https://example.org/feeds/all/rss.xml"
         );
+        assert!(is_normal_http("https://a.example/b?c=1&d=2#e"));
+        assert!(!is_normal_http("https://A.example/b"));
+    }
+
+    proptest::proptest! {
+        /// A link taken as it is would come out of the URL parser unchanged.
+        #[test]
+        fn links_taken_as_they_are_are_what_the_parser_makes(
+            scheme in proptest::sample::select(vec![
+                "https://", "http://", "HTTP://", "ftp://", "mailto:", "//", "",
+            ]),
+            host in proptest::collection::vec(proptest::sample::select(vec![
+                "a", "x", "example", "X", ".", "..", "-", "1", "123", "0x1f", "xn--abc", "é",
+                "[::1]", ":80", ":443", "u@", "%41", "_",
+            ]), 0..5),
+            tail in proptest::collection::vec(proptest::sample::select(vec![
+                "/", "/a", "//", "/./", "/../", "/.", "/..", ".", "/%2e", "/%2E%2e/", "?", "?a='b'",
+                "#", "&", "=", " ", "\t", "\\", "^", "`", "{", "|", "[", "é", "%zz", "%41", "'",
+                "\"", "<", "~", "!$&()*+,;=:@", "/news/2017/07/4/x.md",
+            ]), 0..8),
+        ) {
+            let links = example();
+            let href = [scheme.to_owned(), host.concat(), tail.concat()].concat();
+            let href = href.trim();
+            if is_normal_http(href) {
+                let parsed = links.resolve_parsed(href);
+                proptest::prop_assert_eq!(parsed.as_deref(), Some(href));
+            }
+        }
     }
 }
