@@ -226,7 +226,7 @@ impl Index {
             by.shrink_to_fit();
         }
         // Each item is made from the index as it stands, independently of the
-        // others: on every core (a restart waits for this).
+        // others: on every core that is free (a build from scratch has both).
         let items: Vec<Option<Entry>> = bases.par_iter().map(|e| self.item(&e.key)).collect();
         // Room for half the events as targets (a guess: many events are linked
         // to), to spare most of the rehashing of a large map.
