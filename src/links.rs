@@ -112,7 +112,7 @@ impl Links {
 /// as it is (so [`Links::resolve`] need not parse it): a lowercase host name
 /// of letters, digits, hyphens and dots, the last label starting with a letter
 /// (not an IPv4 address); no port or user; a path; and only characters that no
-/// part of a URL escapes or rewrites, with no dot segment. A property test
+/// part of a URL escapes or rewrites, no segment starting with a dot. A property test
 /// holds it to the parser.
 fn is_normal_http(href: &str) -> bool {
     let Some(rest) = href

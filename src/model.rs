@@ -369,7 +369,7 @@ impl Interner {
 pub fn event_key(date: NaiveDate, slug: &str) -> EventKey {
     use chrono::Datelike;
     use std::fmt::Write;
-    // Written piece by piece: `format!` was a tenth of parsing a file, which
+    // Written piece by piece: `format!` was 6-8% of parsing a file, which
     // makes a key for itself and for every event it links to.
     let mut key = String::with_capacity(slug.len() + 20);
     key.push_str("/news/");
