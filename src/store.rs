@@ -442,9 +442,7 @@ impl Store {
 
     /// Drops every record and starts over for `fingerprint`.
     fn clear(&self, fingerprint: u64) -> Result<()> {
-        let mut txn = self.db.begin_write()?;
-        txn.set_durability(Durability::Immediate)?;
-        txn.set_quick_repair(true);
+        let txn = self.durable_write()?;
         for table in [FILES, BODIES] {
             txn.delete_table(table)?;
             txn.open_table(table)?;
@@ -579,19 +577,23 @@ impl Store {
     /// tries the lock of each of its 131 stripes (redb 4.6): 5-7% of a full
     /// render's time.
     pub fn sync(&self) -> Result<()> {
+        self.durable_write()?.commit()?;
+        Ok(())
+    }
+
+    /// A write that is durable once committed, with what a quick recovery
+    /// after a crash needs.
+    fn durable_write(&self) -> Result<redb::WriteTransaction> {
         let mut txn = self.db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;
         txn.set_quick_repair(true);
-        txn.commit()?;
-        Ok(())
+        Ok(txn)
     }
 
     /// Records the output's stamps and makes everything recorded so far
     /// durable, with what a quick recovery after a crash needs.
     pub fn save_outputs(&self, outputs: Outputs) -> Result<()> {
-        let mut txn = self.db.begin_write()?;
-        txn.set_durability(Durability::Immediate)?;
-        txn.set_quick_repair(true);
+        let txn = self.durable_write()?;
         let changed = match outputs {
             Outputs::Delta(changed) => changed,
             Outputs::Whole(manifest) => {
