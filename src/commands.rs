@@ -234,6 +234,11 @@ pub fn start(
             // store's record is not replaced), so that it is read again next time.
             let (gone, to_read) = stamps.diff(&scanned);
             changes.extend(gone.into_iter().map(Change::Remove));
+            // The store forgets them too: else every later start would find
+            // them gone again, and render their feeds again.
+            if let Some(store) = &store {
+                store.record(&mut changes, &[]);
+            }
             to_read
         }
         None => scanned.iter().map(|(p, _)| p.clone()).collect(),

@@ -90,3 +90,23 @@ fn a_damaged_store_is_started_afresh() {
     assert!(stderr(&out).contains("starting afresh"), "{}", stderr(&out));
     assert_same(&t.files(), &t.fresh_build(), "a build past a damaged store");
 }
+
+#[test]
+fn a_file_removed_between_runs_is_forgotten_by_the_store() {
+    let t = Tree::new();
+    for i in 0..6 {
+        t.write(&format!("news/e{i}.md"), event(i, &format!("Event {i}")));
+    }
+    t.build();
+    t.remove("news/e4.md");
+    let out = stderr(&t.build());
+    assert!(
+        out.contains("5 files") && !out.contains("-> 0 feeds"),
+        "{out}"
+    );
+    // The next run finds nothing gone: it renders nothing (it rendered the
+    // removed file's feeds again at every run).
+    let out = stderr(&t.build());
+    assert!(out.contains("-> 0 feeds: 0 files written"), "{out}");
+    assert_same(&t.files(), &t.fresh_build(), "after a removal between runs");
+}
