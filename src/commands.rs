@@ -98,6 +98,9 @@ pub fn build(settings: &Settings, fresh: bool) -> Result<ExitCode, crate::Failur
         store,
         ..
     } = started_up.map_err(|e| anyhow::anyhow!("{}", publish::advice(&e, &settings.output)))?;
+    if let Some(store) = &store {
+        engine.save_settled(store);
+    }
     say!(
         "eventfeed: {} events from {} files ({} read, {} skipped) -> {} feeds: {} files written ({:.1} MB), {} unchanged, {} removed in {:.2} s",
         s.events,

@@ -124,16 +124,32 @@ impl Engine {
         self.index.load(changes);
     }
 
+    /// [`Engine::load`], taking the items from `settled` if it was made for
+    /// these files (see [`crate::index::Settled`]); says whether it was.
+    pub fn load_settled(
+        &mut self,
+        changes: impl IntoIterator<Item = Change>,
+        settled: Option<crate::index::Settled>,
+    ) -> bool {
+        self.index.load_settled(changes, settled)
+    }
+
     /// [`Engine::load`] of every file `store` has a record of, decoded one at
     /// a time; gives the files' stamps, read on the way. On an error the
     /// index is left empty.
     pub fn load_store(&mut self, store: &Store) -> anyhow::Result<Stamps> {
+        // Without it, the items are settled again: slower, never wrong.
+        let settled = store.settled().unwrap_or_else(|e| {
+            tracing::warn!("ignoring the settled index of the store: {e:#}");
+            None
+        });
         let mut interner = std::mem::take(&mut self.interner);
         let mut error = None;
         let loaded = store.files(&mut interner).map(|mut files| {
             let records = files.by_ref();
-            self.index
-                .load(records.map_while(|file| file.map_err(|e| error = Some(e)).ok()));
+            let records = records.map_while(|file| file.map_err(|e| error = Some(e)).ok());
+            let taken = self.load_settled(records, settled);
+            tracing::debug!(taken, "settled index");
             files.into_stamps()
         });
         self.interner = interner;
@@ -142,6 +158,23 @@ impl Engine {
             self.unload();
         }
         loaded
+    }
+
+    /// Saves the index's settlement in `store` for the next start, unless
+    /// the one there is current (or the index has none to give, see
+    /// [`Index::settled`]). A failure costs the next start time only.
+    pub fn save_settled(&self, store: &Store) {
+        let saved = store.settled_is_current().and_then(|current| {
+            match (!current).then(|| self.index.settled()).flatten() {
+                Some(settled) => store.save_settled(&settled),
+                None => Ok(()),
+            }
+        });
+        if let Err(e) = saved {
+            tracing::warn!(
+                "cannot save the settled index (the next start settles it again): {e:#}"
+            );
+        }
     }
 
     /// Builds the index again from `store`, in bulk (see [`Index::load`]):

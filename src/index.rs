@@ -23,8 +23,10 @@ use crate::slug::{context_slug_base, short_hash, stable_hash};
 use chrono::{DateTime, NaiveDate, Utc};
 use file_key::FileKey;
 pub use item_set::ItemSet;
+use items::register_versions;
 use rayon::slice::ParallelSliceMut;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+pub use settled::Settled;
 use smallvec::SmallVec;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
@@ -119,7 +121,7 @@ pub struct Entry {
 const _: () = assert!(std::mem::size_of::<Entry>() == 40);
 
 /// An item's contexts, identity and times beyond its file and day.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Extra {
     /// Its own contexts and those day pages give any of its versions, sorted,
     /// when they are more than its own (see `Entry::contexts`).
@@ -134,7 +136,7 @@ struct Extra {
 
 /// The events whose Related entries name a key, and where that key resolved
 /// when they were last rendered.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 struct Mention {
     /// A hash of the page path (see `Index::resolved`).
     resolved: Option<u64>,
@@ -146,7 +148,7 @@ struct Mention {
 /// written or revised (rather than when an archive was imported, years later).
 const VERSION_WINDOW: i64 = 7 * 86_400;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct ContextEntry {
     pub items: ItemSet,
     pub slug: ArcStr,
@@ -154,7 +156,7 @@ pub struct ContextEntry {
     ranked: usize,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct Index {
     /// Sorted by bytes, so that the files under a folder are one range (and
     /// comparing is a `memcmp`, not a walk over path components).
@@ -451,9 +453,19 @@ impl Index {
     /// search per file. Reports nothing: everything changed. An index that is
     /// not empty is applied to.
     pub fn load(&mut self, changes: impl IntoIterator<Item = Change>) {
+        self.load_settled(changes, None);
+    }
+
+    /// [`Index::load`], taking the items and mentions from `settled` (see
+    /// [`Index::settled`]) if it was made for these files; says whether it was.
+    pub fn load_settled(
+        &mut self,
+        changes: impl IntoIterator<Item = Change>,
+        settled: Option<Settled>,
+    ) -> bool {
         if !self.files.is_empty() || !self.pages.is_empty() {
             self.apply(changes);
-            return;
+            return false;
         }
         let (mut files, mut pages) = (Vec::new(), Vec::new());
         for change in changes {
@@ -493,16 +505,20 @@ impl Index {
                 *self.page_days.entry(day).or_default() += 1;
             }
         }
-        let mut touched = Touched::default();
-        self.loading = true;
-        self.settle_loaded();
-        let days: Vec<NaiveDate> = self.days.keys().copied().collect();
-        for day in days {
-            self.assign_times(day, &mut touched);
+        let taken = settled.is_some_and(|settled| self.take_settled(settled));
+        if !taken {
+            let mut touched = Touched::default();
+            self.loading = true;
+            self.settle_loaded();
+            let days: Vec<NaiveDate> = self.days.keys().copied().collect();
+            for day in days {
+                self.assign_times(day, &mut touched);
+            }
+            self.loading = false;
         }
-        self.loading = false;
         self.place_all();
         self.name_all();
+        taken
     }
 
     /// Files `contexts` again in `ranking` under their counts now.
@@ -850,5 +866,6 @@ pub fn utc(ts: i64) -> DateTime<Utc> {
 mod file_key;
 mod item_set;
 mod items;
+mod settled;
 #[cfg(test)]
 pub(crate) mod tests;

@@ -18,7 +18,7 @@
 //! commits save what a quick recovery needs (redb's quick repair), so that the
 //! start after a crash does not walk the whole store.
 
-use crate::index::Change;
+use crate::index::{Change, Settled};
 use crate::model::{Body, Content, DayPage, Event, Interner};
 use crate::render::Bodies;
 use anyhow::{Context as _, Result};
@@ -64,7 +64,9 @@ impl Stamp {
 /// Output files and their stamps, sorted by path.
 pub type Manifest = Vec<(String, Stamp)>;
 
-/// `fingerprint` -> [`fingerprint`], little-endian.
+/// `fingerprint` -> [`fingerprint`]; `generation` -> how many writes changed
+/// the records (see [`Store::settled`]); `settled` -> the generation the
+/// settlement is for.
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// Input path (relative, raw bytes) -> postcard [`Record`].
 const FILES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("files");
@@ -72,10 +74,13 @@ const FILES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("files");
 const BODIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("bodies");
 /// Output path (relative) -> postcard [`Stamp`].
 const OUTPUTS: TableDefinition<&str, &[u8]> = TableDefinition::new("outputs");
+/// `index` -> postcard [`Settled`]: the settled index of the records of one
+/// generation.
+const SETTLED: TableDefinition<&str, &[u8]> = TableDefinition::new("settled");
 
 /// The layout of the records. postcard is not self-describing, so bump this
-/// whenever `Event`, `DayPage`, `Body` or a record changes shape.
-const FORMAT: u32 = 7;
+/// whenever `Event`, `DayPage`, `Body`, `Settled` or a record changes shape.
+const FORMAT: u32 = 8;
 
 /// What the store's page cache may hold: lookups of bodies are served from the
 /// operating system's page cache anyway, and the daemon's memory is the point.
@@ -347,6 +352,10 @@ pub struct Store {
     /// commit then marks the store unusable, so that the next start reads every
     /// file again.
     damaged: AtomicBool,
+    /// Set when the records stopped being the files the index holds (a write
+    /// failed, or a file was read without a stamp): the index is then no
+    /// settlement of them.
+    diverged: AtomicBool,
 }
 
 /// Ties a store to the program (its version and the binary itself, so that a
@@ -402,6 +411,7 @@ impl Store {
         let store = Self {
             db,
             damaged: AtomicBool::new(false),
+            diverged: AtomicBool::new(false),
         };
         let kept = match store.fingerprint() {
             Ok(Some(f)) if f == fingerprint && !fresh => true,
@@ -449,7 +459,12 @@ impl Store {
         }
         txn.delete_table(OUTPUTS)?;
         txn.open_table(OUTPUTS)?;
-        txn.open_table(META)?.insert("fingerprint", fingerprint)?;
+        txn.delete_table(SETTLED)?;
+        let mut meta = txn.open_table(META)?;
+        meta.insert("fingerprint", fingerprint)?;
+        meta.remove("settled")?;
+        next_generation(&mut meta)?;
+        drop(meta);
         txn.commit()?;
         Ok(())
     }
@@ -523,7 +538,10 @@ impl Store {
                     }
                 }
             }
-            Err(e) => tracing::warn!("cannot write to the store (bodies stay in memory): {e:#}"),
+            Err(e) => {
+                self.diverged.store(true, Ordering::Relaxed);
+                tracing::warn!("cannot write to the store (bodies stay in memory): {e:#}");
+            }
         }
     }
 
@@ -559,6 +577,7 @@ impl Store {
                 // A file read without a stamp is not one to remember (it is
                 // read again next time).
                 let Some(&stamp) = stamp_of.get(path.as_path()) else {
+                    self.diverged.store(true, Ordering::Relaxed);
                     files.remove(raw(path))?;
                     continue;
                 };
@@ -566,6 +585,50 @@ impl Store {
                 files.insert(raw(path), &buf[..])?;
                 buf.clear();
             }
+            next_generation(&mut txn.open_table(META)?)?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// The settlement saved for the records as they are, if any: one made
+    /// before a write changed them is not.
+    pub fn settled(&self) -> Result<Option<Settled>> {
+        let txn = self.db.begin_read()?;
+        let meta = txn.open_table(META)?;
+        let generation = |key| -> Result<Option<u64>> { Ok(meta.get(key)?.map(|v| v.value())) };
+        let settled = generation("settled")?;
+        if settled.is_none() || settled != generation("generation")? {
+            return Ok(None);
+        }
+        let Some(bytes) = txn.open_table(SETTLED)?.get("index")? else {
+            return Ok(None);
+        };
+        Ok(Some(postcard::from_bytes(bytes.value())?))
+    }
+
+    /// Whether the settlement saved is for the records as they are.
+    pub fn settled_is_current(&self) -> Result<bool> {
+        let txn = self.db.begin_read()?;
+        let meta = txn.open_table(META)?;
+        let settled = meta.get("settled")?.map(|v| v.value());
+        Ok(settled.is_some() && settled == meta.get("generation")?.map(|v| v.value()))
+    }
+
+    /// Saves `settled`, the index's settlement of the records as they are
+    /// (durably: it is saved at a stop), unless the records stopped being the
+    /// index's files during this run.
+    pub fn save_settled(&self, settled: &Settled) -> Result<()> {
+        if self.diverged.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let bytes = postcard::to_stdvec(settled)?;
+        let txn = self.durable_write()?;
+        {
+            let mut meta = txn.open_table(META)?;
+            let generation = meta.get("generation")?.map_or(0, |v| v.value());
+            meta.insert("settled", generation)?;
+            txn.open_table(SETTLED)?.insert("index", &bytes[..])?;
         }
         txn.commit()?;
         Ok(())
@@ -696,6 +759,13 @@ impl Bodies for Snapshot<'_> {
 }
 
 /// Whether an error opening the store says that the file itself is unusable.
+/// Counts a write to the records: a settlement saved before is stale then.
+fn next_generation(meta: &mut redb::Table<&str, u64>) -> Result<()> {
+    let generation = meta.get("generation")?.map_or(0, |v| v.value());
+    meta.insert("generation", generation.wrapping_add(1))?;
+    Ok(())
+}
+
 fn damaged(e: &redb::DatabaseError) -> bool {
     use redb::{DatabaseError as D, StorageError as S};
     match e {
@@ -784,6 +854,45 @@ mod tests {
         bytes[at] = 0xff;
         let decoded: RecordRef = postcard::from_bytes(&bytes).unwrap();
         assert!(decoded.doc.own(&mut Interner::default()).is_err());
+    }
+
+    #[test]
+    fn a_settlement_is_kept_for_the_records_it_was_made_from() {
+        use crate::index::{tests::event, Index};
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = Store::open(dir.path(), 1, false).unwrap();
+        let stamp = |len| Stamp {
+            len,
+            mtime_ns: 0,
+            ino: len,
+        };
+        let mut changes: Vec<Change> = (1..4u32)
+            .map(|d| Change::Upsert(format!("{d}.md").into(), event((2017, 1, d), "e", &["A"])))
+            .collect();
+        let stamps: Vec<(PathBuf, Stamp)> = (1..4u32)
+            .map(|d| (format!("{d}.md").into(), stamp(d.into())))
+            .collect();
+        store.record(&mut changes, &stamps);
+        let mut index = Index::default();
+        index.load(changes.clone());
+        assert!(store.settled().unwrap().is_none() && !store.settled_is_current().unwrap());
+        store.save_settled(&index.settled().unwrap()).unwrap();
+        assert!(store.settled_is_current().unwrap());
+        let mut again = Index::default();
+        assert!(again.load_settled(changes.clone(), store.settled().unwrap()));
+        assert_eq!(again, index);
+        // A write to the records leaves it behind, a cleared store too.
+        store.record(&mut [Change::Remove("1.md".into())], &[]);
+        assert!(store.settled().unwrap().is_none() && !store.settled_is_current().unwrap());
+        store.save_settled(&index.settled().unwrap()).unwrap();
+        assert!(store.settled().unwrap().is_some());
+        drop(store);
+        let (store, kept) = Store::open(dir.path(), 2, false).unwrap();
+        assert!(!kept && store.settled().unwrap().is_none());
+        // A run whose records stopped being its index's files saves none.
+        store.record(&mut changes[..1], &[]);
+        store.save_settled(&index.settled().unwrap()).unwrap();
+        assert!(store.settled().unwrap().is_none());
     }
 
     #[test]

@@ -719,6 +719,7 @@ impl Daemon {
     fn stop(&mut self) {
         let synced = self.sink.sync();
         self.save_state();
+        self.save_settled();
         match synced {
             // Every write is complete and the store knows it: the next start
             // can trust the output's stamps and need not look for temp files.
@@ -739,8 +740,19 @@ impl Daemon {
     /// replaces (the next one opens the store again).
     fn release_store(&mut self) {
         self.save_state();
+        self.save_settled();
         self.store = None;
         self.engine.release_bodies();
+    }
+
+    /// Saves the index's settlement, so that the next start need not settle
+    /// it again (see [`crate::index::Settled`]).
+    fn save_settled(&self) {
+        if let Some(store) = &self.store {
+            let t = Instant::now();
+            self.engine.save_settled(store);
+            tracing::debug!(ms = t.elapsed().as_millis() as u64, "settled index saved");
+        }
     }
 
     /// Saves the state if it is behind, so that the next start reads and renders

@@ -14,7 +14,8 @@ use std::collections::BTreeSet;
 /// on every change).
 const LONG: usize = 512;
 
-#[derive(Debug)]
+/// Equal when equal in both content and form (the same set can be either).
+#[derive(Debug, PartialEq)]
 pub enum ItemSet {
     Short(Vec<ItemKey>),
     Long(BTreeSet<ItemKey>),

@@ -96,7 +96,7 @@ impl Index {
     }
 
     /// The keys whose current version is `current`, itself first.
-    fn family(&self, current: &EventKey) -> Vec<EventKey> {
+    pub(super) fn family(&self, current: &EventKey) -> Vec<EventKey> {
         let mut out = vec![current.clone()];
         // Most keys list no versions: then they are their whole family.
         if !self.versioned.contains_key(current) {
@@ -212,19 +212,7 @@ impl Index {
         let bases: Vec<&Arc<Event>> = (self.files.values())
             .filter(|e| Arc::ptr_eq(&self.claims[&e.key][0].1, e))
             .collect();
-        for base in bases.iter().filter(|e| !e.versions().is_empty()) {
-            let key = &base.key;
-            self.versioned.insert(key.clone(), Arc::clone(base));
-            for v in base.versions().iter().filter(|v| v.key != *key) {
-                let by = self.claimed_by.entry(v.key.clone()).or_default();
-                by.push(key.clone());
-            }
-        }
-        for by in self.claimed_by.values_mut() {
-            by.sort_unstable();
-            by.dedup();
-            by.shrink_to_fit();
-        }
+        register_versions(&bases, &mut self.versioned, &mut self.claimed_by);
         // Each item is made from the index as it stands, independently of the
         // others: on every core that is free (a build from scratch has both).
         let items: Vec<Option<Entry>> = bases.par_iter().map(|e| self.item(&e.key)).collect();
@@ -418,6 +406,30 @@ fn page_hash(e: &Event) -> u64 {
             crate::slug::stable_hash(e.key.as_bytes())
                 ^ (1 + u64::from(e.pad.month) + 2 * u64::from(e.pad.day))
         }
+    }
+}
+
+/// Registers the version claims of a load, from `bases` (the first file of
+/// each key): what [`Index::settle_all`] registers of each raw key.
+pub(super) fn register_versions(
+    bases: &[&Arc<Event>],
+    versioned: &mut HashMap<EventKey, Arc<Event>>,
+    claimed_by: &mut HashMap<EventKey, Vec<EventKey>>,
+) {
+    for base in bases.iter().filter(|e| !e.versions().is_empty()) {
+        let key = &base.key;
+        versioned.insert(key.clone(), Arc::clone(base));
+        for v in base.versions().iter().filter(|v| v.key != *key) {
+            claimed_by
+                .entry(v.key.clone())
+                .or_default()
+                .push(key.clone());
+        }
+    }
+    for by in claimed_by.values_mut() {
+        by.sort_unstable();
+        by.dedup();
+        by.shrink_to_fit();
     }
 }
 

@@ -284,3 +284,119 @@ fn most_active_is_the_whole_order_by_count_then_name() {
     loaded.load(files);
     assert_eq!(ranked(&loaded, usize::MAX), whole_order(&index));
 }
+
+/// An event of `date` linking to `links` and listing `versions` (key, time)
+/// as earlier versions of itself.
+fn linked(
+    date: (i32, u32, u32),
+    slug: &str,
+    links: &[&str],
+    versions: &[(&str, i64)],
+) -> Arc<Event> {
+    let mut e = Arc::unwrap_or_clone(event(date, slug, &["C"]));
+    e.links = links.iter().map(|k| EventKey::from(*k)).collect();
+    if !versions.is_empty() {
+        let versions = versions.iter().map(|(key, time)| crate::model::Version {
+            key: EventKey::from(*key),
+            path: EventKey::from(*key),
+            time: Some(*time),
+            first: false,
+        });
+        e.rare = Some(Box::new(crate::model::Rare {
+            versions: versions.collect(),
+            ..Default::default()
+        }));
+    }
+    Arc::new(e)
+}
+
+/// Files with every kind of fact a settlement holds: versions (one claimed
+/// by two bases), day-page contexts, links to items, to an earlier version
+/// and to nothing, a duplicate, and a time after its day.
+fn settled_world() -> Vec<Change> {
+    let day = NaiveDate::from_ymd_opt(2017, 3, 2).unwrap();
+    let noon = day.and_hms_opt(12, 0, 0).unwrap().and_utc().timestamp();
+    let page = crate::model::DayPage {
+        entries: vec![crate::model::PageEntry {
+            key: "/news/2017/3/1/old.md".into(),
+            contexts: vec![Context::from("Paged")].into(),
+        }]
+        .into(),
+    };
+    vec![
+        up(
+            "a.md",
+            linked(
+                (2017, 3, 2),
+                "a",
+                &["/news/2017/3/2/b.md", "/news/2017/3/1/old.md"],
+                &[],
+            ),
+        ),
+        up(
+            "b.md",
+            linked((2017, 3, 2), "b", &["/news/2017/9/9/nowhere.md"], &[]),
+        ),
+        up("b-copy.md", linked((2017, 3, 2), "b", &[], &[])),
+        up(
+            "new.md",
+            linked(
+                (2017, 3, 2),
+                "new",
+                &["/news/2017/3/2/a.md"],
+                &[("/news/2017/3/1/old.md", noon + 60)],
+            ),
+        ),
+        up(
+            "rival.md",
+            linked(
+                (2017, 3, 3),
+                "rival",
+                &[],
+                &[("/news/2017/3/1/old.md", noon)],
+            ),
+        ),
+        up("old.md", linked((2017, 3, 1), "old", &[], &[])),
+        Change::Page("news/2017/03/01/index.md".into(), Arc::new(page)),
+    ]
+}
+
+#[test]
+fn a_load_that_takes_the_settlement_equals_one_that_settles() {
+    let changes = settled_world();
+    let mut running = Index::default();
+    running.apply(changes.clone());
+    let settled = running.settled().expect("it keeps who links where");
+    // As the store keeps it.
+    let bytes = postcard::to_stdvec(&settled).unwrap();
+    let settled: Settled = postcard::from_bytes(&bytes).unwrap();
+    let mut plain = Index::default();
+    assert!(!plain.load_settled(changes.clone(), None));
+    let mut taken = Index::default();
+    assert!(taken.load_settled(changes.clone(), Some(settled)));
+    assert_eq!(taken, plain);
+    assert!(plain.mentions.len() >= 3 && !plain.claimed_by.is_empty());
+    // The contexts a page gives an earlier version are the page's strings.
+    let page = &taken.pages.values().next().unwrap().entries[0].contexts[0];
+    let new = &taken.events["/news/2017/3/2/new.md"];
+    let paged = new.contexts().iter().find(|c| *c == page).unwrap();
+    assert!(ArcStr::ptr_eq(paged, page), "{:?}", new.contexts());
+    assert!(plain.events.values().any(|e| e.extra.is_some()));
+    // One made for other files is refused, and the load settles.
+    let mut fewer = Index::default();
+    fewer.apply(changes[..4].to_vec());
+    let mut refused = Index::default();
+    assert!(!refused.load_settled(changes.clone(), fewer.settled()));
+    assert_eq!(refused, plain);
+    // So is one for as many files that hold other events.
+    let mut other = changes.clone();
+    other[2] = up("b-copy.md", linked((2017, 3, 2), "c", &[], &[]));
+    let mut elsewhere = Index::default();
+    elsewhere.apply(other);
+    let mut refused = Index::default();
+    assert!(!refused.load_settled(changes.clone(), elsewhere.settled()));
+    assert_eq!(refused, plain);
+    // An index applied once keeps no mentions: it has no settlement to give.
+    running.forget_mentions();
+    assert!(running.settled().is_none());
+}

@@ -246,7 +246,8 @@ impl Tree {
         self.watch_with(self.cmd_config("watch", config))
     }
 
-    fn watch_with(&self, cmd: Command) -> Daemon {
+    /// Starts the daemon as `cmd` says, and waits until it says it is watching.
+    pub fn watch_with(&self, cmd: Command) -> Daemon {
         let _shared = INOTIFY.read().unwrap_or_else(|e| e.into_inner());
         let daemon = self.spawn(cmd, "log");
         wait_for(

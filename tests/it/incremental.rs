@@ -262,8 +262,9 @@ impl World {
     }
 
     /// A restart: a new engine, its index loaded in bulk from the files and
-    /// pages the running one holds (what the store has records of), with its
-    /// tombstones. The output on disk is what the last run wrote.
+    /// pages the running one holds (what the store has records of) and the
+    /// running index's settlement, with its tombstones. The output on disk is
+    /// what the last run wrote.
     fn restart(&mut self) {
         let index = self.engine.index();
         let changes: Vec<Change> = (index.files())
@@ -274,9 +275,22 @@ impl World {
                     .map(|(path, page)| Change::Page(path, page.clone())),
             )
             .collect();
+        // What the store keeps of a stop (see `eventfeed::index::Settled`).
+        let settled = index
+            .settled()
+            .expect("a daemon's index keeps who links where");
+        let bytes = postcard::to_stdvec(&settled).unwrap();
+        let settled = Some(postcard::from_bytes(&bytes).unwrap());
         let tombstones = self.engine.tombstones().clone();
         self.engine = Engine::new(site(self.items)).with_tombstones(tombstones, Some(KEEP));
-        self.engine.load(changes);
+        let mut settling = Engine::new(site(self.items));
+        settling.load(changes.clone());
+        assert!(self.engine.load_settled(changes, settled), "not taken");
+        assert_eq!(
+            self.engine.index(),
+            settling.index(),
+            "the settlement of the running index is not what a load settles"
+        );
     }
 
     /// Applies ops to the file system; returns the paths they touched.

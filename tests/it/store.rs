@@ -1,6 +1,8 @@
 //! The store (bodies, stamps and output stamps in the state directory): a
 //! restart reads no file and renders from the stored bodies; a `kill -9` at any
-//! moment leaves a store the next start can use; a damaged one is started afresh.
+//! moment leaves a store the next start can use; a damaged one is started afresh;
+//! a restart takes the index settled at the last stop; files removed between
+//! runs are forgotten.
 
 use crate::harness::*;
 use crate::watch::settles;
@@ -89,6 +91,49 @@ fn a_damaged_store_is_started_afresh() {
     let out = t.build();
     assert!(stderr(&out).contains("starting afresh"), "{}", stderr(&out));
     assert_same(&t.files(), &t.fresh_build(), "a build past a damaged store");
+}
+
+#[test]
+fn a_restart_after_a_stop_takes_the_settled_index() {
+    let t = Tree::new();
+    for i in 0..20 {
+        t.write(&format!("news/e{i}.md"), event(i, &format!("Event {i}")));
+    }
+    t.build();
+    // Its debug log says whether a start took the settled index.
+    let watch = || {
+        let mut cmd = t.cmd("watch");
+        cmd.env("EVENTFEED_LOG", "debug");
+        t.watch_with(cmd)
+    };
+    let stop = |mut d: Daemon| {
+        d.signal("TERM");
+        assert_eq!(d.wait_exit(Duration::from_secs(30)), Some(0), "{}", d.log());
+    };
+    // A build from scratch keeps no links to settle from: the first start
+    // settles, and its stop keeps what it settled.
+    let d = watch();
+    assert!(d.log().contains("taken=false"), "{}", d.log());
+    stop(d);
+    // Changes while it is down are read after the load, as ever.
+    t.write("news/e3.md", event(3, "Edited while stopped"));
+    t.remove("news/e5.md");
+    let d = watch();
+    assert!(d.log().contains("taken=true"), "{}", d.log());
+    settles(&t, &d);
+    assert_same(
+        &t.files(),
+        &t.fresh_build(),
+        "a start that took the settled index",
+    );
+    // Those changes were recorded: the next stop keeps a new settlement.
+    stop(d);
+    let d = watch();
+    assert!(
+        d.log().contains("taken=true") && d.log().contains("read=0"),
+        "{}",
+        d.log()
+    );
 }
 
 #[test]
