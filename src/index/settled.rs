@@ -1,7 +1,7 @@
 //! What settling a loaded index works out (each item's extras and times, and
 //! who links where), kept with the store: a restart whose files are the ones
 //! it was made from takes it, instead of settling every item again (the
-//! larger half of a load's work).
+//! larger part of a load's work after decoding the records).
 //!
 //! Items are named by the position of their file in `files`, so taking it
 //! costs no search. It is taken only for the very files it was made from: the
@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Settled {
+    /// The files it was made for: how many event files and day pages, and
+    /// [`Index::digest`] of them.
     files: u64,
     pages: u64,
     digest: u64,
