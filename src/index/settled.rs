@@ -57,9 +57,13 @@ impl Index {
         if self.no_mentions {
             return None;
         }
-        // Where each key's first file (its item's, if it has one) lies.
+        // Where each key's first file (its item's, if it has one) lies; also
+        // by the address of the key's string, which the index's copies of a
+        // key mostly share (a lookup without hashing or comparing strings).
         let mut position: HashMap<&EventKey, u32> = HashMap::default();
+        let mut at: HashMap<*const u8, u32> = HashMap::default();
         position.reserve(self.claims.len());
+        at.reserve(self.claims.len());
         let mut items = Vec::with_capacity(self.events.len());
         for (i, (path, event)) in self.files.iter().enumerate() {
             let i = u32::try_from(i).ok()?;
@@ -67,6 +71,7 @@ impl Index {
                 continue;
             }
             position.insert(&event.key, i);
+            at.insert(event.key.as_ptr(), i);
             if let Some(entry) = self.events.get(&event.key) {
                 items.push(SettledItem {
                     file: i,
@@ -80,10 +85,11 @@ impl Index {
             return None; // An item without a file: not an index a load makes.
         }
         let mut mentions = Vec::with_capacity(self.mentions.len());
+        let find = |k: &EventKey| at.get(&k.as_ptr()).or_else(|| position.get(k)).copied();
         for (target, m) in &self.mentions {
-            let by: Option<Vec<u32>> = m.by.iter().map(|k| position.get(k).copied()).collect();
-            let target = match position.get(target) {
-                Some(&i) => Target::File(i),
+            let by: Option<Vec<u32>> = m.by.iter().map(find).collect();
+            let target = match find(target) {
+                Some(i) => Target::File(i),
                 None => Target::Key(target.clone()),
             };
             mentions.push(SettledMention {
