@@ -599,10 +599,7 @@ impl Store {
     /// before a write changed them is not.
     pub fn settled(&self) -> Result<Option<Settled>> {
         let txn = self.db.begin_read()?;
-        let meta = txn.open_table(META)?;
-        let generation = |key| -> Result<Option<u64>> { Ok(meta.get(key)?.map(|v| v.value())) };
-        let settled = generation("settled")?;
-        if settled.is_none() || settled != generation("generation")? {
+        if !settled_is_current(&txn.open_table(META)?)? {
             return Ok(None);
         }
         let Some(bytes) = txn.open_table(SETTLED)?.get("index")? else {
@@ -613,10 +610,7 @@ impl Store {
 
     /// Whether the settlement saved is for the records as they are.
     pub fn settled_is_current(&self) -> Result<bool> {
-        let txn = self.db.begin_read()?;
-        let meta = txn.open_table(META)?;
-        let settled = meta.get("settled")?.map(|v| v.value());
-        Ok(settled.is_some() && settled == meta.get("generation")?.map(|v| v.value()))
+        settled_is_current(&self.db.begin_read()?.open_table(META)?)
     }
 
     /// Saves `settled`, the index's settlement of the records as they are
@@ -760,6 +754,12 @@ impl Bodies for Snapshot<'_> {
     fn body(&self, path: &Path) -> Option<Arc<Body>> {
         self.store.read_body(&self.table, path)
     }
+}
+
+/// Whether `meta` keeps a settlement for the records' generation.
+fn settled_is_current(meta: &impl redb::ReadableTable<&'static str, u64>) -> Result<bool> {
+    let settled = meta.get("settled")?.map(|v| v.value());
+    Ok(settled.is_some() && settled == meta.get("generation")?.map(|v| v.value()))
 }
 
 /// Counts a write to the records: a settlement saved before is stale then.
