@@ -15,6 +15,7 @@ use crate::sink::Sink;
 use crate::source::Source;
 use crate::store::{self, Outputs, Stamp, Store};
 use crate::tombstones::{self, Tombstones};
+use crate::watcher::FirstWatch;
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use rustc_hash::FxHashMap as HashMap;
@@ -89,7 +90,7 @@ pub fn build(settings: &Settings, fresh: bool) -> Result<ExitCode, crate::Failur
         shown: Shown::Compiler,
         follow: false,
     };
-    let started_up = start(settings, &sink, &mode, &|| Ok(()));
+    let started_up = start(settings, &sink, &mode, None);
     // What reached the output reaches the store with the next publish.
     crate::remote::journal::record(settings, sink.take_changes());
     let Started {
@@ -124,14 +125,14 @@ pub fn build(settings: &Settings, fresh: bool) -> Result<ExitCode, crate::Failur
 /// usable one (reading only changed files, rendering only touched feeds), else
 /// from scratch (every file read, every feed rendered, stale files pruned).
 ///
-/// `before_scan` runs first on the scan's side (the daemon starts watching
-/// there, so that nothing written during the scan is missed, while the index
-/// loads alongside).
+/// The daemon's `watch` begins on the scan's side, before it (so that nothing
+/// written during the scan is missed, while the index loads alongside), and
+/// learns each folder from the scan.
 pub fn start(
     settings: &Settings,
     sink: &Sink,
     mode: &Mode,
-    before_scan: &(dyn Fn() -> Result<()> + Sync),
+    watch: Option<&FirstWatch>,
 ) -> Result<Started> {
     let t = Instant::now();
     let source = Source::new(
@@ -160,8 +161,13 @@ pub fn start(
     // independent: do both at once.
     let (scan, (mut engine, cached)) = rayon::join(
         || {
-            before_scan()?;
-            let scan = source.scan();
+            let scan = match watch {
+                Some(watch) => {
+                    anyhow::ensure!(watch.begin(), "cannot watch the input");
+                    source.scan_with(&|dir| watch.folder(dir))
+                }
+                None => source.scan(),
+            };
             tracing::debug!(ms = t.elapsed().as_millis() as u64, "scanned");
             scan
         },

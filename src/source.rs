@@ -107,11 +107,17 @@ impl Source {
     /// walk over path components), with its stamp. Unreadable folders are
     /// reported and skipped, not fatal.
     pub fn scan(&self) -> Result<(Scanned, Vec<String>)> {
+        self.scan_with(&|_| {})
+    }
+
+    /// [`Source::scan`], telling `folder` of each folder below the root before
+    /// listing it (the daemon's watch, which then need not list them again).
+    pub fn scan_with(&self, folder: &(dyn Fn(&Path) + Sync)) -> Result<(Scanned, Vec<String>)> {
         let mut files = Vec::new();
         let mut problems = Vec::new();
         fs::metadata(&self.root)
             .with_context(|| format!("cannot read input directory {}", self.root.display()))?;
-        self.walk(&self.root, &mut files, &mut problems);
+        self.walk(&self.root, folder, &mut files, &mut problems);
         files.sort_unstable_by(|a, b| a.0.as_os_str().as_bytes().cmp(b.0.as_os_str().as_bytes()));
         Ok((files, problems))
     }
@@ -119,7 +125,7 @@ impl Source {
     /// The input files under one folder of the tree (a folder that just appeared).
     pub fn scan_dir(&self, rel: &Path) -> Vec<PathBuf> {
         let mut files = Vec::new();
-        self.walk(&self.root.join(rel), &mut files, &mut Vec::new());
+        self.walk(&self.root.join(rel), &|_| {}, &mut files, &mut Vec::new());
         files.into_iter().map(|(p, _)| p).collect()
     }
 
@@ -140,7 +146,13 @@ impl Source {
 
     /// Walks a folder, its subfolders in parallel (a scan is mostly waiting on
     /// `statx`, and a tree has thousands of day folders).
-    fn walk(&self, dir: &Path, files: &mut Vec<(PathBuf, Stamp)>, problems: &mut Vec<String>) {
+    fn walk(
+        &self,
+        dir: &Path,
+        folder: &(dyn Fn(&Path) + Sync),
+        files: &mut Vec<(PathBuf, Stamp)>,
+        problems: &mut Vec<String>,
+    ) {
         use rayon::prelude::*;
         crate::systemd::keepalive();
         let entries = match fs::read_dir(dir) {
@@ -171,7 +183,8 @@ impl Source {
             .par_iter()
             .map(|d| {
                 let (mut f, mut p) = (Vec::new(), Vec::new());
-                self.walk(d, &mut f, &mut p);
+                folder(d);
+                self.walk(d, folder, &mut f, &mut p);
                 (f, p)
             })
             .collect();

@@ -19,7 +19,7 @@ use crate::report::{self, Shown};
 use crate::sink::Sink;
 use crate::source::Source;
 use crate::store::{Outputs, Stamp, Store};
-use crate::watcher::{watch, Hints, Watcher};
+use crate::watcher::{watch, FirstWatch, Hints, Watcher};
 use crate::websub::Publisher;
 use anyhow::{Context as _, Result};
 use notify::EventKind;
@@ -28,7 +28,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, Notify};
@@ -70,39 +70,30 @@ async fn serve(
     let clean = crate::store::take_clean_mark(&settings.state_dir);
     let sink = Sink::open(&settings.output, !clean)?;
     // The watch comes before the first scan, so nothing written during it is
-    // missed; the start runs it on the scan's side, while the index loads.
-    let watched: Arc<Mutex<Option<Result<Watcher, crate::Failure>>>> = Arc::default();
-    let before_scan = {
-        let (settings, hints, watched) = (settings.clone(), hints.clone(), watched.clone());
-        move || {
-            let watcher = watch(&settings, &hints);
-            let ok = watcher.is_ok();
-            *watched.lock().expect("not poisoned") = Some(watcher);
-            tracing::debug!(
-                ms = started.elapsed().as_millis() as u64,
-                "watching the input"
-            );
-            anyhow::ensure!(ok, "cannot watch the input");
-            Ok(())
-        }
-    };
+    // missed; the start begins it on the scan's side, while the index loads,
+    // and the scan adds the folders it lists.
+    let first_watch = FirstWatch::new(&settings, &hints);
     // The first reconcile of a large tree takes minutes: it runs on its own
     // thread so that a SIGTERM meanwhile is seen, stops it, and exits 0.
     let mut first = {
         let settings = settings.clone();
         let publisher = Publisher::reuse(None, settings.site.hub.as_deref());
         tokio::task::spawn_blocking(move || {
-            let uploader = uploader(None, &settings)?;
-            Daemon::start(&settings, sink, publisher, uploader, &before_scan)
+            let daemon = uploader(None, &settings).and_then(|uploader| {
+                Daemon::start(&settings, sink, publisher, uploader, Some(&first_watch))
+            });
+            let watcher = first_watch.finish();
+            let ms = started.elapsed().as_millis() as u64;
+            tracing::debug!(ms, "watching the input");
+            (daemon, watcher)
         })
     };
-    let daemon = tokio::select! {
+    let (daemon, watcher) = tokio::select! {
         biased;
         _ = term.recv() => return stop_starting(first).await,
         _ = int.recv() => return stop_starting(first).await,
-        daemon = &mut first => daemon.context("the first reconcile panicked")?,
+        started = &mut first => started.context("the first reconcile panicked")?,
     };
-    let watcher = watched.lock().expect("not poisoned").take();
     let (mut daemon, mut watcher) = match (daemon, watcher) {
         // A watch that failed says why, in its own words (and exit code).
         (_, Some(Err(e))) => return Err(e),
@@ -178,7 +169,7 @@ async fn serve(
                             let uploader = uploader(daemon.uploader.take(), &settings)?;
                             // One store open at a time: the old daemon lets go of it.
                             daemon.release_store();
-                            daemon = Daemon::start(&settings, Sink::open(&settings.output, false)?, publisher, uploader, &|| Ok(()))?;
+                            daemon = Daemon::start(&settings, Sink::open(&settings.output, false)?, publisher, uploader, None)?;
                             tracing::info!("configuration reloaded");
                         }
                     }
@@ -394,7 +385,7 @@ impl Daemon {
         sink: Sink,
         publisher: Option<Publisher>,
         uploader: Option<Uploader>,
-        before_scan: &(dyn Fn() -> Result<()> + Sync),
+        watch: Option<&FirstWatch>,
     ) -> Result<Self> {
         let started = Instant::now();
         if uploader.is_some() {
@@ -416,7 +407,7 @@ impl Daemon {
             summary: s,
             changed_feeds,
             unwritten,
-        } = commands::start(settings, &sink, &mode, before_scan)?;
+        } = commands::start(settings, &sink, &mode, watch)?;
         let mut engine = engine;
         // A start that read most of the tree (the first, or one after the
         // store was started afresh) grew the index a file at a time, among
@@ -801,12 +792,14 @@ fn notify(message: &str) {
     crate::systemd::notify(message);
 }
 
+/// The daemon's first start, and its watch (`None` if the start failed
+/// before the watch began).
+type FirstStart = (Result<Daemon>, Option<Result<Watcher, crate::Failure>>);
+
 /// A stop asked for during the first reconcile: ends it at the next file and
 /// exits without committing what it had not finished (the next start redoes it;
 /// every file written so far was complete, and temp files are cleaned up).
-async fn stop_starting(
-    first: tokio::task::JoinHandle<Result<Daemon>>,
-) -> Result<(), crate::Failure> {
+async fn stop_starting(first: tokio::task::JoinHandle<FirstStart>) -> Result<(), crate::Failure> {
     notify("STOPPING=1");
     tracing::info!("stopping during the first reconcile; the next start resumes it");
     crate::shutdown::request();

@@ -17,7 +17,7 @@ use notify::event::EventKind;
 use notify::{PollWatcher, RecursiveMode, Watcher as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::{mpsc, Notify};
 
 /// What the watcher thread hands over: each event (its kind and paths), or a
@@ -52,26 +52,120 @@ const REMOTE: [&str; 14] = [
 
 /// Starts a recursive watch of the input, by inotify if it can serve.
 pub fn watch(settings: &Settings, hints: &Arc<Hints>) -> Result<Watcher, crate::Failure> {
-    let input = &settings.input;
-    let why = if settings.poll_always {
-        "configured (`watch.method = \"poll\"`)".to_owned()
-    } else if let Some(fs) = fs_type(input).filter(|t| REMOTE.contains(&t.as_str())) {
-        format!(
-            "{} is on a {fs} file system, whose changes inotify does not see",
-            input.display()
-        )
-    } else {
-        match inotify::Watch::start(input, hints) {
-            Ok(w) => return Ok(Box::new(w)),
-            Err(e) if e.raw_os_error() == Some(libc::ENOSPC) => limit_advice(input),
-            Err(e) => {
-                return Err(crate::Failure::Runtime(anyhow::anyhow!(
-                    "cannot watch {}: {e}",
-                    input.display()
-                )))
-            }
+    if let Some(why) = poll_reason(settings) {
+        return poll(settings, hints, &why);
+    }
+    match inotify::Watch::start(&settings.input, hints) {
+        Ok(w) => Ok(Box::new(w)),
+        Err(e) => inotify_failed(settings, hints, &e),
+    }
+}
+
+/// The daemon's first watch, set up along its first scan: the scan lists
+/// every folder anyway, and tells the watch of each one before listing it
+/// ([`FirstWatch::folder`]), so the tree is walked once, not twice (a tenth
+/// of a restart at 100k events).
+pub struct FirstWatch {
+    settings: Settings,
+    hints: Arc<Hints>,
+    begun: OnceLock<Result<Begun, crate::Failure>>,
+}
+
+enum Begun {
+    /// The root watched; its folders come from the scan.
+    Inotify(inotify::Watch),
+    /// A poller, complete from the start (it lists the tree itself).
+    Whole(Mutex<Watcher>),
+}
+
+impl FirstWatch {
+    pub fn new(settings: &Settings, hints: &Arc<Hints>) -> Self {
+        Self {
+            settings: settings.clone(),
+            hints: hints.clone(),
+            begun: OnceLock::new(),
         }
-    };
+    }
+
+    /// Starts watching, before the scan: whatever changes from then on is
+    /// either seen by the scan or reported. False if the watch failed
+    /// ([`FirstWatch::finish`] says why).
+    pub fn begin(&self) -> bool {
+        let begun = self.begun.get_or_init(|| {
+            let (settings, hints) = (&self.settings, &self.hints);
+            if let Some(why) = poll_reason(settings) {
+                return poll(settings, hints, &why).map(|w| Begun::Whole(Mutex::new(w)));
+            }
+            match inotify::Watch::root(&settings.input, hints) {
+                Ok(w) => Ok(Begun::Inotify(w)),
+                Err(e) => inotify_failed(settings, hints, &e).map(|w| Begun::Whole(Mutex::new(w))),
+            }
+        });
+        begun.is_ok()
+    }
+
+    /// A folder below the root that the scan is about to list (not a hidden
+    /// one: the scan skips those, and so does the watch).
+    pub fn folder(&self, dir: &Path) {
+        if let Some(Ok(Begun::Inotify(w))) = self.begun.get() {
+            w.add(dir);
+        }
+    }
+
+    /// The watch, once the scan is done; `None` if it never began. At the
+    /// inotify watch limit the input is polled instead, and events count as
+    /// lost: the rescan that follows catches what changed meanwhile.
+    pub fn finish(self) -> Option<Result<Watcher, crate::Failure>> {
+        Some(match self.begun.into_inner()? {
+            Ok(Begun::Inotify(w)) if w.full() => {
+                drop(w);
+                self.hints.lost.store(true, Ordering::SeqCst);
+                self.hints.wake.notify_one();
+                let why = limit_advice(&self.settings.input);
+                poll(&self.settings, &self.hints, &why)
+            }
+            Ok(Begun::Inotify(w)) => Ok(Box::new(w)),
+            Ok(Begun::Whole(w)) => Ok(w.into_inner().expect("not poisoned")),
+            Err(e) => Err(e),
+        })
+    }
+}
+
+/// Why inotify cannot serve this input, if it cannot.
+fn poll_reason(settings: &Settings) -> Option<String> {
+    let input = &settings.input;
+    if settings.poll_always {
+        Some("configured (`watch.method = \"poll\"`)".to_owned())
+    } else {
+        fs_type(input)
+            .filter(|t| REMOTE.contains(&t.as_str()))
+            .map(|fs| {
+                format!(
+                    "{} is on a {fs} file system, whose changes inotify does not see",
+                    input.display()
+                )
+            })
+    }
+}
+
+/// Polling at the watch limit; any other failure of inotify is an error.
+fn inotify_failed(
+    settings: &Settings,
+    hints: &Arc<Hints>,
+    e: &std::io::Error,
+) -> Result<Watcher, crate::Failure> {
+    if e.raw_os_error() == Some(libc::ENOSPC) {
+        return poll(settings, hints, &limit_advice(&settings.input));
+    }
+    Err(crate::Failure::Runtime(anyhow::anyhow!(
+        "cannot watch {}: {e}",
+        settings.input.display()
+    )))
+}
+
+/// A poller of the input, and a warning that says why.
+fn poll(settings: &Settings, hints: &Arc<Hints>, why: &str) -> Result<Watcher, crate::Failure> {
+    let input = &settings.input;
     let every = settings.poll_interval;
     tracing::warn!(
         "polling the input every {} ms (changes show up that much later, and each poll reads every folder): {why}",
@@ -123,6 +217,7 @@ fn count_dirs(dir: &Path) -> usize {
         1 + entries
             .flatten()
             .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter(|e| !inotify::hidden(&e.file_name()))
             .map(|e| count_dirs(&e.path()))
             .sum::<usize>()
     })

@@ -20,8 +20,8 @@ use std::ffi::OsStr;
 use std::io;
 use std::os::fd::AsRawFd as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
 /// What the daemon acts on, and nothing its own reads raise (no `IN_OPEN`,
@@ -49,16 +49,52 @@ pub struct Watch {
     thread: Option<JoinHandle<(u64, usize)>>,
     /// Events read from the kernel's queue.
     queued: Arc<AtomicU64>,
+    /// Shared with the thread, for [`Watch::add`].
+    tree: Arc<Mutex<Tree>>,
+    /// Set when [`Watch::add`] met the watch limit.
+    full: AtomicBool,
 }
 
 impl Watch {
-    /// Watches `root` and every folder below it (not through symlinks, as a scan
-    /// does not follow them; a symlinked root is followed). The watch limit
-    /// (`ENOSPC`) or a root that cannot be watched is an error.
+    /// Watches `root` and every real folder below it but hidden ones (not
+    /// through symlinks, as a scan does not follow them; a symlinked root is
+    /// followed). The watch limit (`ENOSPC`) or a root that cannot be watched
+    /// is an error.
     pub fn start(root: &Path, hints: &Arc<Hints>) -> io::Result<Self> {
         let inotify = Inotify::init()?;
         let mut tree = Tree::new(inotify.watches());
         tree.watch(root.to_owned(), true)?;
+        Self::spawn(inotify, tree, hints)
+    }
+
+    /// Watches `root` alone: the caller, which lists the tree anyway, adds each
+    /// folder below it with [`Watch::add`] before listing it.
+    pub fn root(root: &Path, hints: &Arc<Hints>) -> io::Result<Self> {
+        let inotify = Inotify::init()?;
+        let mut tree = Tree::new(inotify.watches());
+        tree.add(root, true)?;
+        Self::spawn(inotify, tree, hints)
+    }
+
+    /// Watches one more folder, not the ones below it. A folder gone
+    /// meanwhile is skipped; at the watch limit the watch is [`Watch::full`].
+    pub fn add(&self, dir: &Path) {
+        if !self.full() && self.tree().add(dir, false).is_err() {
+            self.full.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether [`Watch::add`] met the watch limit: some folders are not watched.
+    pub fn full(&self) -> bool {
+        self.full.load(Ordering::Relaxed)
+    }
+
+    fn tree(&self) -> MutexGuard<'_, Tree> {
+        self.tree.lock().expect("not poisoned")
+    }
+
+    fn spawn(inotify: Inotify, tree: Tree, hints: &Arc<Hints>) -> io::Result<Self> {
+        let tree = Arc::new(Mutex::new(tree));
         let poll = mio::Poll::new()?;
         let fd = inotify.as_raw_fd();
         poll.registry().register(
@@ -70,13 +106,16 @@ impl Watch {
         let hints = hints.clone();
         let queued = Arc::new(AtomicU64::new(0));
         let count = queued.clone();
+        let shared = tree.clone();
         let thread = std::thread::Builder::new()
             .name("inotify".into())
-            .spawn(move || read(poll, inotify, tree, &hints, &count))?;
+            .spawn(move || read(poll, inotify, &shared, &hints, &count))?;
         Ok(Self {
             stop,
             thread: Some(thread),
             queued,
+            tree,
+            full: AtomicBool::new(false),
         })
     }
 
@@ -106,7 +145,7 @@ impl Drop for Watch {
 fn read(
     mut poll: mio::Poll,
     mut inotify: Inotify,
-    mut tree: Tree,
+    tree: &Mutex<Tree>,
     hints: &Hints,
     queued: &AtomicU64,
 ) -> (u64, usize) {
@@ -118,7 +157,12 @@ fn read(
     'wait: loop {
         // A folder moved away waits a moment for its `IN_MOVED_TO`, should a read
         // have come between the two events of its rename; then it has left.
-        let pending = tree.moved.as_ref().is_some_and(|m| m.folder);
+        let pending = tree
+            .lock()
+            .expect("not poisoned")
+            .moved
+            .as_ref()
+            .is_some_and(|m| m.folder);
         let timeout = pending.then_some(std::time::Duration::from_millis(1));
         match poll.poll(&mut ready, timeout) {
             Ok(()) => {}
@@ -129,7 +173,7 @@ fn read(
             }
         }
         if ready.is_empty() {
-            tree.settle_move();
+            tree.lock().expect("not poisoned").settle_move();
             continue;
         }
         if ready.iter().any(|r| r.token() == STOP) {
@@ -147,11 +191,13 @@ fn read(
                 }
             };
             let mut lost = false;
+            let mut tree = tree.lock().expect("not poisoned");
             for event in events {
                 tracing::trace!(?event, "inotify event");
                 queued.fetch_add(1, Ordering::SeqCst);
                 lost |= tree.handle(&event, &mut out);
             }
+            drop(tree);
             for hint in out.drain(..) {
                 handed += 1;
                 // A full channel drops this event; the rescan makes up for it.
@@ -162,7 +208,7 @@ fn read(
             }
         }
     }
-    (handed, tree.paths.len())
+    (handed, tree.lock().expect("not poisoned").paths.len())
 }
 
 fn lose(hints: &Hints) {
@@ -193,24 +239,14 @@ impl Tree {
         }
     }
 
-    /// Watches `top` and the real folders below it. Each folder is watched
-    /// before it is listed, so a subfolder made meanwhile is either listed or
-    /// reported. Only the watch limit, or (for the root) any error, stops it: a
-    /// folder gone or replaced meanwhile is no longer part of the tree.
+    /// Watches `top` and the real folders below it but hidden ones (which hold
+    /// no input, see `Source::is_input_path`). Each folder is watched before it
+    /// is listed, so a subfolder made meanwhile is either listed or reported.
     fn watch(&mut self, top: PathBuf, root: bool) -> io::Result<()> {
         let mut todo = vec![(top, root)];
         while let Some((dir, root)) = todo.pop() {
-            let mask = if root {
-                MASK
-            } else {
-                MASK | WatchMask::DONT_FOLLOW
-            };
-            match self.watches.add(&dir, mask) {
-                Ok(wd) => {
-                    self.paths.insert(wd, dir.clone());
-                }
-                Err(e) if root || e.raw_os_error() == Some(libc::ENOSPC) => return Err(e),
-                Err(_) => continue,
+            if !self.add(&dir, root)? {
+                continue;
             }
             let Ok(entries) = std::fs::read_dir(&dir) else {
                 continue;
@@ -218,11 +254,29 @@ impl Tree {
             todo.extend(
                 entries
                     .flatten()
-                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()) && !hidden(&e.file_name()))
                     .map(|e| (e.path(), false)),
             );
         }
         Ok(())
+    }
+
+    /// Watches one folder; false if it is gone or replaced (no longer part of
+    /// the tree). Only the watch limit, or for the root any error, is an error.
+    fn add(&mut self, dir: &Path, root: bool) -> io::Result<bool> {
+        let mask = if root {
+            MASK
+        } else {
+            MASK | WatchMask::DONT_FOLLOW
+        };
+        match self.watches.add(dir, mask) {
+            Ok(wd) => {
+                self.paths.insert(wd, dir.to_owned());
+                Ok(true)
+            }
+            Err(e) if root || e.raw_os_error() == Some(libc::ENOSPC) => Err(e),
+            Err(_) => Ok(false),
+        }
     }
 
     /// Turns one kernel event into notify's events (in `out`); true if events
@@ -307,7 +361,7 @@ impl Tree {
     /// Watches a folder that appeared; true if the watch limit was reached (the
     /// rescan that follows starts a new watch, which then polls).
     fn watch_new(&mut self, dir: &Path) -> bool {
-        self.watch(dir.to_owned(), false).is_err()
+        !dir.file_name().is_some_and(hidden) && self.watch(dir.to_owned(), false).is_err()
     }
 
     /// A folder moved away and not seen arriving inside the tree has left it:
@@ -346,6 +400,11 @@ impl Tree {
         }
         found
     }
+}
+
+/// A hidden folder's name (as a scan skips it).
+pub(super) fn hidden(name: &OsStr) -> bool {
+    name.as_encoded_bytes().starts_with(b".")
 }
 
 fn name(mode: RenameMode) -> EventKind {

@@ -224,6 +224,42 @@ fn folders_moved_out_and_symlinked_ones_are_not_watched() {
 }
 
 #[test]
+fn hidden_folders_are_not_watched_until_renamed_visible() {
+    let mut f = Fixture::new(&[".git/objects", "x"]);
+    fs::create_dir(f.path(".cache")).unwrap();
+    let made = hint(EventKind::Create(CreateKind::Folder), &f.path(".cache"));
+    f.until(|h| *h == made);
+    fs::write(f.path(".git/objects/o"), "x").unwrap();
+    fs::write(f.path(".cache/c.md"), "x").unwrap();
+    f.write_alone(&f.path("x/marker.md"));
+    // Renamed visible, it is watched (the daemon then scans it).
+    fs::rename(f.path(".cache"), f.path("cache")).unwrap();
+    let renamed = named(RenameMode::Both, &[&f.path(".cache"), &f.path("cache")]);
+    f.until(|h| *h == renamed);
+    f.write_alone(&f.path("cache/d.md"));
+}
+
+#[test]
+fn a_watch_of_the_root_alone_watches_the_folders_added_to_it() {
+    let mut f = Fixture::new(&[]);
+    for dir in ["a", "a/b", "c"] {
+        fs::create_dir(f.path(dir)).unwrap();
+    }
+    f.write(&f.path("marker.md"));
+    drop(f.watch.take());
+    let watch = Watch::root(&f.root, &f.hints).unwrap();
+    watch.add(&f.path("a"));
+    watch.add(&f.path("a/b"));
+    watch.add(&f.path("gone"));
+    assert!(!watch.full());
+    f.watch = Some(watch);
+    fs::write(f.path("c/unwatched.md"), "x").unwrap();
+    f.write_alone(&f.path("a/b/e.md"));
+    f.write_alone(&f.path("a/e.md"));
+    f.write_alone(&f.path("e.md"));
+}
+
+#[test]
 fn dropping_the_watch_ends_its_thread() {
     let mut f = Fixture::new(&["x"]);
     assert_eq!(Arc::strong_count(&f.hints), 2, "the thread holds the hints");
