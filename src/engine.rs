@@ -139,17 +139,19 @@ impl Engine {
     /// index is left empty.
     pub fn load_store(&mut self, store: &Store) -> anyhow::Result<Stamps> {
         // Without it, the items are settled again: slower, never wrong.
+        let t = std::time::Instant::now();
         let settled = store.settled().unwrap_or_else(|e| {
             tracing::warn!("ignoring the settled index of the store: {e:#}");
             None
         });
+        let read_ms = t.elapsed().as_millis() as u64;
         let mut interner = std::mem::take(&mut self.interner);
         let mut error = None;
         let loaded = store.files(&mut interner).map(|mut files| {
             let records = files.by_ref();
             let records = records.map_while(|file| file.map_err(|e| error = Some(e)).ok());
             let taken = self.load_settled(records, settled);
-            tracing::debug!(taken, "settled index");
+            tracing::debug!(taken, read_ms, "settled index");
             files.into_stamps()
         });
         self.interner = interner;

@@ -467,6 +467,7 @@ impl Index {
             self.apply(changes);
             return false;
         }
+        let t = std::time::Instant::now();
         let (mut files, mut pages) = (Vec::new(), Vec::new());
         for change in changes {
             match change {
@@ -479,6 +480,7 @@ impl Index {
                 Change::Remove(_) => {}
             }
         }
+        let decoded = t.elapsed();
         // The store's order is the maps' order: collecting checks, then builds.
         self.files = files.into_iter().collect();
         self.pages = pages.into_iter().collect();
@@ -505,7 +507,9 @@ impl Index {
                 *self.page_days.entry(day).or_default() += 1;
             }
         }
+        let claimed = t.elapsed();
         let taken = settled.is_some_and(|settled| self.take_settled(settled));
+        let settled_at = t.elapsed();
         if !taken {
             let mut touched = Touched::default();
             self.loading = true;
@@ -518,6 +522,15 @@ impl Index {
         }
         self.place_all();
         self.name_all();
+        // Where the index's half of a start goes (`EVENTFEED_LOG=debug`).
+        let ms = |d: std::time::Duration| d.as_millis() as u64;
+        tracing::debug!(
+            decoded_ms = ms(decoded),
+            claimed_ms = ms(claimed - decoded),
+            settled_ms = ms(settled_at - claimed),
+            placed_and_named_ms = ms(t.elapsed() - settled_at),
+            "index load"
+        );
         taken
     }
 
