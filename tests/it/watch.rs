@@ -799,6 +799,56 @@ fn what_changed_while_the_daemon_was_stopped_is_caught_up_at_start() {
     assert_listed(&t, &["all/rss.xml"], "Down new event number 0");
 }
 
+/// The first scan of a start also sets up the watch, folder by folder, as it
+/// lists them: what is made meanwhile, in folders listed or not yet, new or
+/// moved, is either seen by the scan or reported.
+#[test]
+fn folders_and_files_made_while_the_daemon_starts_are_not_missed() {
+    let t = Tree::new();
+    for i in 0..3000 {
+        t.write(
+            &format!("old/{}/{}/e{i}.md", i % 200, i % 3),
+            event("Old", i),
+        );
+    }
+    let mut d = t.watch();
+    settles(&t, &d);
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(WAIT), Some(0), "{}", d.log());
+    drop(d);
+
+    // A restart (the store in place) is mostly its scan.
+    let d = {
+        let _shared = INOTIFY.read().unwrap_or_else(|e| e.into_inner());
+        t.spawn(t.cmd("watch"), "log")
+    };
+    let mut after = 0;
+    for i in 0..3000 {
+        t.write(&format!("new/{i}/deep/e.md"), event("New", i));
+        t.write(
+            &format!("old/{}/{}/n{i}.md", i % 200, i % 3),
+            event("Added", i),
+        );
+        if i % 4 == 3 {
+            fs::create_dir_all(t.input.join("moved")).unwrap();
+            fs::rename(
+                t.input.join(format!("new/{}", i - 1)),
+                t.input.join(format!("moved/{i}")),
+            )
+            .unwrap();
+        }
+        // Until well after it is watching.
+        if d.log().contains("watching") {
+            after += 1;
+            if after == 50 {
+                break;
+            }
+        }
+    }
+    assert_eq!(after, 50, "the start outlasted the changes:\n{}", d.log());
+    settles(&t, &d);
+}
+
 #[test]
 fn a_second_instance_on_the_same_output_is_refused() {
     let t = Tree::new();
