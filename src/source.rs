@@ -382,4 +382,35 @@ mod tests {
             assert!(reads.read(Path::new("a.md/x.md")).is_err());
         }
     }
+
+    /// The daemon's watch learns a folder before the scan lists it, so a file
+    /// made in it as soon as it is watched is one the scan finds; and it
+    /// learns only the folders the scan enters.
+    #[test]
+    fn a_scan_tells_of_each_folder_it_enters_before_listing_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("in");
+        for d in ["a/b/c", "d", ".git/objects"] {
+            fs::create_dir_all(root.join(d)).unwrap();
+        }
+        std::os::unix::fs::symlink(root.join("d"), root.join("link")).unwrap();
+        let s = Source::new(&root, &["md".into()], &[], 100);
+        let told = std::sync::Mutex::new(Vec::new());
+        let (scanned, problems) = s
+            .scan_with(&|folder| {
+                fs::write(folder.join("made.md"), b"x").unwrap();
+                let rel = folder.strip_prefix(&root).unwrap().to_owned();
+                told.lock().unwrap().push(rel);
+            })
+            .unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        let mut told = told.into_inner().unwrap();
+        told.sort();
+        let want = ["a", "a/b", "a/b/c", "d"].map(PathBuf::from);
+        assert_eq!(told, want);
+        let found: Vec<PathBuf> = scanned.into_iter().map(|(p, _)| p).collect();
+        let mut made: Vec<PathBuf> = want.iter().map(|d| d.join("made.md")).collect();
+        made.sort_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
+        assert_eq!(found, made);
+    }
 }
