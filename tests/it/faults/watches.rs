@@ -102,3 +102,34 @@ fn a_reload_can_switch_to_polling() {
     );
     settles(&t, &d);
 }
+
+/// Configured to poll from the start: the poller watches the whole tree before
+/// the first scan (the scan does not set it up folder by folder, as it does an
+/// inotify watch).
+#[test]
+fn a_daemon_configured_to_poll_follows_changes_from_its_start() {
+    let t = small_tree();
+    let config = t.input.parent().unwrap().join("eventfeed.toml");
+    fs::write(
+        &config,
+        format!(
+            "input = {:?}\noutput = {:?}\nbase_url = {BASE:?}\n[watch]\nmethod = \"poll\"\npoll_interval_ms = 100\n",
+            t.input, t.output
+        ),
+    )
+    .unwrap();
+    let d = t.watch_config(&config);
+    let log = d.log();
+    assert!(
+        log.contains("polling the input every 100 ms") && log.contains("configured"),
+        "{log}"
+    );
+    settles(&t, &d);
+    t.write(
+        "news/2017/11/2/polled.md",
+        Ev::new("2017-11-2", "Seen by polling").text(),
+    );
+    settles(&t, &d);
+    t.remove("news/2017/11/1/event-0.md");
+    settles(&t, &d);
+}
