@@ -24,21 +24,25 @@ impl Drop for Sysctl {
     }
 }
 
+/// Writes the tree's config, with `watch` (lines of its `[watch]` table), beside
+/// its input; returns its path.
+fn write_config(t: &Tree, watch: &str) -> std::path::PathBuf {
+    let config = t.input.parent().unwrap().join("eventfeed.toml");
+    let text = format!(
+        "input = {:?}\noutput = {:?}\nbase_url = {BASE:?}\n[watch]\n{watch}",
+        t.input, t.output
+    );
+    fs::write(&config, text).unwrap();
+    config
+}
+
 #[test]
 fn too_few_inotify_watches_fall_back_to_polling() {
     if !root_or_skip("too_few_inotify_watches_fall_back_to_polling") {
         return;
     }
     let t = small_tree();
-    let config = t.input.parent().unwrap().join("eventfeed.toml");
-    fs::write(
-        &config,
-        format!(
-            "input = {:?}\noutput = {:?}\nbase_url = {BASE:?}\n[watch]\npoll_interval_ms = 100\n",
-            t.input, t.output
-        ),
-    )
-    .unwrap();
+    let config = write_config(&t, "poll_interval_ms = 100\n");
     let d = {
         // As short as can be: every process of root shares the limit (even
         // from a user namespace), so no daemon of this run starts meanwhile.
@@ -78,18 +82,10 @@ fn too_few_inotify_watches_fall_back_to_polling() {
 #[test]
 fn a_reload_can_switch_to_polling() {
     let t = small_tree();
-    let config = t.input.parent().unwrap().join("eventfeed.toml");
-    let write_config = |extra: &str| {
-        let text = format!(
-            "input = {:?}\noutput = {:?}\nbase_url = {BASE:?}\n[watch]\n{extra}",
-            t.input, t.output
-        );
-        fs::write(&config, text).unwrap();
-    };
-    write_config("");
+    let config = write_config(&t, "");
     let d = t.watch_config(&config);
     assert!(!d.log().contains("polling"), "{}", d.log());
-    write_config("method = \"poll\"\npoll_interval_ms = 100\n");
+    write_config(&t, "method = \"poll\"\npoll_interval_ms = 100\n");
     d.signal("HUP");
     wait_for(
         Duration::from_secs(20),
@@ -109,15 +105,7 @@ fn a_reload_can_switch_to_polling() {
 #[test]
 fn a_daemon_configured_to_poll_follows_changes_from_its_start() {
     let t = small_tree();
-    let config = t.input.parent().unwrap().join("eventfeed.toml");
-    fs::write(
-        &config,
-        format!(
-            "input = {:?}\noutput = {:?}\nbase_url = {BASE:?}\n[watch]\nmethod = \"poll\"\npoll_interval_ms = 100\n",
-            t.input, t.output
-        ),
-    )
-    .unwrap();
+    let config = write_config(&t, "method = \"poll\"\npoll_interval_ms = 100\n");
     let d = t.watch_config(&config);
     let log = d.log();
     assert!(
