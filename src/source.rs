@@ -66,10 +66,7 @@ impl Source {
                 Some(s) => s.contains("/."),
                 None => bytes.windows(2).any(|w| w == b"/."),
             };
-        let hidden = dotted
-            && rel
-                .components()
-                .any(|c| c.as_os_str().as_bytes().starts_with(b"."));
+        let hidden = dotted && rel.components().any(|c| is_hidden(c.as_os_str()));
         if hidden {
             return false;
         }
@@ -170,7 +167,7 @@ impl Source {
             let tail = &path.as_os_str().as_bytes()[self.root.as_os_str().len()..];
             let rel = Path::new(OsStr::from_bytes(tail.strip_prefix(b"/").unwrap_or(tail)));
             if kind.is_dir() {
-                if !entry.file_name().to_string_lossy().starts_with('.') {
+                if !is_hidden(&entry.file_name()) {
                     subdirs.push(path);
                 }
             } else if kind.is_file() && self.is_input_path(rel) {
@@ -207,6 +204,12 @@ impl Source {
         };
         Reads { source: self, root }
     }
+}
+
+/// Whether a file or folder name is hidden (a dot first): a scan does not
+/// enter hidden folders, nor does the daemon's watch.
+pub fn is_hidden(name: &OsStr) -> bool {
+    name.as_bytes().starts_with(b".")
 }
 
 /// Set once `openat2` turns out to be missing (Linux before 5.6) or forbidden

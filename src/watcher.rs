@@ -217,7 +217,7 @@ fn count_dirs(dir: &Path) -> usize {
         1 + entries
             .flatten()
             .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-            .filter(|e| !inotify::hidden(&e.file_name()))
+            .filter(|e| !crate::source::is_hidden(&e.file_name()))
             .map(|e| count_dirs(&e.path()))
             .sum::<usize>()
     })

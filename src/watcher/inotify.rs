@@ -10,6 +10,7 @@
 //! thread per watch reads the queue; dropping the watch stops and joins it.
 
 use super::Hints;
+use crate::source::is_hidden;
 use ::inotify::{Event, EventMask, Inotify, WatchDescriptor, WatchMask, Watches};
 use notify::event::{
     AccessKind, AccessMode, CreateKind, DataChange, EventKind, MetadataKind, ModifyKind,
@@ -254,7 +255,9 @@ impl Tree {
             todo.extend(
                 entries
                     .flatten()
-                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()) && !hidden(&e.file_name()))
+                    .filter(|e| {
+                        e.file_type().is_ok_and(|t| t.is_dir()) && !is_hidden(&e.file_name())
+                    })
                     .map(|e| (e.path(), false)),
             );
         }
@@ -361,7 +364,7 @@ impl Tree {
     /// Watches a folder that appeared; true if the watch limit was reached (the
     /// rescan that follows starts a new watch, which then polls).
     fn watch_new(&mut self, dir: &Path) -> bool {
-        !dir.file_name().is_some_and(hidden) && self.watch(dir.to_owned(), false).is_err()
+        !dir.file_name().is_some_and(is_hidden) && self.watch(dir.to_owned(), false).is_err()
     }
 
     /// A folder moved away and not seen arriving inside the tree has left it:
@@ -400,11 +403,6 @@ impl Tree {
         }
         found
     }
-}
-
-/// A hidden folder's name (as a scan skips it).
-pub(super) fn hidden(name: &OsStr) -> bool {
-    name.as_encoded_bytes().starts_with(b".")
 }
 
 fn name(mode: RenameMode) -> EventKind {
