@@ -126,9 +126,11 @@ fn a_file_deleted_under_the_daemon_leaves_tombstones_until_it_comes_back_and_acr
     let before = now();
     t.remove("news/2017/11/2/second.md");
     wait_for(WAIT, || FEEDS.iter().all(|f| has_stone(&t, f)), || d.log());
-    assert_tombstoned(&t, before, now());
-    // A fresh build given the same records writes the same bytes.
+    // A fresh build given the same records writes the same bytes (and the
+    // feeds other than Atom are written by then, which the stones are not
+    // proof of).
     settles(&t, &d);
+    assert_tombstoned(&t, before, now());
 
     // The restart keeps them, with their time.
     let kept = t.read("days/2017/11/02/atom.xml");
