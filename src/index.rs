@@ -468,10 +468,20 @@ impl Index {
             return false;
         }
         let t = std::time::Instant::now();
-        let (mut files, mut pages) = (Vec::new(), Vec::new());
+        let changes = changes.into_iter();
+        // Room for every change at once (the store's records say how many
+        // are left; a load stops early only on an error). Day pages are few.
+        let room = changes.size_hint().1.unwrap_or(0);
+        let (mut files, mut pages) = (Vec::with_capacity(room), Vec::new());
+        // The event files' events in path order, which a settlement names
+        // them by (taken while each is fresh in the cache).
+        let mut events = Vec::with_capacity(if settled.is_some() { room } else { 0 });
         for change in changes {
             match change {
                 Change::Upsert(path, event) => {
+                    if settled.is_some() {
+                        events.push(event.clone());
+                    }
                     files.push((FileKey::of_event(&path, &event), event));
                 }
                 Change::Page(path, page) => {
@@ -480,7 +490,62 @@ impl Index {
                 Change::Remove(_) => {}
             }
         }
+        // A store gives its records in path order, as a settlement counts
+        // them; other loads may not.
+        if settled.is_some() && !files.is_sorted_by(|a, b| a.0 <= b.0) {
+            files.sort_by(|a, b| a.0.cmp(&b.0));
+            events = files.iter().map(|(_, e)| e.clone()).collect();
+        }
         let decoded = t.elapsed();
+        let settled = settled.filter(|s| s.fits(&events, pages.len()));
+        let (items, mentions) = settled.map(Settled::into_parts).unzip();
+        // Who links where needs only the events by position: made on the
+        // thread the scan lets go of, if it does before this one is done
+        // filing the files and items.
+        let ((claimed, taken), mentions) = rayon::join(
+            || {
+                self.file_loaded(files, pages);
+                let claimed = t.elapsed();
+                let taken = items.map(|items| self.take_settled(items, &events));
+                (claimed, taken.is_some())
+            },
+            || mentions.map(|m| settled::mentions(&m, &events)),
+        );
+        if let Some(mentions) = mentions {
+            self.mentions = mentions;
+        }
+        let settled_at = t.elapsed();
+        if !taken {
+            let mut touched = Touched::default();
+            self.loading = true;
+            self.settle_loaded();
+            let days: Vec<NaiveDate> = self.days.keys().copied().collect();
+            for day in days {
+                self.assign_times(day, &mut touched);
+            }
+            self.loading = false;
+        }
+        self.place_all();
+        self.name_all();
+        // Where the index's half of a start goes (`EVENTFEED_LOG=debug`).
+        let ms = |d: std::time::Duration| d.as_millis() as u64;
+        tracing::debug!(
+            decoded_ms = ms(decoded),
+            claimed_ms = ms(claimed - decoded),
+            settled_ms = ms(settled_at - claimed),
+            placed_and_named_ms = ms(t.elapsed() - settled_at),
+            "index load"
+        );
+        taken
+    }
+
+    /// Files the decoded `files` and `pages` of a load, in path order, and
+    /// who claims each key and what pages give each.
+    fn file_loaded(
+        &mut self,
+        files: Vec<(FileKey, Arc<Event>)>,
+        pages: Vec<(FileKey, Arc<DayPage>)>,
+    ) {
         // The store's order is the maps' order: collecting checks, then builds.
         self.files = files.into_iter().collect();
         self.pages = pages.into_iter().collect();
@@ -507,31 +572,6 @@ impl Index {
                 *self.page_days.entry(day).or_default() += 1;
             }
         }
-        let claimed = t.elapsed();
-        let taken = settled.is_some_and(|settled| self.take_settled(settled));
-        let settled_at = t.elapsed();
-        if !taken {
-            let mut touched = Touched::default();
-            self.loading = true;
-            self.settle_loaded();
-            let days: Vec<NaiveDate> = self.days.keys().copied().collect();
-            for day in days {
-                self.assign_times(day, &mut touched);
-            }
-            self.loading = false;
-        }
-        self.place_all();
-        self.name_all();
-        // Where the index's half of a start goes (`EVENTFEED_LOG=debug`).
-        let ms = |d: std::time::Duration| d.as_millis() as u64;
-        tracing::debug!(
-            decoded_ms = ms(decoded),
-            claimed_ms = ms(claimed - decoded),
-            settled_ms = ms(settled_at - claimed),
-            placed_and_named_ms = ms(t.elapsed() - settled_at),
-            "index load"
-        );
-        taken
     }
 
     /// Files `contexts` again in `ranking` under their counts now.

@@ -25,7 +25,7 @@ pub struct Settled {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-struct SettledItem {
+pub(super) struct SettledItem {
     /// The position of the item's file in `files`.
     file: u32,
     ts: i64,
@@ -34,7 +34,7 @@ struct SettledItem {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-struct SettledMention {
+pub(super) struct SettledMention {
     target: Target,
     resolved: Option<u64>,
     /// The items linking to `target`, by the position of their files.
@@ -101,45 +101,78 @@ impl Index {
         Some(Settled {
             files: self.files.len() as u64,
             pages: self.pages.len() as u64,
-            digest: self.digest(),
+            digest: digest(self.files.values()),
             items,
             mentions,
         })
     }
+}
 
-    /// The files as a settlement is made for them: each event's key, day and
-    /// body, in order.
-    fn digest(&self) -> u64 {
-        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-        for event in self.files.values() {
-            hasher.update(event.key.as_bytes());
-            hasher.update(&event.date.num_days_from_ce().to_le_bytes());
-            hasher.update(&event.body.hash().to_le_bytes());
-        }
-        hasher.digest()
+/// The event files' events (in path order) as a settlement is made for them:
+/// each one's key, day and body.
+fn digest<'a>(events: impl Iterator<Item = &'a Arc<Event>>) -> u64 {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    for event in events {
+        hasher.update(event.key.as_bytes());
+        hasher.update(&event.date.num_days_from_ce().to_le_bytes());
+        hasher.update(&event.body.hash().to_le_bytes());
+    }
+    hasher.digest()
+}
+
+impl Settled {
+    /// Whether it was made for these files: `events`, the event files'
+    /// events in path order, and `pages` day pages.
+    pub(super) fn fits(&self, events: &[Arc<Event>], pages: usize) -> bool {
+        self.files == events.len() as u64
+            && self.pages == pages as u64
+            && (self.items.iter().map(|i| i.file))
+                .chain(self.mentions.iter().flat_map(|m| m.files()))
+                .all(|i| (i as usize) < events.len())
+            && self.digest == digest(events.iter())
     }
 
-    /// Makes the items and mentions of a loaded index (its files, claims and
-    /// pages in place) from `settled`, if it was made for these files; says
-    /// whether it was.
-    pub(super) fn take_settled(&mut self, settled: Settled) -> bool {
-        let files: Vec<Arc<Event>> = self.files.values().cloned().collect();
-        let fits = settled.files == files.len() as u64
-            && settled.pages == self.pages.len() as u64
-            && (settled.items.iter().map(|i| i.file))
-                .chain(settled.mentions.iter().flat_map(|m| m.files()))
-                .all(|i| (i as usize) < files.len())
-            && settled.digest == self.digest();
-        if !fits {
-            return false;
-        }
-        let bases: Vec<&Arc<Event>> = (files.iter())
+    /// Its items, and who links where.
+    pub(super) fn into_parts(self) -> (Vec<SettledItem>, Vec<SettledMention>) {
+        (self.items, self.mentions)
+    }
+}
+
+/// Who links where, the files named by their `events` (which the settlement
+/// [fits](Settled::fits)).
+pub(super) fn mentions(
+    settled: &[SettledMention],
+    events: &[Arc<Event>],
+) -> HashMap<EventKey, Mention> {
+    let mut mentions = HashMap::default();
+    mentions.reserve(settled.len());
+    for m in settled {
+        let by = m.by.iter().map(|&i| events[i as usize].key.clone());
+        let mention = Mention {
+            resolved: m.resolved,
+            by: by.collect(),
+        };
+        let target = match &m.target {
+            Target::File(i) => events[*i as usize].key.clone(),
+            Target::Key(key) => key.clone(),
+        };
+        mentions.insert(target, mention);
+    }
+    mentions
+}
+
+impl Index {
+    /// Makes the items of a loaded index (its files, claims and pages in
+    /// place) from the `items` of a settlement that [fits](Settled::fits)
+    /// its `events`.
+    pub(super) fn take_settled(&mut self, items: Vec<SettledItem>, events: &[Arc<Event>]) {
+        let bases: Vec<&Arc<Event>> = (events.iter())
             .filter(|e| !e.versions().is_empty() && Arc::ptr_eq(&self.claims[&e.key][0].1, e))
             .collect();
         register_versions(&bases, &mut self.versioned, &mut self.claimed_by);
-        self.events.reserve(settled.items.len());
-        for mut item in settled.items {
-            let event = files[item.file as usize].clone();
+        self.events.reserve(items.len());
+        for mut item in items {
+            let event = events[item.file as usize].clone();
             if let Some(contexts) = item.extra.as_mut().and_then(|e| e.contexts.as_mut()) {
                 self.share_contexts(&event, contexts);
             }
@@ -156,20 +189,6 @@ impl Index {
             };
             self.events.insert(entry.event.key.clone(), entry);
         }
-        self.mentions.reserve(settled.mentions.len());
-        for m in settled.mentions {
-            let by = m.by.iter().map(|&i| files[i as usize].key.clone());
-            let mention = Mention {
-                resolved: m.resolved,
-                by: by.collect(),
-            };
-            let target = match m.target {
-                Target::File(i) => files[i as usize].key.clone(),
-                Target::Key(key) => key,
-            };
-            self.mentions.insert(target, mention);
-        }
-        true
     }
 }
 
