@@ -148,10 +148,11 @@ impl Engine {
         let mut interner = std::mem::take(&mut self.interner);
         let mut error = None;
         let loaded = store.files(&mut interner).map(|mut files| {
+            let snapshot = files.from_snapshot();
             let records = files.by_ref();
             let records = records.map_while(|file| file.map_err(|e| error = Some(e)).ok());
             let taken = self.load_settled(records, settled);
-            tracing::debug!(taken, read_ms, "settled index");
+            tracing::debug!(taken, snapshot, read_ms, "settled index");
             files.into_stamps()
         });
         self.interner = interner;
@@ -167,8 +168,21 @@ impl Engine {
     /// [`Index::settled`]). A failure costs the next start time only.
     pub fn save_settled(&self, store: &Store) {
         let saved = store.settled_is_current().and_then(|current| {
-            match (!current).then(|| self.index.settled()).flatten() {
-                Some(settled) => store.save_settled(&settled),
+            // A build from scratch has none to save: no snapshot either.
+            if current || !self.index.knows_mentions() {
+                return Ok(());
+            }
+            // Two passes over a million files at a stop: at once.
+            let t = std::time::Instant::now();
+            let ((settled, settled_ms), (snapshot, snapshot_ms)) = rayon::join(
+                || (self.index.settled(), t.elapsed().as_millis() as u64),
+                || (store.records_snapshot(), t.elapsed().as_millis() as u64),
+            );
+            tracing::debug!(settled_ms, snapshot_ms, "settled index made");
+            let snapshot = snapshot
+                .inspect_err(|e| tracing::warn!("cannot make a snapshot of the store: {e:#}"));
+            match settled {
+                Some(settled) => store.save_settled(&settled, snapshot.ok()),
                 None => Ok(()),
             }
         });

@@ -19,7 +19,7 @@
 //! start after a crash does not walk the whole store.
 
 use crate::index::{Change, Settled};
-use crate::model::{Body, Content, DayPage, Event, Interner};
+use crate::model::{ArcStr, Body, Content, DayPage, Event, Interner};
 use crate::render::Bodies;
 use anyhow::{Context as _, Result};
 use redb::{
@@ -33,6 +33,8 @@ use std::path::{Path, PathBuf};
 use std::str::Utf8Error;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+
+mod snapshot;
 
 /// Identifies a version of a file without reading it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,12 +77,12 @@ const BODIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("bodies");
 /// Output path (relative) -> postcard [`Stamp`].
 const OUTPUTS: TableDefinition<&str, &[u8]> = TableDefinition::new("outputs");
 /// `index` -> postcard [`Settled`]: the settled index of the records of one
-/// generation.
+/// generation, whose records [`snapshot`] keeps too.
 const SETTLED: TableDefinition<&str, &[u8]> = TableDefinition::new("settled");
 
 /// The layout of the records. postcard is not self-describing, so bump this
 /// whenever `Event`, `DayPage`, `Body`, `Settled` or a record changes shape.
-const FORMAT: u32 = 8;
+const FORMAT: u32 = 9;
 
 /// What the store's page cache may hold: lookups of bodies are served from the
 /// operating system's page cache anyway, and the daemon's memory is the point.
@@ -106,156 +108,199 @@ struct Record {
 }
 
 /// What a file held; an event without its body.
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub enum Doc {
     Event(Arc<Event>),
     Page(Arc<DayPage>),
 }
 
-/// A [`Record`] as its bytes hold it, strings borrowed from them: a start
-/// decodes every record, and most strings in them (context names, the keys
-/// that Related entries and versions name) are shared with other events, so
-/// they are interned straight from the bytes instead of allocated, then
-/// dropped for the shared copy. The layout must be `Record`'s exactly
-/// (postcard is not self-describing): the test below round-trips one.
-#[derive(Deserialize)]
-struct RecordRef<'a> {
+/// A [`Record`] as its bytes hold it, each string an `S`: borrowed from the
+/// bytes (`&[u8]`) in the records table, numbered (`u32`) in a
+/// [snapshot](snapshot). A start decodes every record, and most strings in
+/// them (context names, the keys that Related entries and versions name) are
+/// shared with other events, so they are interned straight from the bytes
+/// instead of allocated, then dropped for the shared copy. The layout must
+/// be `Record`'s exactly (postcard is not self-describing): the test below
+/// round-trips one.
+#[derive(Serialize, Deserialize)]
+struct RecordRef<'a, S> {
     stamp: Stamp,
     #[serde(borrow)]
-    doc: DocRef<'a>,
+    doc: DocRef<'a, S>,
 }
 
-#[derive(Deserialize)]
-enum DocRef<'a> {
-    Event(#[serde(borrow)] EventRef<'a>),
-    Page(#[serde(borrow)] PageRef<'a>),
+#[derive(Serialize, Deserialize)]
+enum DocRef<'a, S> {
+    Event(#[serde(borrow)] EventRef<'a, S>),
+    Page(PageRef<S>),
 }
 
-/// [`Event`], field for field; the strings to intern as their bytes (postcard
-/// writes a string and bytes alike), checked as UTF-8 only when new.
-#[derive(Deserialize)]
-struct EventRef<'a> {
-    key: &'a [u8],
+/// [`Event`], field for field (postcard writes a string and bytes alike).
+#[derive(Serialize, Deserialize)]
+struct EventRef<'a, S> {
+    key: S,
     pad: crate::model::Padding,
     #[serde(with = "crate::model::numeric::date")]
     date: chrono::NaiveDate,
     contexts_pinned: bool,
+    contexts: Vec<S>,
+    links: Vec<S>,
     #[serde(borrow)]
-    contexts: Vec<&'a [u8]>,
-    #[serde(borrow)]
-    links: Vec<&'a [u8]>,
-    #[serde(borrow)]
-    rare: Option<RareRef<'a>>,
+    rare: Option<RareRef<'a, S>>,
     /// The body's hash ([`Content`] writes only that).
     body: u64,
 }
 
 /// [`crate::model::Rare`], field for field.
-#[derive(Deserialize)]
-struct RareRef<'a> {
-    #[serde(borrow)]
-    custom_path: Option<&'a [u8]>,
+#[derive(Serialize, Deserialize)]
+struct RareRef<'a, S> {
+    custom_path: Option<S>,
     #[serde(with = "crate::model::numeric::time")]
     time: Option<chrono::DateTime<chrono::FixedOffset>>,
     #[serde(borrow)]
     id: Option<&'a str>,
-    #[serde(borrow)]
-    versions: Vec<VersionRef<'a>>,
+    versions: Vec<VersionRef<S>>,
 }
 
 /// [`crate::model::Version`], field for field.
-#[derive(Deserialize)]
-struct VersionRef<'a> {
-    key: &'a [u8],
-    path: &'a [u8],
+#[derive(Serialize, Deserialize)]
+struct VersionRef<S> {
+    key: S,
+    path: S,
     time: Option<i64>,
     first: bool,
 }
 
 /// [`DayPage`], field for field.
-#[derive(Deserialize)]
-struct PageRef<'a> {
-    #[serde(borrow)]
-    entries: Vec<PageEntryRef<'a>>,
+#[derive(Serialize, Deserialize)]
+struct PageRef<S> {
+    entries: Vec<PageEntryRef<S>>,
 }
 
-#[derive(Deserialize)]
-struct PageEntryRef<'a> {
-    key: &'a [u8],
-    #[serde(borrow)]
-    contexts: Vec<&'a [u8]>,
+#[derive(Serialize, Deserialize)]
+struct PageEntryRef<S> {
+    key: S,
+    contexts: Vec<S>,
 }
 
-impl DocRef<'_> {
-    /// The document, its strings shared through `interner` (as
-    /// [`Interner::event`] and [`Interner::page`] share them).
-    fn own(self, interner: &mut Interner) -> Result<Doc, Utf8Error> {
+impl<'a, S> DocRef<'a, S> {
+    /// The same document, each string `f` of it.
+    fn map<T, E>(self, f: &mut impl FnMut(S) -> Result<T, E>) -> Result<DocRef<'a, T>, E> {
         Ok(match self {
-            DocRef::Event(e) => {
-                let contexts = exact(e.contexts.iter().map(|c| interner.intern_utf8(c)))?;
-                let links = exact(e.links.iter().map(|k| interner.intern_utf8(k)))?;
-                let rare = match e.rare {
+            DocRef::Event(e) => DocRef::Event(EventRef {
+                key: f(e.key)?,
+                pad: e.pad,
+                date: e.date,
+                contexts_pinned: e.contexts_pinned,
+                contexts: exact(e.contexts.into_iter().map(&mut *f))?,
+                links: exact(e.links.into_iter().map(&mut *f))?,
+                rare: match e.rare {
                     None => None,
-                    Some(r) => Some(Box::new(crate::model::Rare {
-                        custom_path: r.custom_path.map(|p| interner.intern_utf8(p)).transpose()?,
+                    Some(r) => Some(RareRef {
+                        custom_path: r.custom_path.map(&mut *f).transpose()?,
                         time: r.time,
-                        id: r.id.map(Box::from),
-                        versions: exact(r.versions.iter().map(|v| {
-                            Ok(crate::model::Version {
-                                key: interner.intern_utf8(v.key)?,
-                                path: interner.intern_utf8(v.path)?,
+                        id: r.id,
+                        versions: exact(r.versions.into_iter().map(|v| {
+                            Ok(VersionRef {
+                                key: f(v.key)?,
+                                path: f(v.path)?,
                                 time: v.time,
                                 first: v.first,
                             })
                         }))?,
-                    })),
-                };
-                Doc::Event(Arc::new(Event {
-                    key: interner.intern_utf8(e.key)?,
-                    pad: e.pad,
-                    date: e.date,
-                    contexts_pinned: e.contexts_pinned,
-                    contexts,
-                    links,
-                    rare,
-                    body: Content::Stored(e.body),
-                }))
-            }
-            DocRef::Page(p) => Doc::Page(Arc::new(DayPage {
-                entries: exact(p.entries.iter().map(|e| {
-                    Ok(crate::model::PageEntry {
-                        key: interner.intern_utf8(e.key)?,
-                        contexts: exact(e.contexts.iter().map(|c| interner.intern_utf8(c)))?,
+                    }),
+                },
+                body: e.body,
+            }),
+            DocRef::Page(p) => DocRef::Page(PageRef {
+                entries: exact(p.entries.into_iter().map(|e| {
+                    Ok(PageEntryRef {
+                        key: f(e.key)?,
+                        contexts: exact(e.contexts.into_iter().map(&mut *f))?,
                     })
                 }))?,
-            })),
+            }),
         })
+    }
+}
+
+impl DocRef<'_, &[u8]> {
+    /// The document, its strings shared through `interner` (as
+    /// [`Interner::event`] and [`Interner::page`] share them).
+    fn own(self, interner: &mut Interner) -> Result<Doc, Utf8Error> {
+        Ok(self.map(&mut |s| interner.intern_utf8(s))?.into_doc())
+    }
+}
+
+impl DocRef<'_, ArcStr> {
+    fn into_doc(self) -> Doc {
+        match self {
+            DocRef::Event(e) => Doc::Event(Arc::new(Event {
+                key: e.key,
+                pad: e.pad,
+                date: e.date,
+                contexts_pinned: e.contexts_pinned,
+                contexts: e.contexts.into(),
+                links: e.links.into(),
+                rare: e.rare.map(|r| {
+                    Box::new(crate::model::Rare {
+                        custom_path: r.custom_path,
+                        time: r.time,
+                        id: r.id.map(Box::from),
+                        versions: (r.versions.into_iter())
+                            .map(|v| crate::model::Version {
+                                key: v.key,
+                                path: v.path,
+                                time: v.time,
+                                first: v.first,
+                            })
+                            .collect(),
+                    })
+                }),
+                body: Content::Stored(e.body),
+            })),
+            DocRef::Page(p) => Doc::Page(Arc::new(DayPage {
+                entries: (p.entries.into_iter())
+                    .map(|e| crate::model::PageEntry {
+                        key: e.key,
+                        contexts: e.contexts.into(),
+                    })
+                    .collect(),
+            })),
+        }
     }
 }
 
 /// The items, or the first error: collected into a slice of exactly their
 /// number (collecting `Result`s does not know it, and would leave every
 /// slice of the index with room to spare: 7 MB at 100k).
-fn exact<T, E, S: From<Vec<T>>>(
-    items: impl ExactSizeIterator<Item = Result<T, E>>,
-) -> Result<S, E> {
+fn exact<T, E>(items: impl ExactSizeIterator<Item = Result<T, E>>) -> Result<Vec<T>, E> {
     let mut out = Vec::with_capacity(items.len());
     for item in items {
         out.push(item?);
     }
-    Ok(out.into())
+    Ok(out)
 }
 
 /// The store's files as changes, one record at a time: see [`Store::files`].
 pub struct Files<'i> {
-    records: redb::Range<'static, &'static [u8], &'static [u8]>,
-    /// Keeps the read transaction's snapshot for `records`.
-    _table: redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
+    rows: Rows,
     interner: &'i mut Interner,
     /// How many records are still to come (what a load reserves room for).
     left: usize,
     /// The stamps of the records given so far.
     stamps: Stamps,
+}
+
+/// Where the records are read from (one per load: its size is no matter).
+#[allow(clippy::large_enum_variant)]
+enum Rows {
+    Table {
+        records: redb::Range<'static, &'static [u8], &'static [u8]>,
+        /// Keeps the read transaction's snapshot for `records`.
+        _table: redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
+    },
+    Snapshot(snapshot::Reader),
 }
 
 impl Files<'_> {
@@ -265,30 +310,53 @@ impl Files<'_> {
     pub fn into_stamps(self) -> Stamps {
         self.stamps
     }
+
+    /// Whether the records come from a snapshot of them.
+    pub fn from_snapshot(&self) -> bool {
+        matches!(self.rows, Rows::Snapshot(_))
+    }
 }
 
 impl Iterator for Files<'_> {
     type Item = Result<Change>;
 
     fn next(&mut self) -> Option<Result<Change>> {
-        let decode = |(path, record): (redb::AccessGuard<&[u8]>, redb::AccessGuard<&[u8]>)| {
-            let record: RecordRef = postcard::from_bytes(record.value())?;
-            self.stamps.push(path.value(), record.stamp);
-            let path = PathBuf::from(std::ffi::OsStr::from_bytes(path.value()));
-            Ok(match record.doc.own(self.interner)? {
-                Doc::Event(event) => Change::Upsert(path, event),
-                Doc::Page(page) => Change::Page(path, page),
-            })
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let change = |path, doc| match doc {
+            Doc::Event(event) => Change::Upsert(path, event),
+            Doc::Page(page) => Change::Page(path, page),
         };
-        let record = self.records.next()?;
-        self.left = self.left.saturating_sub(1);
-        Some(record.map_err(anyhow::Error::from).and_then(decode))
+        Some(match &mut self.rows {
+            Rows::Table { records, .. } => {
+                let (path, record) = match records.next()? {
+                    Ok(row) => row,
+                    Err(e) => return Some(Err(e.into())),
+                };
+                let decoded = postcard::from_bytes(record.value())
+                    .map_err(anyhow::Error::from)
+                    .and_then(|record: RecordRef<&[u8]>| {
+                        self.stamps.push(path.value(), record.stamp);
+                        Ok(record.doc.own(self.interner)?)
+                    });
+                let path = PathBuf::from(std::ffi::OsStr::from_bytes(path.value()));
+                decoded.map(|doc| change(path, doc))
+            }
+            Rows::Snapshot(reader) => {
+                (reader.next(&mut self.stamps)).map(|(path, doc)| change(path, doc))
+            }
+        })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         (self.left, Some(self.left))
     }
 }
+
+/// The store's records in one piece: see [`Store::records_snapshot`].
+pub struct RecordsSnapshot(snapshot::Writer);
 
 /// Input paths and their stamps, in path order, as the store has them: the
 /// paths' bytes end to end in one buffer (not an allocation each).
@@ -474,6 +542,7 @@ impl Store {
         txn.delete_table(OUTPUTS)?;
         txn.open_table(OUTPUTS)?;
         txn.delete_table(SETTLED)?;
+        txn.delete_table(snapshot::TABLE)?;
         let mut meta = txn.open_table(META)?;
         meta.insert("fingerprint", fingerprint)?;
         meta.remove("settled")?;
@@ -488,15 +557,39 @@ impl Store {
     /// `interner` (so that a start holds no second copy of the archive on the
     /// way to the index). Bodies stay where they are.
     pub fn files<'i>(&self, interner: &'i mut Interner) -> Result<Files<'i>> {
-        let table = self.db.begin_read()?.open_table(FILES)?;
-        let records = table.range::<&[u8]>(..)?;
-        // A string per file at least (its key), and most others are shared:
-        // room for them at once, not a table grown and rehashed a dozen times.
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(FILES)?;
         let count = table.len()? as usize;
-        interner.reserve(count);
+        let meta = txn.open_table(META)?;
+        let snapshot = match settled_is_current(&meta)? {
+            true => match txn.open_table(snapshot::TABLE) {
+                Ok(table) => {
+                    let generation = meta.get("generation")?.map_or(0, |v| v.value());
+                    snapshot::Reader::new(&table, generation, interner)?
+                }
+                Err(redb::TableError::TableDoesNotExist(_)) => None,
+                Err(e) => return Err(e.into()),
+            },
+            false => None,
+        };
+        let rows = match snapshot {
+            Some(reader) => {
+                anyhow::ensure!(reader.left == count, "a snapshot of other records");
+                Rows::Snapshot(reader)
+            }
+            None => {
+                // A string per file at least (its key), and most others are
+                // shared: room for them at once, not a table grown and
+                // rehashed a dozen times.
+                interner.reserve(count);
+                Rows::Table {
+                    records: table.range::<&[u8]>(..)?,
+                    _table: table,
+                }
+            }
+        };
         Ok(Files {
-            records,
-            _table: table,
+            rows,
             interner,
             left: count,
             stamps: Stamps::with_capacity(count),
@@ -629,10 +722,28 @@ impl Store {
         settled_is_current(&self.db.begin_read()?.open_table(META)?)
     }
 
-    /// Saves `settled`, the index's settlement of the records as they are
-    /// (durably: it is saved at a stop), unless the records stopped being the
-    /// index's files during this run.
-    pub fn save_settled(&self, settled: &Settled) -> Result<()> {
+    /// A snapshot of the records as they are (see the `snapshot` module), to save
+    /// with the settlement of them: made apart from it, so that both can be
+    /// made at once at a stop.
+    pub fn records_snapshot(&self) -> Result<RecordsSnapshot> {
+        let txn = self.db.begin_read()?;
+        let generation = txn
+            .open_table(META)?
+            .get("generation")?
+            .map_or(0, |v| v.value());
+        let table = txn.open_table(FILES)?;
+        let mut writer = snapshot::Writer::new(generation, table.len()? as usize);
+        for row in table.iter()? {
+            let (path, record) = row?;
+            writer.add(path.value(), record.value())?;
+        }
+        Ok(RecordsSnapshot(writer))
+    }
+
+    /// Saves `settled`, the index's settlement of the records as they are,
+    /// and `snapshot` if it is of them too (durably: it is saved at a stop),
+    /// unless the records stopped being the index's files during this run.
+    pub fn save_settled(&self, settled: &Settled, snapshot: Option<RecordsSnapshot>) -> Result<()> {
         if self.diverged.load(Ordering::Relaxed) {
             return Ok(());
         }
@@ -643,6 +754,12 @@ impl Store {
             let generation = meta.get("generation")?.map_or(0, |v| v.value());
             meta.insert("settled", generation)?;
             txn.open_table(SETTLED)?.insert("index", &bytes[..])?;
+            let mut table = txn.open_table(snapshot::TABLE)?;
+            match snapshot.filter(|s| s.0.generation() == generation) {
+                Some(snapshot) => snapshot.0.save(&mut table)?,
+                // An older one is of no use (and never used: see `files`).
+                None => table.retain(|_, _| false)?,
+            }
         }
         txn.commit()?;
         Ok(())
@@ -851,28 +968,76 @@ mod tests {
             }]
             .into(),
         };
+        // And one at the path its key says (whose path a snapshot leaves out).
+        let plain = Event {
+            rare: None,
+            ..event.clone()
+        };
         let mut interner = Interner::default();
-        for doc in [
-            Doc::Event(Arc::new(event.clone())),
+        let docs = [
             Doc::Page(Arc::new(page.clone())),
-        ] {
-            let bytes = postcard::to_stdvec(&Record { stamp, doc }).unwrap();
-            let decoded: RecordRef = postcard::from_bytes(&bytes).unwrap();
-            assert_eq!(decoded.stamp, stamp);
-            match decoded.doc.own(&mut interner).unwrap() {
-                Doc::Event(e) => {
-                    assert_eq!(*e, event);
-                    assert_eq!(e.body.hash(), 0xfeed);
-                }
-                Doc::Page(p) => assert_eq!(*p, page),
+            Doc::Event(Arc::new(event.clone())),
+            Doc::Event(Arc::new(plain.clone())),
+        ];
+        let check = |doc, i: usize| match (doc, &docs[i % 3]) {
+            (Doc::Event(e), Doc::Event(want)) => {
+                assert_eq!(e, *want);
+                assert_eq!(e.body.hash(), 0xfeed);
             }
+            (Doc::Page(p), Doc::Page(want)) => assert_eq!(p, *want),
+            _ => panic!("another kind of record"),
+        };
+        // Many records, in chunks of a few strings or a record: the snapshot
+        // of them reads back the same, strings and all.
+        let mut writer = snapshot::Writer::chunked(60, 7);
+        let paths: Vec<Vec<u8>> = (0..40)
+            .map(|i| match i % 3 {
+                2 => b"news/2017/07/4/a.md".to_vec(),
+                _ => format!("{i:02}.md").into_bytes(),
+            })
+            .collect();
+        for (i, path) in paths.iter().enumerate() {
+            let doc = docs[i % 3].clone();
+            let bytes = postcard::to_stdvec(&Record { stamp, doc }).unwrap();
+            let decoded: RecordRef<&[u8]> = postcard::from_bytes(&bytes).unwrap();
+            assert_eq!(decoded.stamp, stamp);
+            check(decoded.doc.own(&mut interner).unwrap(), i);
+            writer.add(path, &bytes).unwrap();
         }
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::create(dir.path().join("db")).unwrap();
+        let txn = db.begin_write().unwrap();
+        writer
+            .save(&mut txn.open_table(snapshot::TABLE).unwrap())
+            .unwrap();
+        txn.commit().unwrap();
+        let table = db
+            .begin_read()
+            .unwrap()
+            .open_table(snapshot::TABLE)
+            .unwrap();
+        assert!(table.len().unwrap() > 4, "chunks: {}", table.len().unwrap());
+        assert!(snapshot::Reader::new(&table, 8, &mut Interner::default())
+            .unwrap()
+            .is_none());
+        let mut reader = snapshot::Reader::new(&table, 7, &mut Interner::default())
+            .unwrap()
+            .unwrap();
+        let mut stamps = Stamps::default();
+        for (i, path) in paths.iter().enumerate() {
+            let (read, doc) = reader.next(&mut stamps).unwrap();
+            assert_eq!(read.as_os_str().as_bytes(), &path[..]);
+            check(doc, i);
+        }
+        assert_eq!(reader.left, 0);
+        let want: Vec<(&[u8], Stamp)> = paths.iter().map(|p| (&p[..], stamp)).collect();
+        assert_eq!(stamps.iter().collect::<Vec<_>>(), want);
         // A string that is not UTF-8 (a damaged record) is an error.
         let doc = Doc::Event(Arc::new(event));
         let mut bytes = postcard::to_stdvec(&Record { stamp, doc }).unwrap();
         let at = bytes.windows(4).position(|w| w == b"news").unwrap();
         bytes[at] = 0xff;
-        let decoded: RecordRef = postcard::from_bytes(&bytes).unwrap();
+        let decoded: RecordRef<&[u8]> = postcard::from_bytes(&bytes).unwrap();
         assert!(decoded.doc.own(&mut Interner::default()).is_err());
     }
 
@@ -896,24 +1061,44 @@ mod tests {
         let mut index = Index::default();
         index.load(changes.clone());
         assert!(store.settled().unwrap().is_none() && !store.settled_is_current().unwrap());
-        store.save_settled(&index.settled().unwrap()).unwrap();
+        store
+            .save_settled(&index.settled().unwrap(), store.records_snapshot().ok())
+            .unwrap();
         assert!(store.settled_is_current().unwrap());
         let mut again = Index::default();
         assert!(again.load_settled(changes.clone(), store.settled().unwrap()));
         assert_eq!(again, index);
+        // The records come from the snapshot saved with it, the same.
+        let mut interner = Interner::default();
+        let files = store.files(&mut interner).unwrap();
+        assert!(files.from_snapshot());
+        let mut files = files.map(Result::unwrap);
+        let mut again = Index::default();
+        assert!(again.load_settled(&mut files, store.settled().unwrap()));
+        assert_eq!(again, index);
+        // And their stamps.
+        let mut files = store.files(&mut interner).unwrap();
+        files.by_ref().for_each(drop);
+        assert_eq!(store.diff(&stamps).unwrap(), (vec![], vec![]));
+        assert_eq!(files.into_stamps().diff(&stamps), (vec![], vec![]));
         // A write to the records leaves it behind, a cleared store too.
         let removed = [Change::Remove("1.md".into())];
         store.record(&mut removed.clone(), &[]);
         assert!(store.settled().unwrap().is_none() && !store.settled_is_current().unwrap());
+        assert!(!store.files(&mut interner).unwrap().from_snapshot());
         index.apply(removed);
-        store.save_settled(&index.settled().unwrap()).unwrap();
+        store
+            .save_settled(&index.settled().unwrap(), store.records_snapshot().ok())
+            .unwrap();
         assert!(store.settled().unwrap().is_some());
         drop(store);
         let (store, kept) = Store::open(dir.path(), 2, false).unwrap();
         assert!(!kept && store.settled().unwrap().is_none());
         // A run whose records stopped being its index's files saves none.
         store.record(&mut changes[..1], &[]);
-        store.save_settled(&index.settled().unwrap()).unwrap();
+        store
+            .save_settled(&index.settled().unwrap(), store.records_snapshot().ok())
+            .unwrap();
         assert!(store.settled().unwrap().is_none());
     }
 

@@ -50,11 +50,17 @@ enum Target {
 }
 
 impl Index {
+    /// Whether it knows who links where, without which it has no
+    /// settlement to give (see [`Index::forget_mentions`]).
+    pub fn knows_mentions(&self) -> bool {
+        !self.no_mentions
+    }
+
     /// The index's settlement, to take at the next load of the same files;
     /// none when it does not know who links where (see
     /// [`Index::forget_mentions`]).
     pub fn settled(&self) -> Option<Settled> {
-        if self.no_mentions {
+        if !self.knows_mentions() {
             return None;
         }
         // Where each key's first file (its item's, if it has one) lies; also
