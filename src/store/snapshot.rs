@@ -130,9 +130,12 @@ impl Writer {
             records: self.count,
         };
         let chunks = (self.strings.0.into_iter()).chain(self.records.0);
+        let mut bytes = 0;
         for (n, chunk) in (1..).zip(chunks) {
             table.insert(n, &chunk[..])?;
+            bytes += chunk.len();
         }
+        tracing::debug!(bytes, records = self.count, "snapshot of the records");
         table.insert(0, &postcard::to_stdvec(&header)?[..])?;
         Ok(())
     }
