@@ -271,9 +271,10 @@ impl DocRef<'_, ArcStr> {
     }
 }
 
-/// The items, or the first error: collected into a slice of exactly their
-/// number (collecting `Result`s does not know it, and would leave every
-/// slice of the index with room to spare: 7 MB at 100k).
+/// The items, or the first error: collected into a vector of exactly their
+/// number, which becomes a slice without a copy (collecting `Result`s does
+/// not know the number, and would leave every slice of the index with room
+/// to spare: 7 MB at 100k).
 fn exact<T, E>(items: impl ExactSizeIterator<Item = Result<T, E>>) -> Result<Vec<T>, E> {
     let mut out = Vec::with_capacity(items.len());
     for item in items {
