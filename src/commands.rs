@@ -252,6 +252,9 @@ pub fn start(
         }
         None => scanned.iter().map(|(p, _)| p.clone()).collect(),
     };
+    // A million paths take 50 ms to free: not on the way to READY.
+    let files = scanned.len();
+    rayon::spawn(move || drop(scanned));
     let bar = progress_bar(
         mode.progress && to_read.len() > 1000,
         to_read.len() as u64,
@@ -361,7 +364,7 @@ pub fn start(
     let feeds = plan.feeds.len();
     let unwritten = unwritten.map(|u| Unwritten { plan, ..u });
     let summary = Summary {
-        files: scanned.len(),
+        files,
         events: engine.index().event_count(),
         read: to_read.len(),
         failed: read.failed,
