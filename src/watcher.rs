@@ -52,13 +52,10 @@ const REMOTE: [&str; 14] = [
 
 /// Starts a recursive watch of the input, by inotify if it can serve.
 pub fn watch(settings: &Settings, hints: &Arc<Hints>) -> Result<Watcher, crate::Failure> {
-    if let Some(why) = poll_reason(settings) {
-        return poll(settings, hints, &why);
-    }
-    match inotify::Watch::start(&settings.input, hints) {
-        Ok(w) => Ok(Box::new(w)),
-        Err(e) => inotify_failed(settings, hints, &e),
-    }
+    Ok(match begin(settings, hints, inotify::Watch::start)? {
+        Begun::Inotify(w) => Box::new(w),
+        Begun::Whole(w) => w.into_inner().expect("not poisoned"),
+    })
 }
 
 /// The daemon's first watch, set up along its first scan: the scan lists
@@ -71,10 +68,13 @@ pub struct FirstWatch {
     begun: OnceLock<Result<Begun, crate::Failure>>,
 }
 
+/// A watch as [`begin`] sets it up.
 enum Begun {
-    /// The root watched; its folders come from the scan.
+    /// By inotify (for the first watch, the root alone: its folders come
+    /// from the scan).
     Inotify(inotify::Watch),
-    /// A poller, complete from the start (it lists the tree itself).
+    /// A poller, complete from the start (it lists the tree itself); behind
+    /// a mutex, as the scan's threads share the first watch.
     Whole(Mutex<Watcher>),
 }
 
@@ -91,16 +91,9 @@ impl FirstWatch {
     /// either seen by the scan or reported. False if the watch failed
     /// ([`FirstWatch::finish`] says why).
     pub fn begin(&self) -> bool {
-        let begun = self.begun.get_or_init(|| {
-            let (settings, hints) = (&self.settings, &self.hints);
-            if let Some(why) = poll_reason(settings) {
-                return poll(settings, hints, &why).map(|w| Begun::Whole(Mutex::new(w)));
-            }
-            match inotify::Watch::root(&settings.input, hints) {
-                Ok(w) => Ok(Begun::Inotify(w)),
-                Err(e) => inotify_failed(settings, hints, &e).map(|w| Begun::Whole(Mutex::new(w))),
-            }
-        });
+        let begun = self
+            .begun
+            .get_or_init(|| begin(&self.settings, &self.hints, inotify::Watch::root));
         begun.is_ok()
     }
 
@@ -148,19 +141,28 @@ fn poll_reason(settings: &Settings) -> Option<String> {
     }
 }
 
-/// Polling at the watch limit; any other failure of inotify is an error.
-fn inotify_failed(
+/// The input watched by inotify, `open` setting the watch up, or polled
+/// where inotify cannot serve it or meets the watch limit; any other failure
+/// of inotify is an error.
+fn begin(
     settings: &Settings,
     hints: &Arc<Hints>,
-    e: &std::io::Error,
-) -> Result<Watcher, crate::Failure> {
-    if e.raw_os_error() == Some(libc::ENOSPC) {
-        return poll(settings, hints, &limit_advice(&settings.input));
+    open: fn(&Path, &Arc<Hints>) -> std::io::Result<inotify::Watch>,
+) -> Result<Begun, crate::Failure> {
+    let whole = |w| Begun::Whole(Mutex::new(w));
+    if let Some(why) = poll_reason(settings) {
+        return poll(settings, hints, &why).map(whole);
     }
-    Err(crate::Failure::Runtime(anyhow::anyhow!(
-        "cannot watch {}: {e}",
-        settings.input.display()
-    )))
+    match open(&settings.input, hints) {
+        Ok(w) => Ok(Begun::Inotify(w)),
+        Err(e) if e.raw_os_error() == Some(libc::ENOSPC) => {
+            poll(settings, hints, &limit_advice(&settings.input)).map(whole)
+        }
+        Err(e) => Err(crate::Failure::Runtime(anyhow::anyhow!(
+            "cannot watch {}: {e}",
+            settings.input.display()
+        ))),
+    }
 }
 
 /// A poller of the input, and a warning that says why.
