@@ -564,10 +564,7 @@ impl Store {
         let meta = txn.open_table(META)?;
         let snapshot = match settled_is_current(&meta)? {
             true => match txn.open_table(snapshot::TABLE) {
-                Ok(table) => {
-                    let generation = meta.get("generation")?.map_or(0, |v| v.value());
-                    snapshot::Reader::new(&table, generation, interner)?
-                }
+                Ok(table) => snapshot::Reader::new(&table, generation(&meta)?, interner)?,
                 Err(redb::TableError::TableDoesNotExist(_)) => None,
                 Err(e) => return Err(e.into()),
             },
@@ -728,10 +725,7 @@ impl Store {
     /// made at once at a stop.
     pub fn records_snapshot(&self) -> Result<RecordsSnapshot> {
         let txn = self.db.begin_read()?;
-        let generation = txn
-            .open_table(META)?
-            .get("generation")?
-            .map_or(0, |v| v.value());
+        let generation = generation(&txn.open_table(META)?)?;
         let table = txn.open_table(FILES)?;
         let mut writer = snapshot::Writer::new(generation, table.len()? as usize);
         for row in table.iter()? {
@@ -752,7 +746,7 @@ impl Store {
         let txn = self.durable_write()?;
         {
             let mut meta = txn.open_table(META)?;
-            let generation = meta.get("generation")?.map_or(0, |v| v.value());
+            let generation = generation(&meta)?;
             meta.insert("settled", generation)?;
             txn.open_table(SETTLED)?.insert("index", &bytes[..])?;
             let mut table = txn.open_table(snapshot::TABLE)?;
@@ -896,9 +890,14 @@ fn settled_is_current(meta: &impl redb::ReadableTable<&'static str, u64>) -> Res
     Ok(settled.is_some() && settled == meta.get("generation")?.map(|v| v.value()))
 }
 
+/// How many writes changed the records (see [`Store::settled`]).
+fn generation(meta: &impl redb::ReadableTable<&'static str, u64>) -> Result<u64> {
+    Ok(meta.get("generation")?.map_or(0, |v| v.value()))
+}
+
 /// Counts a write to the records: a settlement saved before is stale then.
 fn next_generation(meta: &mut redb::Table<&str, u64>) -> Result<()> {
-    let generation = meta.get("generation")?.map_or(0, |v| v.value());
+    let generation = generation(meta)?;
     meta.insert("generation", generation.wrapping_add(1))?;
     Ok(())
 }
