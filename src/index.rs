@@ -498,16 +498,19 @@ impl Index {
         }
         let decoded = t.elapsed();
         let settled = settled.filter(|s| s.fits(&events, pages.len()));
+        let taken = settled.is_some();
         let (items, mentions) = settled.map(Settled::into_parts).unzip();
         // Who links where needs only the events by position: made on the
         // thread the scan lets go of, if it does before this one is done
         // filing the files and items.
-        let ((claimed, taken), mentions) = rayon::join(
+        let (claimed, mentions) = rayon::join(
             || {
                 self.file_loaded(files, pages);
                 let claimed = t.elapsed();
-                let taken = items.map(|items| self.take_settled(items, &events));
-                (claimed, taken.is_some())
+                if let Some(items) = items {
+                    self.take_settled(items, &events);
+                }
+                claimed
             },
             || mentions.map(|m| settled::mentions(&m, &events)),
         );

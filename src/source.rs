@@ -191,8 +191,7 @@ impl Source {
                 (f, p)
             })
             .collect();
-        let here: Scanned = files.drain(start..).collect();
-        let mut here = here.into_iter().peekable();
+        let mut here = files.split_off(start).into_iter().peekable();
         for (d, (f, p)) in subdirs.iter().zip(found) {
             // `d` is absolute: its place among this folder's files is its
             // name's, followed by a `/`.
