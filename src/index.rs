@@ -501,23 +501,28 @@ impl Index {
         let taken = settled.is_some();
         let (items, mentions) = settled.map(Settled::into_parts).unzip();
         // Who links where needs only the events by position: made on the
-        // thread the scan lets go of, if it does before this one is done
-        // filing the files and items.
-        let (claimed, mentions) = rayon::join(
+        // thread the scan lets go of, while this one files the files and
+        // items and sorts them into their sets (which need no mentions).
+        let mut times = [decoded; 3]; // claimed, settled, placed and named
+        let mentions = rayon::join(
             || {
                 self.file_loaded(files, pages);
-                let claimed = t.elapsed();
+                times[0] = t.elapsed();
                 if let Some(items) = items {
                     self.take_settled(items, &events);
+                    times[1] = t.elapsed();
+                    self.place_all();
+                    self.name_all();
+                    times[2] = t.elapsed();
                 }
-                claimed
             },
             || mentions.map(|m| settled::mentions(&m, &events)),
-        );
+        )
+        .1;
+        let joined = t.elapsed();
         if let Some(mentions) = mentions {
             self.mentions = mentions;
         }
-        let settled_at = t.elapsed();
         if !taken {
             let mut touched = Touched::default();
             self.loading = true;
@@ -527,16 +532,21 @@ impl Index {
                 self.assign_times(day, &mut touched);
             }
             self.loading = false;
+            times[1] = t.elapsed();
+            self.place_all();
+            self.name_all();
+            times[2] = t.elapsed();
         }
-        self.place_all();
-        self.name_all();
         // Where the index's half of a start goes (`EVENTFEED_LOG=debug`).
         let ms = |d: std::time::Duration| d.as_millis() as u64;
+        let [claimed, settled_at, placed] = times;
         tracing::debug!(
             decoded_ms = ms(decoded),
             claimed_ms = ms(claimed - decoded),
-            settled_ms = ms(settled_at - claimed),
-            placed_and_named_ms = ms(t.elapsed() - settled_at),
+            settled_ms = ms(settled_at.saturating_sub(claimed)),
+            placed_and_named_ms = ms(placed.saturating_sub(settled_at)),
+            // The wait for who links where, when its settlement was taken.
+            mentions_wait_ms = ms(joined.saturating_sub(placed.max(claimed))),
             "index load"
         );
         taken
