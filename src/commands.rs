@@ -19,7 +19,7 @@ use crate::watcher::FirstWatch;
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use rustc_hash::FxHashMap as HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
@@ -241,7 +241,7 @@ pub fn start(
             }
             // A cached file that fails to parse now keeps its cached stamp (the
             // store's record is not replaced), so that it is read again next time.
-            let (gone, to_read) = stamps.diff(&scanned);
+            let (gone, to_read) = stamps.diff(scanned.iter());
             changes.extend(gone.into_iter().map(Change::Remove));
             // The store forgets them too: else every later start would find
             // them gone again, and render their feeds again.
@@ -250,7 +250,7 @@ pub fn start(
             }
             to_read
         }
-        None => scanned.iter().map(|(p, _)| p.clone()).collect(),
+        None => scanned.paths().map(Path::to_owned).collect(),
     };
     // A million paths take 50 ms to free: not on the way to READY.
     let files = scanned.len();
@@ -423,7 +423,7 @@ pub fn check(settings: &Settings) -> Result<ExitCode, crate::Failure> {
     for p in &problems {
         say!("{p}");
     }
-    let paths: Vec<PathBuf> = scanned.into_iter().map(|(p, _)| p).collect();
+    let paths: Vec<PathBuf> = scanned.paths().map(Path::to_owned).collect();
     let mut engine = Engine::new(settings.site.clone());
     let read = reader::read(
         &source,

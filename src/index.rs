@@ -283,14 +283,11 @@ impl Index {
             .map(FileKey::to_path)
     }
 
-    /// The files the index holds that `scanned` (a scan's paths, with
-    /// anything beside) does not list: the ones gone.
-    pub fn paths_missing_from<T>(&self, scanned: &[(PathBuf, T)]) -> Vec<PathBuf> {
+    /// The files the index holds that `scanned` (a scan's paths) does not
+    /// list: the ones gone.
+    pub fn paths_missing_from<'a>(&self, scanned: impl Iterator<Item = &'a Path>) -> Vec<PathBuf> {
         // Hashed as bytes: hashing a `Path` walks its components.
-        let present: HashSet<&[u8]> = scanned
-            .iter()
-            .map(|(p, _)| p.as_os_str().as_bytes())
-            .collect();
+        let present: HashSet<&[u8]> = scanned.map(|p| p.as_os_str().as_bytes()).collect();
         self.paths()
             .filter(|p| !present.contains(p.as_os_str().as_bytes()))
             .collect()

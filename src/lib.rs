@@ -43,6 +43,7 @@ pub mod serve;
 mod shutdown;
 pub mod sink;
 pub mod source;
+pub mod stamps;
 pub mod store;
 mod systemd;
 mod users;

@@ -1,20 +1,43 @@
 //! Reading the input tree: which files are events or day pages, and their bytes.
 //! Editor and sync-tool temp files, hidden files and symlinks are neither.
 
-use crate::store::Stamp;
+use crate::stamps::{Stamp, Stamps};
 use anyhow::{Context as _, Result};
 use rustix::fs::{Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
 use std::ffi::OsStr;
 use std::fs;
 use std::io::{self, Read as _};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd as _, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Event files found by a scan, relative to the root, with their stamps.
-pub type Scanned = Vec<(PathBuf, Stamp)>;
+/// The input files a scan found, relative to the root, with their stamps, in
+/// the byte order of their paths: runs of them (a folder's files between its
+/// subfolders), not copied into one list.
+#[derive(Debug, Default)]
+pub struct Scanned {
+    runs: Vec<Stamps>,
+}
+
+impl Scanned {
+    pub fn len(&self) -> usize {
+        self.runs.iter().map(Stamps::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.runs.iter().all(Stamps::is_empty)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&Path, Stamp)> {
+        self.runs.iter().flat_map(Stamps::iter)
+    }
+
+    pub fn paths(&self) -> impl Iterator<Item = &Path> {
+        self.iter().map(|(path, _)| path)
+    }
+}
 
 pub struct Source {
     root: PathBuf,
@@ -110,20 +133,33 @@ impl Source {
     /// [`Source::scan`], telling `folder` of each folder below the root before
     /// listing it (the daemon's watch, which then need not list them again).
     pub fn scan_with(&self, folder: &(dyn Fn(&Path) + Sync)) -> Result<(Scanned, Vec<String>)> {
-        let mut files = Vec::new();
+        let mut scanned = Scanned::default();
         let mut problems = Vec::new();
         fs::metadata(&self.root)
             .with_context(|| format!("cannot read input directory {}", self.root.display()))?;
-        self.walk(&self.root, folder, &mut files, &mut problems);
-        debug_assert!(files.is_sorted_by(|a, b| raw(&a.0) < raw(&b.0)));
-        Ok((files, problems))
+        let at = Folder {
+            at: None,
+            path: &self.root,
+            rel: b"",
+        };
+        // A root that cannot be listed is no empty tree: taken for one, it
+        // would remove every feed.
+        self.walk(at, folder, &mut scanned.runs, &mut problems)
+            .with_context(|| format!("cannot list input directory {}", self.root.display()))?;
+        debug_assert!(scanned.paths().is_sorted_by(|a, b| raw(a) < raw(b)));
+        Ok((scanned, problems))
     }
 
     /// The input files under one folder of the tree (a folder that just appeared).
     pub fn scan_dir(&self, rel: &Path) -> Vec<PathBuf> {
-        let mut files = Vec::new();
-        self.walk(&self.root.join(rel), &|_| {}, &mut files, &mut Vec::new());
-        files.into_iter().map(|(p, _)| p).collect()
+        let mut scanned = Scanned::default();
+        let at = Folder {
+            at: None,
+            path: &self.root.join(rel),
+            rel: raw(rel),
+        };
+        let _ = self.walk(at, &|_| {}, &mut scanned.runs, &mut Vec::new());
+        scanned.paths().map(Path::to_owned).collect()
     }
 
     /// Whether `rel` is reached from the root through real folders only, the way a
@@ -142,67 +178,138 @@ impl Source {
     }
 
     /// Walks a folder, its subfolders in parallel (a scan is mostly waiting on
-    /// `statx`, and a tree has thousands of day folders). Adds the files in
-    /// byte order of their paths: each folder's entries sorted, a subfolder's
-    /// files placed where its name with a `/` sorts (a global sort of a
-    /// million paths took a tenth of a start's scan).
+    /// the kernel, and a tree has thousands of day folders), adding its files
+    /// to `runs` in the byte order of their paths: each folder's entries
+    /// sorted, a subfolder's files placed where its name with a `/` sorts (a
+    /// global sort of a million paths took a tenth of a start's scan). Each
+    /// folder is opened and each file stamped relative to its folder (a
+    /// lookup of one name, not of the whole path), and the entries are read
+    /// into one buffer: no allocation per file. Fails only when this folder
+    /// cannot be listed; a subfolder that cannot is one of the `problems`.
     fn walk(
         &self,
-        dir: &Path,
+        dir: Folder<'_>,
         folder: &(dyn Fn(&Path) + Sync),
-        files: &mut Vec<(PathBuf, Stamp)>,
+        runs: &mut Vec<Stamps>,
         problems: &mut Vec<String>,
-    ) {
+    ) -> io::Result<()> {
         use rayon::prelude::*;
         crate::systemd::keepalive();
-        let entries = match fs::read_dir(dir) {
-            Ok(e) => e,
-            Err(e) => return problems.push(format!("{}: cannot list folder: {e}", dir.display())),
-        };
-        let mut subdirs = Vec::new();
-        let start = files.len();
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            // `path` is `self.root` joined with more: its tail, cut from the
-            // bytes (`strip_prefix` compares component by component).
-            let tail = &path.as_os_str().as_bytes()[self.root.as_os_str().len()..];
-            let rel = Path::new(OsStr::from_bytes(tail.strip_prefix(b"/").unwrap_or(tail)));
-            if kind.is_dir() {
-                if !is_hidden(&entry.file_name()) {
-                    subdirs.push(path);
-                }
-            } else if kind.is_file() && self.is_input_path(rel) {
-                if let Ok(meta) = entry.metadata() {
-                    files.push((rel.to_owned(), Stamp::of(&meta)));
-                }
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let opened = match dir.at {
+            // A folder swapped for a symlink since it was listed is not entered.
+            Some(parent) => {
+                let name = name_of(dir.path);
+                rustix::fs::openat(parent, name, flags | OFlags::NOFOLLOW, Mode::empty())
             }
-        }
-        files[start..].sort_unstable_by(|a, b| raw(&a.0).cmp(raw(&b.0)));
-        subdirs.sort_by_cached_key(|d| [raw(d), b"/"].concat());
-        let found: Vec<(Scanned, Vec<String>)> = subdirs
+            // The root may be a symlink.
+            None => rustix::fs::open(dir.path, flags, Mode::empty()),
+        };
+        let listed = opened.and_then(|fd| {
+            let listing = self.list(&fd, dir.rel)?;
+            Ok((fd, listing))
+        });
+        let (
+            fd,
+            Listing {
+                paths,
+                files,
+                subdirs,
+            },
+        ) = listed?;
+        let found: Vec<(Vec<Stamps>, Vec<String>)> = subdirs
             .par_iter()
-            .map(|d| {
-                let (mut f, mut p) = (Vec::new(), Vec::new());
-                folder(d);
-                self.walk(d, folder, &mut f, &mut p);
-                (f, p)
+            .map(|name| {
+                let (mut r, mut p) = (Vec::new(), Vec::new());
+                let path = dir.path.join(OsStr::from_bytes(name));
+                let mut rel = Vec::new();
+                join_onto(&mut rel, dir.rel, name);
+                folder(&path);
+                let sub = Folder {
+                    at: Some(fd.as_fd()),
+                    path: &path,
+                    rel: &rel,
+                };
+                if let Err(e) = self.walk(sub, folder, &mut r, &mut p) {
+                    p.push(format!("{}: cannot list folder: {e}", path.display()));
+                }
+                (r, p)
             })
             .collect();
-        let mut here = files.split_off(start).into_iter().peekable();
-        for (d, (f, p)) in subdirs.iter().zip(found) {
-            // `d` is absolute: its place among this folder's files is its
-            // name's, followed by a `/`.
-            let name = d.file_name().map_or(&[][..], |n| n.as_bytes());
-            while let Some(file) = here.next_if(|(rel, _)| sorts_before(rel, name)) {
-                files.push(file);
+        // This folder's files, cut where each subfolder's files go (after the
+        // files whose names sort before the subfolder's name and a `/`).
+        let mut files = (files.iter())
+            .map(|&(ref at, stamp)| (&paths[at.clone()], stamp))
+            .peekable();
+        for (name, (r, p)) in subdirs.iter().zip(found) {
+            let mut run = Stamps::default();
+            while let Some((path, stamp)) = files.next_if(|(p, _)| sorts_before(p, name)) {
+                run.push(path, stamp);
             }
-            files.extend(f);
+            runs.extend(Some(run).filter(|r| !r.is_empty()).into_iter().chain(r));
             problems.extend(p);
         }
-        files.extend(here);
+        let mut run = Stamps::default();
+        for (path, stamp) in files {
+            run.push(path, stamp);
+        }
+        runs.extend(Some(run).filter(|r| !r.is_empty()));
+        Ok(())
+    }
+
+    /// The input files and the subfolders to walk of an open folder, `rel`
+    /// from the root.
+    fn list(&self, fd: &OwnedFd, rel: &[u8]) -> rustix::io::Result<Listing> {
+        use rustix::fs::{AtFlags, FileType, RawDir};
+        let mut buf = Vec::with_capacity(32 * 1024);
+        let mut entries = RawDir::new(fd, buf.spare_capacity_mut());
+        let (mut paths, mut files, mut subdirs) = (Vec::new(), Vec::new(), Vec::new());
+        while let Some(entry) = entries.next() {
+            let entry = entry?;
+            let name = entry.file_name();
+            let bytes = name.to_bytes();
+            if bytes == b"." || bytes == b".." {
+                continue;
+            }
+            let stat = || rustix::fs::statat(fd, name, AtFlags::SYMLINK_NOFOLLOW);
+            let mut stamp = None;
+            let kind = match entry.file_type() {
+                // Some file systems do not say (`DT_UNKNOWN`): ask the inode.
+                FileType::Unknown => match stat() {
+                    Ok(st) => {
+                        stamp = Some(Stamp::of_stat(&st));
+                        FileType::from_raw_mode(st.st_mode)
+                    }
+                    Err(_) => continue,
+                },
+                kind => kind,
+            };
+            match kind {
+                FileType::Directory if !bytes.starts_with(b".") => subdirs.push(bytes.to_vec()),
+                FileType::RegularFile => {
+                    let start = paths.len();
+                    join_onto(&mut paths, rel, bytes);
+                    let path = Path::new(OsStr::from_bytes(&paths[start..]));
+                    // Not an input file, or gone since it was listed.
+                    let stamp = match self.is_input_path(path) {
+                        true => stamp.or_else(|| stat().ok().map(|st| Stamp::of_stat(&st))),
+                        false => None,
+                    };
+                    match stamp {
+                        Some(stamp) => files.push((start..paths.len(), stamp)),
+                        None => paths.truncate(start),
+                    }
+                }
+                _ => {}
+            }
+        }
+        files.sort_unstable_by(|a, b| paths[a.0.clone()].cmp(&paths[b.0.clone()]));
+        subdirs.sort_by_cached_key(|d| [&d[..], b"/"].concat());
+        Ok(Listing {
+            paths,
+            files,
+            subdirs,
+        })
     }
 
     /// A handle for reading a batch of files (see [`Reads::read`]).
@@ -297,9 +404,44 @@ fn raw(path: &Path) -> &[u8] {
 
 /// Whether the file `rel` sorts before the files of its sibling folder
 /// `folder` (a name): whether its name sorts before `folder` and a `/`.
-fn sorts_before(rel: &Path, folder: &[u8]) -> bool {
-    let name = raw(rel).rsplit(|&b| b == b'/').next().unwrap_or_default();
+fn sorts_before(rel: &[u8], folder: &[u8]) -> bool {
+    let name = rel.rsplit(|&b| b == b'/').next().unwrap_or_default();
     name.iter().lt(folder.iter().chain(b"/"))
+}
+
+/// What a folder holds, as a scan lists it: its input files (their paths from
+/// the root, end to end in `paths`), sorted, with their stamps; and the
+/// subfolders to walk (names; not hidden ones, nor symlinks), sorted as a
+/// name and a `/`.
+struct Listing {
+    paths: Vec<u8>,
+    files: Vec<(std::ops::Range<usize>, Stamp)>,
+    subdirs: Vec<Vec<u8>>,
+}
+
+/// A folder a scan walks: its path (for messages and the watch), its path
+/// relative to the root, and the parent it is opened from (by name: the
+/// kernel looks up one name, not the whole path).
+#[derive(Clone, Copy)]
+struct Folder<'a> {
+    at: Option<BorrowedFd<'a>>,
+    path: &'a Path,
+    rel: &'a [u8],
+}
+
+/// The last component of a folder's path.
+fn name_of(path: &Path) -> &OsStr {
+    path.file_name().unwrap_or(path.as_os_str())
+}
+
+/// Adds to `path` `rel` and `name` joined by a `/`, or `name` alone at the
+/// root.
+fn join_onto(path: &mut Vec<u8>, rel: &[u8], name: &[u8]) {
+    if !rel.is_empty() {
+        path.extend_from_slice(rel);
+        path.push(b'/');
+    }
+    path.extend_from_slice(name);
 }
 
 #[cfg(test)]
@@ -380,6 +522,11 @@ mod tests {
         )
         .unwrap();
         let s = Source::new(&root, &["md".into()], &[], 100);
+        // A scan lists neither the symlinked folder's file, the symlink nor
+        // the FIFO.
+        let (scanned, _) = s.scan().unwrap();
+        let found: Vec<&Path> = scanned.paths().collect();
+        assert_eq!(found, [Path::new("a.md"), Path::new("real/sub/a.md")]);
         for p in ["a.md", "real/a.md", "real/sub/a.md", "gone/a.md", "link"] {
             assert!(s.through_real_folders(Path::new(p)), "{p}");
         }
@@ -436,10 +583,35 @@ mod tests {
         told.sort();
         let want = ["a", "a/b", "a/b/c", "d"].map(PathBuf::from);
         assert_eq!(told, want);
-        let found: Vec<PathBuf> = scanned.into_iter().map(|(p, _)| p).collect();
+        let found: Vec<PathBuf> = scanned.paths().map(Path::to_owned).collect();
         let mut made: Vec<PathBuf> = want.iter().map(|d| d.join("made.md")).collect();
         made.sort_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
         assert_eq!(found, made);
+    }
+
+    /// The root may be a symlink (a folder below it may not: see
+    /// `a_scan_tells_of_each_folder_it_enters_before_listing_it`); a root that
+    /// cannot be listed is an error, not an empty tree (which would remove
+    /// every feed).
+    #[test]
+    fn a_scan_follows_a_symlinked_root_and_fails_on_a_root_it_cannot_list() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        fs::create_dir_all(real.join("a")).unwrap();
+        fs::write(real.join("a/x.md"), b"x").unwrap();
+        fs::write(real.join("y.md"), b"y").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let (scanned, problems) = Source::new(&link, &["md".into()], &[], 100).scan().unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        let found: Vec<&Path> = scanned.paths().collect();
+        assert_eq!(found, [Path::new("a/x.md"), Path::new("y.md")]);
+        assert_eq!(scanned.len(), 2);
+
+        let file = real.join("y.md");
+        let failed = Source::new(&file, &["md".into()], &[], 100).scan();
+        let e = format!("{:#}", failed.unwrap_err());
+        assert!(e.contains("cannot list input directory"), "{e}");
     }
 
     /// The scan sorts each folder, not the whole list: its order has to be

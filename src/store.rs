@@ -21,6 +21,8 @@
 use crate::index::{Change, Settled};
 use crate::model::{ArcStr, Body, Content, DayPage, Event, Interner};
 use crate::render::Bodies;
+pub use crate::stamps::Stamp;
+use crate::stamps::Stamps;
 use anyhow::{Context as _, Result};
 use redb::{
     Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
@@ -35,33 +37,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 mod snapshot;
-
-/// Identifies a version of a file without reading it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Stamp {
-    pub len: u64,
-    pub mtime_ns: i64,
-    pub ino: u64,
-}
-
-impl Stamp {
-    pub fn of(m: &fs::Metadata) -> Self {
-        Self {
-            len: m.len(),
-            mtime_ns: m.mtime() * 1_000_000_000 + m.mtime_nsec(),
-            ino: m.ino(),
-        }
-    }
-
-    /// The stamp of what `stat` (`rustix`'s) says, as [`Stamp::of`] says it.
-    pub fn of_stat(st: &rustix::fs::Stat) -> Self {
-        Self {
-            len: st.st_size as u64,
-            mtime_ns: st.st_mtime * 1_000_000_000 + st.st_mtime_nsec as i64,
-            ino: st.st_ino,
-        }
-    }
-}
 
 /// Output files and their stamps, sorted by path.
 pub type Manifest = Vec<(String, Stamp)>;
@@ -359,59 +334,6 @@ impl Iterator for Files<'_> {
 /// The store's records in one piece: see [`Store::records_snapshot`].
 pub struct RecordsSnapshot(snapshot::Writer);
 
-/// Input paths and their stamps, in path order, as the store has them: the
-/// paths' bytes end to end in one buffer (not an allocation each).
-#[derive(Debug, Default)]
-pub struct Stamps {
-    bytes: Vec<u8>,
-    /// Where each path ends in `bytes`, and its stamp.
-    ends: Vec<(usize, Stamp)>,
-}
-
-impl Stamps {
-    /// Room for `n` paths at once: at 1M files, growing the buffers by
-    /// doubling copied and faulted in 100 MB more.
-    fn with_capacity(n: usize) -> Self {
-        Self {
-            // Most paths are shorter (`news/2017/07/04/a-title.md`); room not
-            // written to is never backed by memory.
-            bytes: Vec::with_capacity(n * 64),
-            ends: Vec::with_capacity(n),
-        }
-    }
-
-    fn push(&mut self, path: &[u8], stamp: Stamp) {
-        self.bytes.extend_from_slice(path);
-        self.ends.push((self.bytes.len(), stamp));
-    }
-
-    fn iter(&self) -> impl Iterator<Item = (&[u8], Stamp)> {
-        let starts = std::iter::once(0).chain(self.ends.iter().map(|(end, _)| *end));
-        (starts.zip(&self.ends)).map(|(start, &(end, stamp))| (&self.bytes[start..end], stamp))
-    }
-
-    /// The files these stamps list that `scanned` (sorted by path bytes) does
-    /// not: gone; and the files of `scanned` they do not list, or list with
-    /// another stamp: new or changed. One pass over both.
-    pub fn diff(&self, scanned: &[(PathBuf, Stamp)]) -> (Vec<PathBuf>, Vec<PathBuf>) {
-        let mut stored = self.iter().peekable();
-        let (mut gone, mut to_read) = (Vec::new(), Vec::new());
-        let path_of = |k: &[u8]| PathBuf::from(std::ffi::OsStr::from_bytes(k));
-        for (path, stamp) in scanned {
-            let want = raw(path);
-            while let Some((k, _)) = stored.next_if(|(k, _)| *k < want) {
-                gone.push(path_of(k));
-            }
-            match stored.next_if(|(k, _)| *k == want) {
-                Some((_, s)) if s == *stamp => {}
-                _ => to_read.push(path.clone()),
-            }
-        }
-        gone.extend(stored.map(|(k, _)| path_of(k)));
-        (gone, to_read)
-    }
-}
-
 /// A run that ends cleanly (every write complete) leaves this file in the state
 /// directory; the next start takes it. Without it, the last run was killed, and
 /// the output may hold temp files of writes it cut short.
@@ -625,7 +547,10 @@ impl Store {
     }
 
     /// [`Stamps::diff`] with the store's stamps.
-    pub fn diff(&self, scanned: &[(PathBuf, Stamp)]) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    pub fn diff<'a>(
+        &self,
+        scanned: impl IntoIterator<Item = (&'a Path, Stamp)>,
+    ) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
         Ok(self.stamps()?.diff(scanned))
     }
 
@@ -1031,7 +956,7 @@ mod tests {
         }
         assert_eq!(reader.left, 0);
         let want: Vec<(&[u8], Stamp)> = paths.iter().map(|p| (&p[..], stamp)).collect();
-        assert_eq!(stamps.iter().collect::<Vec<_>>(), want);
+        assert_eq!(stamps.raw().collect::<Vec<_>>(), want);
         // A string that is not UTF-8 (a damaged record) is an error.
         let doc = Doc::Event(Arc::new(event));
         let mut bytes = postcard::to_stdvec(&Record { stamp, doc }).unwrap();
@@ -1079,8 +1004,9 @@ mod tests {
         // And their stamps.
         let mut files = store.files(&mut interner).unwrap();
         files.by_ref().for_each(drop);
-        assert_eq!(store.diff(&stamps).unwrap(), (vec![], vec![]));
-        assert_eq!(files.into_stamps().diff(&stamps), (vec![], vec![]));
+        let scanned = || stamps.iter().map(|(p, s)| (p.as_path(), *s));
+        assert_eq!(store.diff(scanned()).unwrap(), (vec![], vec![]));
+        assert_eq!(files.into_stamps().diff(scanned()), (vec![], vec![]));
         // A write to the records leaves it behind, a cleared store too.
         let removed = [Change::Remove("1.md".into())];
         store.record(&mut removed.clone(), &[]);
@@ -1122,7 +1048,8 @@ mod tests {
         let names = |v: Vec<PathBuf>| -> Vec<String> {
             v.iter().map(|p| p.display().to_string()).collect()
         };
-        let (gone, to_read) = store.diff(&scanned).unwrap();
+        let scanned = || scanned.iter().map(|(p, s)| (p.as_path(), *s));
+        let (gone, to_read) = store.diff(scanned()).unwrap();
         assert!(gone.is_empty());
         assert_eq!(to_read.len(), 4);
 
@@ -1136,10 +1063,10 @@ mod tests {
         };
         let mut changes: Vec<Change> = known.iter().map(|(p, _)| page(p)).collect();
         store.record(&mut changes, &known);
-        let (gone, to_read) = store.diff(&scanned).unwrap();
+        let (gone, to_read) = store.diff(scanned()).unwrap();
         assert_eq!(names(gone), ["a-b.md", "c.md"]);
         assert_eq!(names(to_read), ["a.md", "a/y.md", "b.md"]);
-        let (gone, to_read) = store.diff(&[]).unwrap();
+        let (gone, to_read) = store.diff([]).unwrap();
         assert_eq!(gone.len(), 4);
         assert!(to_read.is_empty());
 

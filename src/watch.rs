@@ -512,22 +512,22 @@ impl Daemon {
         for p in problems {
             tracing::warn!("{p}");
         }
-        let mut paths = self.engine.index().paths_missing_from(&scanned);
+        let mut paths = self.engine.index().paths_missing_from(scanned.paths());
         match &self.store {
-            Some(store) => match store.diff(&scanned) {
+            Some(store) => match store.diff(scanned.iter()) {
                 Ok((_, changed)) => paths.extend(changed),
                 Err(e) => {
                     tracing::warn!(
                         "cannot read the stamps in the store (reading every file): {e:#}"
                     );
-                    paths.extend(scanned.iter().map(|(p, _)| p.clone()));
+                    paths.extend(scanned.paths().map(Path::to_owned));
                 }
             },
             None => paths.extend(
                 scanned
                     .iter()
-                    .filter(|(p, s)| self.stamps.get(p) != Some(s))
-                    .map(|(p, _)| p.clone()),
+                    .filter(|(p, s)| self.stamps.get(*p) != Some(s))
+                    .map(|(p, _)| p.to_owned()),
             ),
         }
         tracing::info!(
