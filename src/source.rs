@@ -209,14 +209,12 @@ impl Source {
             let listing = self.list(&fd, dir.rel)?;
             Ok((fd, listing))
         });
-        let (
-            fd,
-            Listing {
-                paths,
-                files,
-                subdirs,
-            },
-        ) = listed?;
+        let (fd, listing) = listed?;
+        let Listing {
+            paths,
+            files,
+            subdirs,
+        } = listing;
         let found: Vec<(Vec<Stamps>, Vec<String>)> = subdirs
             .par_iter()
             .map(|name| {
