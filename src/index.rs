@@ -283,6 +283,17 @@ impl Index {
             .map(FileKey::to_path)
     }
 
+    /// The paths that cut its event files into `parts` runs of about equal
+    /// length, in order (none with fewer files than parts).
+    pub fn cuts(&self, parts: usize) -> Vec<PathBuf> {
+        let step = self.files.len() / parts.max(1);
+        if step == 0 {
+            return Vec::new();
+        }
+        let keys = self.files.keys().step_by(step).skip(1).take(parts - 1);
+        keys.map(FileKey::to_path).collect()
+    }
+
     /// The files the index holds that `scanned` (a scan's paths) does not
     /// list: the ones gone.
     pub fn paths_missing_from<'a>(&self, scanned: impl Iterator<Item = &'a Path>) -> Vec<PathBuf> {

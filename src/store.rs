@@ -57,7 +57,7 @@ const SETTLED: TableDefinition<&str, &[u8]> = TableDefinition::new("settled");
 
 /// The layout of the records. postcard is not self-describing, so bump this
 /// whenever `Event`, `DayPage`, `Body`, `Settled` or a record changes shape.
-const FORMAT: u32 = 9;
+const FORMAT: u32 = 10;
 
 /// What the store's page cache may hold: lookups of bodies are served from the
 /// operating system's page cache anyway, and the daemon's memory is the point.
@@ -321,7 +321,7 @@ impl Iterator for Files<'_> {
                 decoded.map(|doc| change(path, doc))
             }
             Rows::Snapshot(reader) => {
-                (reader.next(&mut self.stamps)).map(|(path, doc)| change(path, doc))
+                (reader.next(&mut self.stamps, self.interner)).map(|(path, doc)| change(path, doc))
             }
         })
     }
@@ -647,17 +647,32 @@ impl Store {
 
     /// A snapshot of the records as they are (see the `snapshot` module), to save
     /// with the settlement of them: made apart from it, so that both can be
-    /// made at once at a stop.
-    pub fn records_snapshot(&self) -> Result<RecordsSnapshot> {
+    /// made at once at a stop. It is made in parts, cut at the paths `cuts`
+    /// (best of about equal length), on every core.
+    pub fn records_snapshot(&self, cuts: &[PathBuf]) -> Result<RecordsSnapshot> {
+        use rayon::prelude::*;
+        use std::ops::Bound::{Excluded, Included, Unbounded};
         let txn = self.db.begin_read()?;
         let generation = generation(&txn.open_table(META)?)?;
         let table = txn.open_table(FILES)?;
-        let mut writer = snapshot::Writer::new(generation, table.len()? as usize);
-        for row in table.iter()? {
-            let (path, record) = row?;
-            writer.add(path.value(), record.value())?;
-        }
-        Ok(RecordsSnapshot(writer))
+        let mut cuts: Vec<&[u8]> = cuts.iter().map(|p| raw(p)).collect();
+        cuts.sort_unstable();
+        cuts.dedup();
+        let starts = std::iter::once(Unbounded).chain(cuts.iter().map(|c| Included(*c)));
+        let ends = (cuts.iter().map(|c| Excluded(*c))).chain(std::iter::once(Unbounded));
+        let ranges: Vec<_> = starts.zip(ends).collect();
+        let count = table.len()? as usize / ranges.len();
+        let parts = (ranges.into_par_iter())
+            .map(|range| {
+                let mut part = snapshot::Part::new(count);
+                for row in table.range::<&[u8]>(range)? {
+                    let (path, record) = row?;
+                    part.add(path.value(), record.value())?;
+                }
+                Ok(part)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(RecordsSnapshot(snapshot::Writer::new(generation, parts)))
     }
 
     /// Saves `settled`, the index's settlement of the records as they are,
@@ -912,9 +927,15 @@ mod tests {
             (Doc::Page(p), Doc::Page(want)) => assert_eq!(p, *want),
             _ => panic!("another kind of record"),
         };
-        // Many records, in chunks of a few strings or a record: the snapshot
-        // of them reads back the same, strings and all.
-        let mut writer = snapshot::Writer::chunked(60, 7);
+        // Many records, in chunks of a few strings or a record, in parts
+        // (one of them empty): the snapshot of them reads back the same,
+        // strings and all.
+        let mut parts: Vec<_> = (0..4).map(|_| snapshot::Part::chunked(60)).collect();
+        let part = |i: usize| match i {
+            0..13 => 0,
+            13..27 => 2,
+            _ => 3,
+        };
         let paths: Vec<Vec<u8>> = (0..40)
             .map(|i| match i % 3 {
                 2 => b"news/2017/07/4/a.md".to_vec(),
@@ -927,8 +948,9 @@ mod tests {
             let decoded: RecordRef<&[u8]> = postcard::from_bytes(&bytes).unwrap();
             assert_eq!(decoded.stamp, stamp);
             check(decoded.doc.own(&mut interner).unwrap(), i);
-            writer.add(path, &bytes).unwrap();
+            parts[part(i)].add(path, &bytes).unwrap();
         }
+        let writer = snapshot::Writer::new(7, parts);
         let dir = tempfile::tempdir().unwrap();
         let db = Database::create(dir.path().join("db")).unwrap();
         let txn = db.begin_write().unwrap();
@@ -945,12 +967,13 @@ mod tests {
         assert!(snapshot::Reader::new(&table, 8, &mut Interner::default())
             .unwrap()
             .is_none());
-        let mut reader = snapshot::Reader::new(&table, 7, &mut Interner::default())
+        let mut interner = Interner::default();
+        let mut reader = snapshot::Reader::new(&table, 7, &mut interner)
             .unwrap()
             .unwrap();
         let mut stamps = Stamps::default();
         for (i, path) in paths.iter().enumerate() {
-            let (read, doc) = reader.next(&mut stamps).unwrap();
+            let (read, doc) = reader.next(&mut stamps, &mut interner).unwrap();
             assert_eq!(read.as_os_str().as_bytes(), &path[..]);
             check(doc, i);
         }
@@ -986,8 +1009,14 @@ mod tests {
         let mut index = Index::default();
         index.load(changes.clone());
         assert!(store.settled().unwrap().is_none() && !store.settled_is_current().unwrap());
+        // In parts, cut where a stop cuts them: two files, then one.
+        let cuts = index.cuts(2);
+        assert_eq!(cuts, [PathBuf::from("2.md")]);
         store
-            .save_settled(&index.settled().unwrap(), store.records_snapshot().ok())
+            .save_settled(
+                &index.settled().unwrap(),
+                store.records_snapshot(&cuts).ok(),
+            )
             .unwrap();
         assert!(store.settled_is_current().unwrap());
         let mut again = Index::default();
@@ -1014,7 +1043,7 @@ mod tests {
         assert!(!store.files(&mut interner).unwrap().from_snapshot());
         index.apply(removed);
         store
-            .save_settled(&index.settled().unwrap(), store.records_snapshot().ok())
+            .save_settled(&index.settled().unwrap(), store.records_snapshot(&[]).ok())
             .unwrap();
         assert!(store.settled().unwrap().is_some());
         drop(store);
@@ -1023,7 +1052,7 @@ mod tests {
         // A run whose records stopped being its index's files saves none.
         store.record(&mut changes[..1], &[]);
         store
-            .save_settled(&index.settled().unwrap(), store.records_snapshot().ok())
+            .save_settled(&index.settled().unwrap(), store.records_snapshot(&[]).ok())
             .unwrap();
         assert!(store.settled().unwrap().is_none());
     }

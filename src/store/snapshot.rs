@@ -8,12 +8,14 @@
 //! It is kept in chunks of about [`CHUNK`] bytes (a string or a record never
 //! straddles two), read one at a time: whole, the snapshot of a million
 //! files (222 MB) was half a GB more memory at the start's peak.
-//! Chunk 0 is the header ([`Header`]); the strings' chunks follow, then the
-//! records' (each record its path, none where the event's key says it, and
-//! [`RecordRef`] with `u32` strings).
+//! Chunk 0 is the header ([`Header`]). The records come in parts, runs of
+//! them in path order made at once on every core, each with strings of its
+//! own: a part's strings' chunks, then its records' (each record its path,
+//! none where the event's key says it, and [`RecordRef`] with `u32` strings).
 
-use super::{Doc, DocRef, RecordRef, Stamps};
+use super::{Doc, DocRef, RecordRef};
 use crate::model::{ArcStr, Interner};
+use crate::stamps::Stamps;
 use anyhow::{Context as _, Result};
 use redb::TableDefinition;
 use rustc_hash::FxHashMap;
@@ -30,6 +32,11 @@ const CHUNK: usize = 4 << 20;
 struct Header {
     /// The generation of the records (see [`super::Store::settled`]).
     generation: u64,
+    parts: Vec<PartHeader>,
+}
+
+#[derive(Clone, Copy, Serialize, Deserialize)]
+struct PartHeader {
     strings: u64,
     string_chunks: u64,
     records: u64,
@@ -61,9 +68,50 @@ impl Serialize for Bytes<'_> {
     }
 }
 
-/// Makes a snapshot of the records table, given in path order.
+/// Makes a snapshot of the records table from its parts.
 pub(super) struct Writer {
     generation: u64,
+    parts: Vec<Part>,
+}
+
+impl Writer {
+    /// A snapshot of the records of `generation`, the `parts` in path order.
+    pub(super) fn new(generation: u64, parts: Vec<Part>) -> Self {
+        Self { generation, parts }
+    }
+
+    pub(super) fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Writes the snapshot to `table`, whose entries it replaces.
+    pub(super) fn save(self, table: &mut redb::Table<u64, &[u8]>) -> Result<()> {
+        table.retain(|_, _| false)?;
+        let header = Header {
+            generation: self.generation,
+            parts: (self.parts.iter()).map(Part::header).collect(),
+        };
+        let records: u64 = header.parts.iter().map(|p| p.records).sum();
+        let chunks =
+            (self.parts.into_iter()).flat_map(|p| p.strings.0.into_iter().chain(p.records.0));
+        let mut bytes = 0;
+        for (n, chunk) in (1..).zip(chunks) {
+            table.insert(n, &chunk[..])?;
+            bytes += chunk.len();
+        }
+        tracing::debug!(
+            bytes,
+            records,
+            parts = header.parts.len(),
+            "snapshot of the records"
+        );
+        table.insert(0, &postcard::to_stdvec(&header)?[..])?;
+        Ok(())
+    }
+}
+
+/// A run of records of a snapshot, given in path order, with its strings.
+pub(super) struct Part {
     numbers: FxHashMap<Box<[u8]>, u32>,
     /// The strings, in the order of their numbers.
     strings: Chunks,
@@ -71,19 +119,18 @@ pub(super) struct Writer {
     count: u64,
 }
 
-impl Writer {
-    /// A writer for the records of `generation`, `count` of them.
-    pub(super) fn new(generation: u64, count: usize) -> Self {
-        let mut writer = Self::chunked(CHUNK, generation);
+impl Part {
+    /// A part of about `count` records.
+    pub(super) fn new(count: usize) -> Self {
+        let mut part = Self::chunked(CHUNK);
         // A string per record at least (its key).
-        writer.numbers.reserve(count);
-        writer
+        part.numbers.reserve(count);
+        part
     }
 
-    /// A writer of chunks of about `bytes` bytes.
-    pub(super) fn chunked(bytes: usize, generation: u64) -> Self {
+    /// A part in chunks of about `bytes` bytes.
+    pub(super) fn chunked(bytes: usize) -> Self {
         Self {
-            generation,
             numbers: FxHashMap::default(),
             strings: Chunks(Vec::new(), bytes),
             records: Chunks(Vec::new(), bytes),
@@ -91,8 +138,12 @@ impl Writer {
         }
     }
 
-    pub(super) fn generation(&self) -> u64 {
-        self.generation
+    fn header(&self) -> PartHeader {
+        PartHeader {
+            strings: self.numbers.len() as u64,
+            string_chunks: self.strings.0.len() as u64,
+            records: self.count,
+        }
     }
 
     /// Adds the record of `path` (its bytes as the table holds them).
@@ -119,32 +170,16 @@ impl Writer {
         self.count += 1;
         Ok(())
     }
-
-    /// Writes the snapshot to `table`, whose entries it replaces.
-    pub(super) fn save(self, table: &mut redb::Table<u64, &[u8]>) -> Result<()> {
-        table.retain(|_, _| false)?;
-        let header = Header {
-            generation: self.generation,
-            strings: self.numbers.len() as u64,
-            string_chunks: self.strings.0.len() as u64,
-            records: self.count,
-        };
-        let chunks = (self.strings.0.into_iter()).chain(self.records.0);
-        let mut bytes = 0;
-        for (n, chunk) in (1..).zip(chunks) {
-            table.insert(n, &chunk[..])?;
-            bytes += chunk.len();
-        }
-        tracing::debug!(bytes, records = self.count, "snapshot of the records");
-        table.insert(0, &postcard::to_stdvec(&header)?[..])?;
-        Ok(())
-    }
 }
 
 /// A snapshot being read, a chunk at a time.
 pub(super) struct Reader {
     cursor: Cursor,
+    /// The parts not begun yet, the next one last.
+    parts: Vec<PartHeader>,
+    /// The strings of the part being read, and how many of its records are left.
     strings: Vec<ArcStr>,
+    part_left: usize,
     pub(super) left: usize,
 }
 
@@ -198,33 +233,64 @@ impl Reader {
         if header.generation != generation {
             return Ok(None);
         }
-        let mut cursor = Cursor {
-            chunks: table.range(1..)?,
-            chunk: None,
+        let records: u64 = header.parts.iter().map(|p| p.records).sum();
+        // Room for every part's strings at once: growing the interner part
+        // by part would move its strings each time.
+        let strings: u64 = header.parts.iter().map(|p| p.strings).sum();
+        interner.reserve(usize::try_from(strings)?);
+        let mut parts = header.parts;
+        parts.reverse();
+        let mut reader = Self {
+            cursor: Cursor {
+                chunks: table.range(1..)?,
+                chunk: None,
+            },
+            parts,
+            strings: Vec::new(),
+            part_left: 0,
+            left: usize::try_from(records)?,
         };
-        let count = usize::try_from(header.strings)?;
-        interner.reserve(count);
-        let mut strings = Vec::with_capacity(count);
-        for _ in 0..header.string_chunks {
-            cursor.next_chunk()?;
-            while let Some(s) = cursor.take::<&[u8]>()? {
-                strings.push(interner.intern_utf8(s)?);
-            }
+        if reader.left > 0 {
+            reader.begin_part(interner)?;
         }
-        anyhow::ensure!(strings.len() == count, "damaged snapshot");
-        Ok(Some(Self {
-            cursor,
-            strings,
-            left: usize::try_from(header.records)?,
-        }))
+        Ok(Some(reader))
     }
 
-    /// The next record, its stamp added to `stamps`.
-    pub(super) fn next(&mut self, stamps: &mut Stamps) -> Result<(PathBuf, Doc)> {
+    /// Reads the strings of the next part with records, shared through
+    /// `interner`.
+    fn begin_part(&mut self, interner: &mut Interner) -> Result<()> {
+        while self.part_left == 0 {
+            let part = self.parts.pop().context("damaged snapshot")?;
+            let count = usize::try_from(part.strings)?;
+            self.strings.clear();
+            self.strings.reserve(count);
+            for _ in 0..part.string_chunks {
+                self.cursor.next_chunk()?;
+                while let Some(s) = self.cursor.take::<&[u8]>()? {
+                    self.strings.push(interner.intern_utf8(s)?);
+                }
+            }
+            anyhow::ensure!(self.strings.len() == count, "damaged snapshot");
+            self.part_left = usize::try_from(part.records)?;
+        }
+        Ok(())
+    }
+
+    /// The next record, its stamp added to `stamps`, its strings shared
+    /// through `interner`.
+    pub(super) fn next(
+        &mut self,
+        stamps: &mut Stamps,
+        interner: &mut Interner,
+    ) -> Result<(PathBuf, Doc)> {
+        if self.part_left == 0 {
+            self.begin_part(interner)?;
+        }
         if self.cursor.at_end() {
             self.cursor.next_chunk()?;
         }
         self.left -= 1;
+        self.part_left -= 1;
         let (path, record) =
             (self.cursor.take::<(Option<&[u8]>, RecordRef<u32>)>()?).context("damaged snapshot")?;
         let strings = &self.strings;
