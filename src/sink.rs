@@ -9,7 +9,7 @@
 //! file back only when its stamp is not the one it knows (someone else touched
 //! it, or nothing is known yet: the first comparison after a start).
 
-use crate::store::Stamp;
+use crate::stamps::Stamp;
 use anyhow::{Context as _, Result};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::fs;

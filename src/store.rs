@@ -21,8 +21,7 @@
 use crate::index::{Change, Settled};
 use crate::model::{ArcStr, Body, Content, DayPage, Event, Interner};
 use crate::render::Bodies;
-pub use crate::stamps::Stamp;
-use crate::stamps::Stamps;
+use crate::stamps::{Stamp, Stamps};
 use anyhow::{Context as _, Result};
 use redb::{
     Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,

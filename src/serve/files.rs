@@ -22,7 +22,7 @@
 
 use super::encoding::{self, Coding};
 use crate::config::Serve;
-use crate::store::Stamp;
+use crate::stamps::Stamp;
 use axum::body::{Body, Bytes};
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::{StatusCode, Uri};
