@@ -284,13 +284,13 @@ impl Index {
     }
 
     /// The paths that cut its event files into `parts` runs of about equal
-    /// length, in order (none with fewer files than parts).
+    /// length, in order (none for fewer files than parts).
     pub fn cuts(&self, parts: usize) -> Vec<PathBuf> {
         let step = self.files.len() / parts.max(1);
         if step == 0 {
             return Vec::new();
         }
-        let keys = self.files.keys().step_by(step).skip(1).take(parts - 1);
+        let keys = (self.files.keys().step_by(step).skip(1)).take(parts.saturating_sub(1));
         keys.map(FileKey::to_path).collect()
     }
 

@@ -1011,6 +1011,7 @@ mod tests {
         // In parts, cut where a stop cuts them: two files, then one.
         let cuts = index.cuts(2);
         assert_eq!(cuts, [PathBuf::from("2.md")]);
+        assert!(index.cuts(4).is_empty() && index.cuts(1).is_empty() && index.cuts(0).is_empty());
         store
             .save_settled(
                 &index.settled().unwrap(),
