@@ -283,7 +283,9 @@ impl Source {
                 kind => kind,
             };
             match kind {
-                FileType::Directory if !bytes.starts_with(b".") => subdirs.push(bytes.to_vec()),
+                FileType::Directory if !is_hidden(OsStr::from_bytes(bytes)) => {
+                    subdirs.push(bytes.to_vec())
+                }
                 FileType::RegularFile => {
                     let start = paths.len();
                     join_onto(&mut paths, rel, bytes);
