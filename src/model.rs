@@ -11,7 +11,7 @@ use std::sync::Arc;
 impl Event {
     /// The body of an event fresh from the parser (tests).
     #[cfg(test)]
-    pub fn parsed_body(&self) -> &Body {
+    pub fn parsed_body(&self) -> Body {
         self.body.here().expect("a parsed event has its body")
     }
 
@@ -181,8 +181,10 @@ pub struct Body {
 /// edit that changes only the body still changes the item.
 #[derive(Debug, Clone)]
 pub enum Content {
-    /// Parsed and not (yet) handed to a store.
-    Here(Arc<Body>, u64),
+    /// Parsed and not (yet) handed to a store, encoded as the store keeps it:
+    /// the hash needs the encoding anyway, and it is made on the thread that
+    /// parsed the file, so that storing the body is a copy.
+    Here(Arc<Box<[u8]>>, u64),
     /// In the store, under the event file's path.
     Stored(u64),
 }
@@ -190,7 +192,8 @@ pub enum Content {
 impl Content {
     pub fn new(body: Body) -> Self {
         let bytes = postcard::to_stdvec(&body).expect("serializable");
-        Self::Here(Arc::new(body), xxhash_rust::xxh3::xxh3_64(&bytes))
+        let hash = xxhash_rust::xxh3::xxh3_64(&bytes);
+        Self::Here(Arc::new(bytes.into_boxed_slice()), hash)
     }
 
     pub fn hash(&self) -> u64 {
@@ -200,9 +203,17 @@ impl Content {
     }
 
     /// The body, when it is in memory.
-    pub fn here(&self) -> Option<&Arc<Body>> {
+    pub fn here(&self) -> Option<Body> {
         match self {
-            Self::Here(body, _) => Some(body),
+            Self::Here(bytes, _) => Some(postcard::from_bytes(bytes).expect("encoded by `new`")),
+            Self::Stored(_) => None,
+        }
+    }
+
+    /// The body as the store keeps it, when it is in memory.
+    pub fn encoded(&self) -> Option<&[u8]> {
+        match self {
+            Self::Here(bytes, _) => Some(bytes),
             Self::Stored(_) => None,
         }
     }

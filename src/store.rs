@@ -592,10 +592,8 @@ impl Store {
             for change in changes {
                 let (path, doc) = match change {
                     Change::Upsert(path, event) => {
-                        if let Content::Here(body, _) = &event.body {
-                            buf = postcard::to_extend(&**body, std::mem::take(&mut buf))?;
-                            bodies.insert(raw(path), &buf[..])?;
-                            buf.clear();
+                        if let Some(body) = event.body.encoded() {
+                            bodies.insert(raw(path), body)?;
                         }
                         (path, Doc::Event(event.clone()))
                     }

@@ -562,7 +562,7 @@ fn stamp(index: &Index, event: &Event, contexts: &[Context], times: [i64; 2], id
 /// the next start reads every file again (see `store`).
 fn body(index: &Index, key: &EventKey, event: &Event, bodies: &dyn Bodies) -> Arc<Body> {
     if let Some(body) = event.body.here() {
-        return body.clone();
+        return Arc::new(body);
     }
     let found = index.source_of(key).and_then(|path| bodies.body(&path));
     found.unwrap_or_else(|| {
