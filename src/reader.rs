@@ -76,25 +76,22 @@ pub fn read(
             .collect()
     };
     let mut out = Read::default();
-    let mut take = |results: Vec<(PathBuf, Outcome)>| {
-        let (changes, stamps) = (out.changes.len(), out.stamps.len());
-        for (path, outcome) in results {
-            out.record(path, outcome, on_error, interner);
-        }
-        if let Some(store) = store {
-            store.record(&mut out.changes[changes..], &out.stamps[stamps..]);
-        }
-    };
     let chunks = paths
         .chunks(CHUNK)
         .take_while(|_| !crate::shutdown::requested());
     if paths.len() <= CHUNK {
-        chunks.for_each(|chunk| take(parse(chunk)));
+        for chunk in chunks {
+            out.share(parse(chunk), on_error, interner);
+        }
+        if let Some(store) = store {
+            store.record(&mut out.changes, &out.stamps);
+        }
         return out;
     }
-    // Sharing strings and storing bodies is one thread's work: it takes a
-    // chunk while the pool parses the next (a rendezvous, so that at most two
-    // chunks are alive).
+    // A pipeline: the pool parses a chunk while this thread shares the last
+    // one's strings and (with a store) another thread stores the one before.
+    // The channels are rendezvous or nearly, so that at most four chunks are
+    // alive.
     std::thread::scope(|scope| {
         let (parsed, received) = std::sync::mpsc::sync_channel(0);
         scope.spawn(move || {
@@ -104,10 +101,40 @@ pub fn read(
                 }
             }
         });
-        received.into_iter().for_each(&mut take);
+        let Some(store) = store else {
+            for results in received {
+                out.share(results, on_error, interner);
+            }
+            return;
+        };
+        let (shared, to_store) = std::sync::mpsc::sync_channel::<Shared>(1);
+        let storing = scope.spawn(move || {
+            let (mut changes, mut stamps) = (Vec::new(), Vec::new());
+            for (mut chunk, chunk_stamps) in to_store {
+                store.record(&mut chunk, &chunk_stamps);
+                changes.append(&mut chunk);
+                stamps.extend(chunk_stamps);
+            }
+            (changes, stamps)
+        });
+        for results in received {
+            out.share(results, on_error, interner);
+            let chunk = (
+                std::mem::take(&mut out.changes),
+                std::mem::take(&mut out.stamps),
+            );
+            if shared.send(chunk).is_err() {
+                break;
+            }
+        }
+        drop(shared);
+        (out.changes, out.stamps) = storing.join().expect("storing does not panic");
     });
     out
 }
+
+/// A chunk's changes and stamps, its strings shared, on their way to the store.
+type Shared = (Vec<Change>, Vec<(PathBuf, Stamp)>);
 
 fn read_one(source: &Source, reads: &Reads, opts: &ParseOptions, rel: &std::path::Path) -> Outcome {
     let Some(kind) = source.kind(rel) else {
@@ -150,6 +177,18 @@ fn read_one(source: &Source, reads: &Reads, opts: &ParseOptions, rel: &std::path
 }
 
 impl Read {
+    /// Takes a parsed chunk, its strings shared through `interner`.
+    fn share(
+        &mut self,
+        results: Vec<(PathBuf, Outcome)>,
+        on_error: OnError,
+        interner: &mut Interner,
+    ) {
+        for (path, outcome) in results {
+            self.record(path, outcome, on_error, interner);
+        }
+    }
+
     fn record(
         &mut self,
         path: PathBuf,
@@ -230,5 +269,24 @@ mod tests {
         assert_eq!(got, paths.iter().collect::<Vec<_>>());
         assert!(matches!(read.changes.last(), Some(Change::Remove(_))));
         assert_eq!(store.file_count().unwrap(), n as u64);
+        // Stored, the bodies left memory; without a store, they stay.
+        let kept = |read: &Read| {
+            (read.changes.iter())
+                .filter(|c| matches!(c, Change::Upsert(_, e) if e.body.encoded().is_some()))
+                .count()
+        };
+        assert_eq!(kept(&read), 0);
+        let unstored = super::read(
+            &source,
+            &opts,
+            &paths,
+            OnError::Remove,
+            &mut interner,
+            None,
+            &|| {},
+        );
+        assert_eq!((unstored.failed, unstored.stamps.len()), (0, n));
+        assert_eq!(unstored.changes.len(), paths.len());
+        assert_eq!(kept(&unstored), n);
     }
 }
