@@ -156,7 +156,7 @@ impl Engine {
             let snapshot = files.from_snapshot();
             let records = files.by_ref();
             let records = records.map_while(|file| file.map_err(|e| error = Some(e)).ok());
-            let taken = self.load_settled(records, settled);
+            let taken = self.index.load_filed(records, settled);
             tracing::debug!(taken, snapshot, read_ms, "settled index");
             files.into_stamps()
         });

@@ -21,7 +21,7 @@
 use crate::model::{ArcStr, Context, DayPage, Event, EventKey};
 use crate::slug::{context_slug_base, short_hash, stable_hash};
 use chrono::{DateTime, NaiveDate, Utc};
-use file_key::FileKey;
+pub use file_key::FileKey;
 pub use item_set::ItemSet;
 use items::register_versions;
 use rayon::slice::ParallelSliceMut;
@@ -53,6 +53,32 @@ pub enum Change {
     /// A day page, new or changed.
     Page(PathBuf, Arc<DayPage>),
     Remove(PathBuf),
+}
+
+/// A file as a load files it: its key in the index's maps, and what it holds.
+pub enum Filed {
+    Event(FileKey, Arc<Event>),
+    Page(FileKey, Arc<DayPage>),
+}
+
+impl Filed {
+    /// The file a change brings, if any.
+    pub fn of(change: Change) -> Option<Self> {
+        match change {
+            Change::Upsert(path, event) => {
+                Some(Self::Event(FileKey::of_event(&path, &event), event))
+            }
+            Change::Page(path, page) => Some(Self::Page(FileKey::of(&path), page)),
+            Change::Remove(_) => None,
+        }
+    }
+
+    fn into_change(self) -> Change {
+        match self {
+            Self::Event(key, event) => Change::Upsert(key.to_path(), event),
+            Self::Page(key, page) => Change::Page(key.to_path(), page),
+        }
+    }
 }
 
 /// What a change set touched: the feeds whose content may differ now.
@@ -475,27 +501,38 @@ impl Index {
             self.apply(changes);
             return false;
         }
+        self.load_filed(changes.into_iter().filter_map(Filed::of), settled)
+    }
+
+    /// [`Index::load_settled`] of files already keyed (as a store's snapshot
+    /// gives them, without a path to key again).
+    pub fn load_filed(
+        &mut self,
+        filed: impl IntoIterator<Item = Filed>,
+        settled: Option<Settled>,
+    ) -> bool {
+        if !self.files.is_empty() || !self.pages.is_empty() {
+            self.apply(filed.into_iter().map(Filed::into_change));
+            return false;
+        }
         let t = std::time::Instant::now();
-        let changes = changes.into_iter();
-        // Room for every change at once (the store's records say how many
+        let filed = filed.into_iter();
+        // Room for every file at once (the store's records say how many
         // are left; a load stops early only on an error). Day pages are few.
-        let room = changes.size_hint().1.unwrap_or(0);
+        let room = filed.size_hint().1.unwrap_or(0);
         let (mut files, mut pages) = (Vec::with_capacity(room), Vec::new());
         // The event files' events in path order, which a settlement names
         // them by (taken while each is fresh in the cache).
         let mut events = Vec::with_capacity(if settled.is_some() { room } else { 0 });
-        for change in changes {
-            match change {
-                Change::Upsert(path, event) => {
+        for file in filed {
+            match file {
+                Filed::Event(key, event) => {
                     if settled.is_some() {
                         events.push(event.clone());
                     }
-                    files.push((FileKey::of_event(&path, &event), event));
+                    files.push((key, event));
                 }
-                Change::Page(path, page) => {
-                    pages.push((FileKey::of(&path), page));
-                }
-                Change::Remove(_) => {}
+                Filed::Page(key, page) => pages.push((key, page)),
             }
         }
         // A store gives its records in path order, as a settlement counts

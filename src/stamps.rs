@@ -59,7 +59,14 @@ impl Stamps {
     }
 
     pub fn push(&mut self, path: &[u8], stamp: Stamp) {
-        self.bytes.extend_from_slice(path);
+        self.push_parts([path], stamp);
+    }
+
+    /// [`Stamps::push`] of the path made of `parts`, without making it first.
+    pub fn push_parts<'p>(&mut self, parts: impl IntoIterator<Item = &'p [u8]>, stamp: Stamp) {
+        for part in parts {
+            self.bytes.extend_from_slice(part);
+        }
         self.ends.push((self.bytes.len(), stamp));
     }
 

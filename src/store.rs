@@ -18,7 +18,7 @@
 //! commits save what a quick recovery needs (redb's quick repair), so that the
 //! start after a crash does not walk the whole store.
 
-use crate::index::{Change, Settled};
+use crate::index::{Change, FileKey, Filed, Settled};
 use crate::model::{ArcStr, Body, Content, DayPage, Event, Interner};
 use crate::render::Bodies;
 use crate::stamps::{Stamp, Stamps};
@@ -293,40 +293,43 @@ impl Files<'_> {
 }
 
 impl Iterator for Files<'_> {
-    type Item = Result<Change>;
+    type Item = Result<Filed>;
 
-    fn next(&mut self) -> Option<Result<Change>> {
+    fn next(&mut self) -> Option<Result<Filed>> {
         if self.left == 0 {
             return None;
         }
         self.left -= 1;
-        let change = |path, doc| match doc {
-            Doc::Event(event) => Change::Upsert(path, event),
-            Doc::Page(page) => Change::Page(path, page),
-        };
         Some(match &mut self.rows {
             Rows::Table { records, .. } => {
                 let (path, record) = match records.next()? {
                     Ok(row) => row,
                     Err(e) => return Some(Err(e.into())),
                 };
-                let decoded = postcard::from_bytes(record.value())
+                postcard::from_bytes(record.value())
                     .map_err(anyhow::Error::from)
                     .and_then(|record: RecordRef<&[u8]>| {
                         self.stamps.push(path.value(), record.stamp);
-                        Ok(record.doc.own(self.interner)?)
-                    });
-                let path = PathBuf::from(std::ffi::OsStr::from_bytes(path.value()));
-                decoded.map(|doc| change(path, doc))
+                        Ok(filed(path.value(), record.doc.own(self.interner)?))
+                    })
             }
-            Rows::Snapshot(reader) => {
-                (reader.next(&mut self.stamps, self.interner)).map(|(path, doc)| change(path, doc))
-            }
+            Rows::Snapshot(reader) => reader.next(&mut self.stamps, self.interner),
         })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         (self.left, Some(self.left))
+    }
+}
+
+/// The file at `path` holding `doc`, keyed for the index.
+fn filed(path: &[u8], doc: Doc) -> Filed {
+    match doc {
+        Doc::Event(event) => {
+            let key = FileKey::of_event(Path::new(std::ffi::OsStr::from_bytes(path)), &event);
+            Filed::Event(key, event)
+        }
+        Doc::Page(page) => Filed::Page(FileKey::other(path), page),
     }
 }
 
@@ -910,13 +913,19 @@ mod tests {
             rare: None,
             ..event.clone()
         };
+        // And one at the path its key says, not a news key's.
+        let elsewhere = Event {
+            key: "/elsewhere/b.md".into(),
+            ..plain.clone()
+        };
         let mut interner = Interner::default();
         let docs = [
             Doc::Page(Arc::new(page.clone())),
             Doc::Event(Arc::new(event.clone())),
             Doc::Event(Arc::new(plain.clone())),
+            Doc::Event(Arc::new(elsewhere)),
         ];
-        let check = |doc, i: usize| match (doc, &docs[i % 3]) {
+        let check = |doc, i: usize| match (doc, &docs[i % 4]) {
             (Doc::Event(e), Doc::Event(want)) => {
                 assert_eq!(e, *want);
                 assert_eq!(e.body.hash(), 0xfeed);
@@ -934,13 +943,14 @@ mod tests {
             _ => 3,
         };
         let paths: Vec<Vec<u8>> = (0..40)
-            .map(|i| match i % 3 {
+            .map(|i| match i % 4 {
                 2 => b"news/2017/07/4/a.md".to_vec(),
+                3 => b"elsewhere/b.md".to_vec(),
                 _ => format!("{i:02}.md").into_bytes(),
             })
             .collect();
         for (i, path) in paths.iter().enumerate() {
-            let doc = docs[i % 3].clone();
+            let doc = docs[i % 4].clone();
             let bytes = postcard::to_stdvec(&Record { stamp, doc }).unwrap();
             let decoded: RecordRef<&[u8]> = postcard::from_bytes(&bytes).unwrap();
             assert_eq!(decoded.stamp, stamp);
@@ -970,8 +980,18 @@ mod tests {
             .unwrap();
         let mut stamps = Stamps::default();
         for (i, path) in paths.iter().enumerate() {
-            let (read, doc) = reader.next(&mut stamps, &mut interner).unwrap();
-            assert_eq!(read.as_os_str().as_bytes(), &path[..]);
+            let (key, doc) = match reader.next(&mut stamps, &mut interner).unwrap() {
+                Filed::Event(key, event) => {
+                    // Keyed as a load from the records would key it.
+                    let from_path =
+                        FileKey::of_event(Path::new(std::ffi::OsStr::from_bytes(path)), &event);
+                    let layout = |k: &FileKey| matches!(k, FileKey::Layout(..));
+                    assert_eq!(layout(&key), layout(&from_path), "{key:?}");
+                    (key, Doc::Event(event))
+                }
+                Filed::Page(key, page) => (key, Doc::Page(page)),
+            };
+            assert_eq!(&key.as_bytes()[..], &path[..]);
             check(doc, i);
         }
         assert_eq!(reader.left, 0);
@@ -1026,7 +1046,7 @@ mod tests {
         assert!(files.from_snapshot());
         let mut files = files.map(Result::unwrap);
         let mut again = Index::default();
-        assert!(again.load_settled(&mut files, store.settled().unwrap()));
+        assert!(again.load_filed(&mut files, store.settled().unwrap()));
         assert_eq!(again, index);
         // And their stamps.
         let mut files = store.files(&mut interner).unwrap();
@@ -1098,7 +1118,7 @@ mod tests {
         assert!(to_read.is_empty());
 
         let mut interner = Interner::default();
-        let loaded: Vec<Change> = store
+        let loaded: Vec<Filed> = store
             .files(&mut interner)
             .unwrap()
             .collect::<Result<_>>()

@@ -62,24 +62,28 @@ impl FileKey {
     /// path is the one the event's key and padding say.
     pub fn of_event(path: &Path, event: &Event) -> Self {
         let bytes = path.as_os_str().as_bytes();
-        if event.custom_path().is_some() {
-            return Self::other(bytes);
-        }
-        let shape = crate::model::news_shape(&event.key).and_then(|starts| {
-            Some(Shape {
-                pad: event.pad,
-                starts: [
-                    u8::try_from(starts[0]).ok()?,
-                    u8::try_from(starts[1]).ok()?,
-                    u8::try_from(starts[2]).ok()?,
-                ],
-            })
-        });
-        let layout = shape.map(|shape| Self::Layout(event.key.clone(), shape));
-        match layout {
+        match Self::layout(event) {
             Some(layout) if layout.is(bytes) => layout,
             _ => Self::other(bytes),
         }
+    }
+
+    /// The layout form of the path `event`'s key and padding say, if the key
+    /// has one (a news key without a custom path).
+    pub fn layout(event: &Event) -> Option<Self> {
+        if event.custom_path().is_some() {
+            return None;
+        }
+        let starts = crate::model::news_shape(&event.key)?;
+        let shape = Shape {
+            pad: event.pad,
+            starts: [
+                u8::try_from(starts[0]).ok()?,
+                u8::try_from(starts[1]).ok()?,
+                u8::try_from(starts[2]).ok()?,
+            ],
+        };
+        Some(Self::Layout(event.key.clone(), shape))
     }
 
     /// Whether the path is `bytes`, a part at a time.
@@ -94,7 +98,7 @@ impl FileKey {
     }
 
     /// The path's pieces, in order (most of them empty for `Other`).
-    fn parts(&self) -> [&[u8]; 8] {
+    pub fn parts(&self) -> [&[u8]; 8] {
         match self {
             Self::Other(bytes) => [bytes, b"", b"", b"", b"", b"", b"", b""],
             Self::Layout(key, shape) => {

@@ -14,15 +14,13 @@
 //! none where the event's key says it, and [`RecordRef`] with `u32` strings).
 
 use super::{Doc, DocRef, RecordRef};
+use crate::index::{FileKey, Filed};
 use crate::model::{ArcStr, Interner};
 use crate::stamps::Stamps;
 use anyhow::{Context as _, Result};
 use redb::TableDefinition;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
 
 pub(super) const TABLE: TableDefinition<u64, &[u8]> = TableDefinition::new("snapshot");
 
@@ -278,11 +276,7 @@ impl Reader {
 
     /// The next record, its stamp added to `stamps`, its strings shared
     /// through `interner`.
-    pub(super) fn next(
-        &mut self,
-        stamps: &mut Stamps,
-        interner: &mut Interner,
-    ) -> Result<(PathBuf, Doc)> {
+    pub(super) fn next(&mut self, stamps: &mut Stamps, interner: &mut Interner) -> Result<Filed> {
         if self.part_left == 0 {
             self.begin_part(interner)?;
         }
@@ -294,23 +288,33 @@ impl Reader {
         let (path, record) =
             (self.cursor.take::<(Option<&[u8]>, RecordRef<u32>)>()?).context("damaged snapshot")?;
         let strings = &self.strings;
-        let said;
-        let path = match path {
-            Some(path) => path,
-            None => {
-                said = key_path(&record.doc, |&n| {
-                    strings.get(n as usize).map(|s| s.as_str())
-                });
-                said.as_deref().context("damaged snapshot")?.as_bytes()
-            }
-        };
-        stamps.push(path, record.stamp);
-        let path = PathBuf::from(OsStr::from_bytes(path));
         let doc = record.doc.map(&mut |n| {
             let s = strings.get(n as usize).context("damaged snapshot")?;
             anyhow::Ok(s.clone())
         })?;
-        Ok((path, doc.into_doc()))
+        let doc = doc.into_doc();
+        if let Some(path) = path {
+            stamps.push(path, record.stamp);
+            return Ok(super::filed(path, doc));
+        }
+        // The path the event's key says (the writer checked): keyed as such,
+        // without making the path to key it again.
+        let Doc::Event(event) = doc else {
+            anyhow::bail!("damaged snapshot");
+        };
+        let key = match FileKey::layout(&event) {
+            Some(key) => key,
+            None => {
+                let path = event.path();
+                FileKey::other(
+                    path.strip_prefix('/')
+                        .context("damaged snapshot")?
+                        .as_bytes(),
+                )
+            }
+        };
+        stamps.push_parts(key.parts(), record.stamp);
+        Ok(Filed::Event(key, event))
     }
 }
 
