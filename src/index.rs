@@ -73,6 +73,12 @@ impl Filed {
         }
     }
 
+    fn key(&self) -> &FileKey {
+        match self {
+            Self::Event(key, _) | Self::Page(key, _) => key,
+        }
+    }
+
     fn into_change(self) -> Change {
         match self {
             Self::Event(key, event) => Change::Upsert(key.to_path(), event),
@@ -501,11 +507,19 @@ impl Index {
             self.apply(changes);
             return false;
         }
-        self.load_filed(changes.into_iter().filter_map(Filed::of), settled)
+        let filed = changes.into_iter().filter_map(Filed::of);
+        let Some(settled) = settled else {
+            return self.load_filed(filed, None);
+        };
+        let mut filed: Vec<Filed> = filed.collect();
+        filed.sort_by(|a, b| a.key().cmp(b.key()));
+        self.load_filed(filed, Some(settled))
     }
 
-    /// [`Index::load_settled`] of files already keyed (as a store's snapshot
-    /// gives them, without a path to key again).
+    /// [`Index::load_settled`] of files already keyed, in path order when
+    /// with a settlement, as a store gives them: a settlement names the files
+    /// by their place in that order (given another, it does not fit: its
+    /// digest of the events in order differs).
     pub fn load_filed(
         &mut self,
         filed: impl IntoIterator<Item = Filed>,
@@ -535,12 +549,7 @@ impl Index {
                 Filed::Page(key, page) => pages.push((key, page)),
             }
         }
-        // A store gives its records in path order, as a settlement counts
-        // them; other loads may not.
-        if settled.is_some() && !files.is_sorted_by(|a, b| a.0 <= b.0) {
-            files.sort_by(|a, b| a.0.cmp(&b.0));
-            events = files.iter().map(|(_, e)| e.clone()).collect();
-        }
+        debug_assert!(settled.is_none() || files.is_sorted_by(|a, b| a.0 <= b.0));
         let decoded = t.elapsed();
         let settled = settled.filter(|s| s.fits(&events, pages.len()));
         let taken = settled.is_some();
