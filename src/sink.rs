@@ -12,6 +12,7 @@
 use crate::stamps::Stamp;
 use anyhow::{Context as _, Result};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use rustix::fd::OwnedFd;
 use std::fs;
 use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -175,31 +176,47 @@ impl Sink {
         let target = self.root.join(rel);
         let hash = xxhash_rust::xxh3::xxh3_64(bytes);
         let known = self.known(rel);
-        if let Some(stamp) = same_contents(&target, bytes, hash, known) {
+        let (dir_path, name) = match (target.parent(), target.file_name()) {
+            (Some(dir), Some(name)) => (dir, name),
+            _ => unreachable!("files live in the output directory"),
+        };
+        // The folder is looked up once, by its whole path; the file, the temp
+        // file and the rename each look up one name in it.
+        let dir = match open_dir(dir_path) {
+            Ok(dir) => Some(dir),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(at("open", dir_path)(e).into()),
+        };
+        if let Some(stamp) =
+            (dir.as_ref()).and_then(|dir| same_contents(dir, name, bytes, hash, known))
+        {
             self.counts.unchanged.fetch_add(1, Relaxed);
             self.record(rel, Some((stamp, Some(hash))));
             return Ok(false);
         }
-        let dir = target.parent().expect("files live in the output directory");
-        let tmp = match temp_in(dir) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                self.create_dirs(dir).map_err(at("create", dir))?;
-                temp_in(dir)
+        let dir = match dir {
+            Some(dir) => dir,
+            None => {
+                self.create_dirs(dir_path).map_err(at("create", dir_path))?;
+                open_dir(dir_path).map_err(at("open", dir_path))?
             }
-            other => other,
-        }
-        .map_err(at("create a temp file in", dir))?;
+        };
+        let tmp = Temp::create(&dir).map_err(at("create a temp file in", dir_path))?;
+        let tmp_path = || dir_path.join(&tmp.name);
         if let Some((uid, gid)) = self.owner {
-            std::os::unix::fs::fchown(tmp.as_file(), Some(uid), Some(gid))
-                .map_err(at("give its owner", tmp.path()))?;
+            let (uid, gid) = (
+                rustix::fs::Uid::from_raw(uid),
+                rustix::fs::Gid::from_raw(gid),
+            );
+            rustix::fs::fchown(&tmp.file, Some(uid), Some(gid))
+                .map_err(|e| at("give its owner", &tmp_path())(e.into()))?;
         }
-        let mut file = tmp.as_file();
+        let mut file = &tmp.file;
         file.write_all(bytes)
             .and_then(|()| file.set_permissions(fs::Permissions::from_mode(0o644)))
-            .map_err(at("write", tmp.path()))?;
+            .map_err(|e| at("write", &tmp_path())(e))?;
         let stamp = Stamp::of(&file.metadata()?);
-        tmp.persist(&target)
-            .map_err(|e| at("rename into", &target)(e.error))?;
+        tmp.rename_to(name).map_err(at("rename into", &target))?;
         self.record(rel, Some((stamp, Some(hash))));
         self.changed(rel);
         self.counts.written.fetch_add(1, Relaxed);
@@ -456,25 +473,95 @@ fn syncfs(dir: &fs::File) -> io::Result<()> {
     }
 }
 
-fn temp_in(dir: &Path) -> io::Result<tempfile::NamedTempFile> {
-    tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .suffix(TEMP_SUFFIX)
-        .tempfile_in(dir)
+/// A folder, opened to find names in (not to list it).
+fn open_dir(path: &Path) -> io::Result<OwnedFd> {
+    use rustix::fs::{openat, Mode, OFlags, CWD};
+    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    Ok(openat(CWD, path, flags, Mode::empty())?)
 }
 
-/// The stamp of the file at `path` if it already holds exactly `bytes` (whose
-/// hash is `hash`). When the file is still as the sink left it (`known`), the
-/// hashes tell without reading it.
-fn same_contents(path: &Path, bytes: &[u8], hash: u64, known: Option<Known>) -> Option<Stamp> {
-    let m = fs::symlink_metadata(path).ok()?;
-    if !m.is_file() || m.len() != bytes.len() as u64 {
+/// A temp file in a folder, removed unless renamed.
+struct Temp<'d> {
+    dir: &'d OwnedFd,
+    name: String,
+    file: fs::File,
+    renamed: bool,
+}
+
+impl<'d> Temp<'d> {
+    /// A new file with a name no other writer has: the process id, and a
+    /// count; a name a crashed run left (the same pid, after a reboot) is
+    /// passed over.
+    fn create(dir: &'d OwnedFd) -> io::Result<Self> {
+        use rustix::fs::{openat, Mode, OFlags};
+        static COUNT: AtomicU64 = AtomicU64::new(0);
+        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC;
+        loop {
+            let n = COUNT.fetch_add(1, Relaxed);
+            let name = format!("{TEMP_PREFIX}{}-{n}{TEMP_SUFFIX}", std::process::id());
+            match openat(dir, name.as_str(), flags, Mode::from_raw_mode(0o644)) {
+                Ok(fd) => {
+                    let file = fs::File::from(fd);
+                    return Ok(Self {
+                        dir,
+                        name,
+                        file,
+                        renamed: false,
+                    });
+                }
+                Err(rustix::io::Errno::EXIST) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Renames the file over `name` in its folder.
+    fn rename_to(mut self, name: &std::ffi::OsStr) -> io::Result<()> {
+        rustix::fs::renameat(self.dir, self.name.as_str(), self.dir, name)?;
+        self.renamed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Temp<'_> {
+    fn drop(&mut self) {
+        if !self.renamed {
+            let _ =
+                rustix::fs::unlinkat(self.dir, self.name.as_str(), rustix::fs::AtFlags::empty());
+        }
+    }
+}
+
+/// The stamp of the file `name` in `dir` if it already holds exactly `bytes`
+/// (whose hash is `hash`). When the file is still as the sink left it
+/// (`known`), the hashes tell without reading it.
+fn same_contents(
+    dir: &OwnedFd,
+    name: &std::ffi::OsStr,
+    bytes: &[u8],
+    hash: u64,
+    known: Option<Known>,
+) -> Option<Stamp> {
+    use rustix::fs::{openat, statat, AtFlags, FileType, Mode, OFlags};
+    let st = statat(dir, name, AtFlags::SYMLINK_NOFOLLOW).ok()?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile
+        || st.st_size as u64 != bytes.len() as u64
+    {
         return None;
     }
-    let stamp = Stamp::of(&m);
+    let stamp = Stamp::of_stat(&st);
     let same = match known {
         Some(Known { stamp: s, hash: h }) if s == stamp && h != 0 => h == hash,
-        _ => fs::read(path).is_ok_and(|old| old == bytes),
+        _ => {
+            let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW;
+            let read = || -> io::Result<Vec<u8>> {
+                let mut file = fs::File::from(openat(dir, name, flags, Mode::empty())?);
+                let mut old = Vec::with_capacity(bytes.len());
+                io::Read::read_to_end(&mut file, &mut old)?;
+                Ok(old)
+            };
+            read().is_ok_and(|old| old == bytes)
+        }
     };
     same.then_some(stamp)
 }
@@ -541,6 +628,14 @@ mod tests {
         assert_eq!(sink.counts.take(), (2, 1, 0, 6));
         sink.remove_dir("a/b").unwrap();
         assert!(!dir.path().join("a").exists(), "empty parents go too");
+        // A write that cannot land says where, and leaves no temp file.
+        fs::create_dir_all(dir.path().join("c/rss.xml/x")).unwrap();
+        let e = sink.write("c/rss.xml", b"three").unwrap_err();
+        assert!(e.to_string().contains("rename into"), "{e}");
+        let names: Vec<_> = (fs::read_dir(dir.path().join("c")).unwrap())
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["rss.xml"]);
     }
 
     #[test]
