@@ -503,7 +503,7 @@ impl Index {
         changes: impl IntoIterator<Item = Change>,
         settled: Option<Settled>,
     ) -> bool {
-        if !self.files.is_empty() || !self.pages.is_empty() {
+        if self.path_count() > 0 {
             self.apply(changes);
             return false;
         }
@@ -525,7 +525,7 @@ impl Index {
         filed: impl IntoIterator<Item = Filed>,
         settled: Option<Settled>,
     ) -> bool {
-        if !self.files.is_empty() || !self.pages.is_empty() {
+        if self.path_count() > 0 {
             self.apply(filed.into_iter().map(Filed::into_change));
             return false;
         }
