@@ -182,7 +182,7 @@ impl Sink {
         };
         // The folder is looked up once, by its whole path; the file, the temp
         // file and the rename each look up one name in it.
-        let dir = match open_dir(dir_path) {
+        let dir = match open_dir(rustix::fs::CWD, dir_path) {
             Ok(dir) => Some(dir),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(e) => return Err(at("open", dir_path)(e).into()),
@@ -198,7 +198,7 @@ impl Sink {
             Some(dir) => dir,
             None => {
                 self.create_dirs(dir_path).map_err(at("create", dir_path))?;
-                open_dir(dir_path).map_err(at("open", dir_path))?
+                open_dir(rustix::fs::CWD, dir_path).map_err(at("open", dir_path))?
             }
         };
         let tmp = Temp::create(&dir).map_err(at("create a temp file in", dir_path))?;
@@ -473,11 +473,12 @@ fn syncfs(dir: &fs::File) -> io::Result<()> {
     }
 }
 
-/// A folder, opened to find names in (not to list it).
-fn open_dir(path: &Path) -> io::Result<OwnedFd> {
-    use rustix::fs::{openat, Mode, OFlags, CWD};
+/// The folder `path` (from the folder `at`), opened to find names in, not
+/// to list it.
+fn open_dir(at: impl rustix::fd::AsFd, path: impl rustix::path::Arg) -> io::Result<OwnedFd> {
+    use rustix::fs::{openat, Mode, OFlags};
     let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    Ok(openat(CWD, path, flags, Mode::empty())?)
+    Ok(openat(at, path, flags, Mode::empty())?)
 }
 
 /// A temp file in a folder, removed unless renamed.
@@ -571,17 +572,16 @@ fn same_contents(
 /// the whole path, the kernel searches its cache of names once per component,
 /// and the check took twice as long (at 1M events).
 fn same_stamps(root: &Path, files: &[(String, Stamp)]) -> bool {
-    use rustix::fs::{openat, statat, AtFlags, Mode, OFlags, CWD};
-    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    let Ok(root) = openat(CWD, root, flags, Mode::empty()) else {
+    use rustix::fs::{statat, AtFlags, CWD};
+    let Ok(root) = open_dir(CWD, root) else {
         return false;
     };
-    let mut dir: Option<(&str, rustix::fd::OwnedFd)> = None;
+    let mut dir: Option<(&str, OwnedFd)> = None;
     for (rel, stamp) in files {
         let (parent, name) = rel.rsplit_once('/').unwrap_or((".", rel));
         let fd = match dir.take() {
             Some((p, fd)) if p == parent => fd,
-            _ => match openat(&root, parent, flags, Mode::empty()) {
+            _ => match open_dir(&root, parent) {
                 Ok(fd) => fd,
                 Err(_) => return false,
             },
