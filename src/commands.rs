@@ -6,23 +6,29 @@ use crate::config::Settings;
 use crate::console::say;
 use crate::engine::Engine;
 use crate::index::Change;
+use crate::meeting::Meeting;
+use crate::model::EventKey;
 use crate::parse::ParseOptions;
 use crate::plan::Plan;
 use crate::publish::{self, Unwritten};
 use crate::reader::{self, OnError};
 use crate::report::{self, Shown};
 use crate::sink::Sink;
-use crate::source::Source;
-use crate::stamps::Stamp;
-use crate::store::{self, Outputs, Store};
+
+use crate::source::{Scanned, Source};
+use crate::stamps::{Stamp, Stamps};
+use crate::store::{self, Outputs, Recap, Store};
 use crate::tombstones::{self, Tombstones};
 use crate::watcher::FirstWatch;
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use rustc_hash::FxHashMap as HashMap;
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// What a start did, for the summary line and the daemon's log.
@@ -159,18 +165,36 @@ pub fn start(
         None => (None, false),
     };
     // Scanning the input and rebuilding the index from the store are
-    // independent: do both at once.
-    let (scan, (mut engine, cached)) = rayon::join(
+    // independent: do both at once. They meet when the scan is done and the
+    // store's stamps are read, to tell what changed (see `decide`).
+    let meeting = Meeting::default();
+    let verdict = Mutex::new(None);
+    let abandon = AtomicBool::new(false);
+    let meet = |both: Option<(Found, Option<Remembered>)>| {
+        if let Some((found, remembered)) = both {
+            *verdict.lock().expect("not poisoned") = Some(decide(found, remembered, &abandon));
+        }
+    };
+    let store_kept = store.as_ref().filter(|_| kept);
+    let ((), mut engine) = rayon::join(
         || {
             let scan = match watch {
-                Some(watch) => {
-                    anyhow::ensure!(watch.begin(), "cannot watch the input");
-                    source.scan_with(&|dir| watch.folder(dir))
-                }
+                Some(watch) if !watch.begin() => Err(anyhow::anyhow!("cannot watch the input")),
+                Some(watch) => source.scan_with(&|dir| watch.folder(dir)),
                 None => source.scan(),
             };
             tracing::debug!(ms = t.elapsed().as_millis() as u64, "scanned");
-            scan
+            // The output checked against its stamps in the store, on the
+            // thread the scan lets go of.
+            let intact = store_kept.filter(|_| scan.is_ok()).map(|store| {
+                let intact = store.outputs().map(|outputs| sink.adopt(outputs));
+                tracing::debug!(ms = t.elapsed().as_millis() as u64, "output checked");
+                intact.unwrap_or_else(|e| {
+                    tracing::warn!("cannot read the output's stamps (rendering every feed): {e:#}");
+                    false
+                })
+            });
+            meet(meeting.left(Found { scan, intact }));
         },
         || {
             // Tombstones are memory of what was published: `build --fresh`
@@ -184,41 +208,41 @@ pub fn start(
                 None => Engine::new(settings.site.clone()),
             };
             let mut engine = engine.with_tombstones(tombstones, settings.tombstone_secs);
-            // The index from the store's records, and the output checked
-            // against its stamps: independent too. The load first, on this
-            // thread: the check waits for a thread the scan lets go of.
-            let intact = store.as_ref().filter(|_| kept).and_then(|store| {
-                let (loaded, intact) = rayon::join(
-                    || {
-                        let loaded = engine.load_store(store);
-                        tracing::debug!(ms = t.elapsed().as_millis() as u64, "index loaded");
-                        loaded
-                    },
-                    || {
-                        let intact = store.outputs().map(|outputs| sink.adopt(outputs));
-                        tracing::debug!(ms = t.elapsed().as_millis() as u64, "output checked");
-                        intact
-                    },
-                );
-                tracing::debug!(ms = t.elapsed().as_millis() as u64, "store loaded");
-                match loaded.and_then(|stamps| Ok((intact?, stamps))) {
-                    Ok(loaded) => Some(loaded),
-                    Err(e) => {
-                        tracing::warn!("ignoring an unreadable store: {e:#}");
-                        // Every file is read instead: none may stay from the store.
-                        engine.unload();
-                        None
-                    }
-                }
+            let mut handed = false;
+            let loaded = store_kept.is_some_and(|store| {
+                // A build may end without the index, when nothing changed:
+                // with what it says of it kept, and no tombstone due.
+                let due = engine
+                    .next_expiry()
+                    .is_some_and(|at| at <= tombstones::file::now());
+                let recap = (!mode.follow && !due)
+                    .then(|| store.recap().unwrap_or_default())
+                    .flatten();
+                let loaded = engine.load_store(store, &abandon, |stamps| {
+                    handed = true;
+                    meet(meeting.right(Some(Remembered { stamps, recap })));
+                });
+                tracing::debug!(ms = t.elapsed().as_millis() as u64, "index loaded");
+                loaded.unwrap_or_else(|e| {
+                    tracing::warn!("ignoring an unreadable store: {e:#}");
+                    false
+                })
             });
+            // Without a store's stamps, every file is read.
+            if !handed {
+                meet(meeting.right(None));
+            }
             // A build from scratch applies once and renders everything: it need
             // not know who links to whom (a sizeable share of its memory).
-            if !mode.follow && intact.is_none() {
+            if !mode.follow && !loaded {
                 engine.apply_once();
             }
-            (engine, intact)
+            engine
         },
     );
+    let Verdict { scan, cached, done } = (verdict.into_inner())
+        .expect("not poisoned")
+        .expect("both lanes met");
     let (scanned, problems) = scan?;
     for p in problems {
         tracing::warn!("{p}");
@@ -230,19 +254,30 @@ pub fn start(
         rss_mib = rss_mib(),
         "scanned and store loaded"
     );
+    if let Some(recap) = done {
+        return Ok(nothing_to_do(
+            settings,
+            engine,
+            store,
+            scanned.len(),
+            recap,
+            mode,
+        ));
+    }
     let mut changes = Vec::new();
     let mut full = true;
     let to_read: Vec<PathBuf> = match cached {
-        Some((intact, stamps)) => {
+        Some(Cached {
+            intact,
+            gone,
+            to_read,
+        }) => {
             full = !intact;
             if full {
                 tracing::info!(
                     "the output differs from what was last written; rendering every feed"
                 );
             }
-            // A cached file that fails to parse now keeps its cached stamp (the
-            // store's record is not replaced), so that it is read again next time.
-            let (gone, to_read) = stamps.diff(scanned.iter());
             changes.extend(gone.into_iter().map(Change::Remove));
             // The store forgets them too: else every later start would find
             // them gone again, and render their feeds again.
@@ -383,6 +418,109 @@ pub fn start(
         changed_feeds,
         unwritten,
     })
+}
+
+/// What the scan's lane brings to the meeting of a start's lanes: the input
+/// files, and with a store, whether the output is as it says it was left.
+struct Found {
+    scan: Result<(Scanned, Vec<String>)>,
+    intact: Option<bool>,
+}
+
+/// What the load's lane brings (when the store was readable): the input
+/// files' stamps as last read, and the recap of their index if the run may
+/// end without one (see [`Recap`]).
+struct Remembered {
+    stamps: Stamps,
+    recap: Option<Recap>,
+}
+
+/// What the meeting makes of them.
+struct Verdict {
+    scan: Result<(Scanned, Vec<String>)>,
+    /// What changed since the store's stamps, if there are some.
+    cached: Option<Cached>,
+    /// Nothing changed, nothing is due: the run ends, and says this.
+    done: Option<Recap>,
+}
+
+struct Cached {
+    intact: bool,
+    gone: Vec<PathBuf>,
+    to_read: Vec<PathBuf>,
+}
+
+/// Tells what changed since the store last saw the input and, when nothing
+/// did, abandons the index's load.
+fn decide(found: Found, remembered: Option<Remembered>, abandon: &AtomicBool) -> Verdict {
+    let (Ok((scanned, _)), Some(remembered)) = (&found.scan, remembered) else {
+        return Verdict {
+            scan: found.scan,
+            cached: None,
+            done: None,
+        };
+    };
+    let intact = found.intact.unwrap_or(false);
+    // A cached file that fails to parse now keeps its cached stamp (the
+    // store's record is not replaced), so that it is read again next time.
+    let (gone, to_read) = remembered.stamps.diff(scanned.iter());
+    let done = remembered
+        .recap
+        .filter(|_| intact && gone.is_empty() && to_read.is_empty());
+    if done.is_some() {
+        abandon.store(true, Ordering::Relaxed);
+    }
+    Verdict {
+        scan: found.scan,
+        cached: Some(Cached {
+            intact,
+            gone,
+            to_read,
+        }),
+        done,
+    }
+}
+
+/// The end of a run that found nothing to do: the index is let go, and what
+/// the run says of it comes from its recap.
+fn nothing_to_do(
+    settings: &Settings,
+    mut engine: Engine,
+    store: Option<Arc<Store>>,
+    files: usize,
+    recap: Recap,
+    mode: &Mode,
+) -> Started {
+    engine.abandon();
+    tracing::debug!("nothing changed: the index is not loaded");
+    let duplicates: Vec<(EventKey, Vec<PathBuf>)> = (recap.duplicates.into_iter())
+        .map(|(key, paths)| {
+            let paths = paths
+                .into_iter()
+                .map(|p| PathBuf::from(OsString::from_vec(p)));
+            (EventKey::from(key), paths.collect())
+        })
+        .collect();
+    let duplicates = duplicates.iter().map(|(k, p)| (k, p.clone())).collect();
+    report::duplicates(settings, duplicates, mode.shown);
+    Started {
+        engine,
+        store,
+        stamps: HashMap::default(),
+        summary: Summary {
+            files,
+            events: recap.events as usize,
+            read: 0,
+            failed: 0,
+            feeds: 0,
+            written: 0,
+            bytes: 0,
+            unchanged: 0,
+            removed: 0,
+        },
+        changed_feeds: Vec::new(),
+        unwritten: None,
+    }
 }
 
 /// Resident memory in MiB, for the debug log.

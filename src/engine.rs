@@ -3,16 +3,18 @@
 //! It never touches the file system nor reads the clock: the caller hands it
 //! parsed contents, the time of a batch and a place to put bytes.
 
-use crate::index::{Change, Index};
+use crate::index::{Abandoned, Change, Gathered, Index};
 use crate::model::Interner;
 use crate::plan::{self, Plan};
 use crate::render::fragments::Fragments;
 use crate::render::pages::Page;
 use crate::render::{self, Bodies, FeedId, InMemory, Site};
 use crate::stamps::Stamps;
-use crate::store::Store;
+use crate::store::{Recap, Store};
 use crate::tombstones::{Changed, Tombstones};
 use rayon::prelude::*;
+use std::os::unix::ffi::OsStringExt;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 /// Bytes of rendered items kept for the next renders (see `render::fragments`):
@@ -35,6 +37,8 @@ pub struct Engine {
     keep: Option<i64>,
     /// Whether the tombstones changed since [`Engine::take_tombstones_changed`].
     tombstones_changed: bool,
+    /// Whether the index was given up half way (see [`Engine::load_store`]).
+    abandoned: bool,
 }
 
 impl Engine {
@@ -54,6 +58,7 @@ impl Engine {
             tombstones: Tombstones::default(),
             keep: None,
             tombstones_changed: false,
+            abandoned: false,
         }
     }
 
@@ -140,9 +145,17 @@ impl Engine {
     }
 
     /// [`Engine::load`] of every file `store` has a record of, decoded one at
-    /// a time; gives the files' stamps, read on the way. On an error the
-    /// index is left empty.
-    pub fn load_store(&mut self, store: &Store) -> anyhow::Result<Stamps> {
+    /// a time. The files' stamps, read on the way, go to `stamps` once every
+    /// record is decoded, before the index is built of them: a run that finds
+    /// nothing to do may set `abandon` then, and the load gives up (see
+    /// [`Engine::abandon`]). Says whether it loaded the index whole. On an
+    /// error the index is left empty, and `stamps` is not called.
+    pub fn load_store(
+        &mut self,
+        store: &Store,
+        abandon: &AtomicBool,
+        stamps: impl FnOnce(Stamps),
+    ) -> anyhow::Result<bool> {
         // Without it, the items are settled again: slower, never wrong.
         let t = std::time::Instant::now();
         let settled = store.settled().unwrap_or_else(|e| {
@@ -152,26 +165,71 @@ impl Engine {
         let read_ms = t.elapsed().as_millis() as u64;
         let mut interner = std::mem::take(&mut self.interner);
         let mut error = None;
-        let loaded = store.files(&mut interner).map(|mut files| {
+        let gathered = store.files(&mut interner).map(|mut files| {
             let snapshot = files.from_snapshot();
             let records = files.by_ref();
             let records = records.map_while(|file| file.map_err(|e| error = Some(e)).ok());
-            let taken = self.index.load_filed(records, settled);
-            tracing::debug!(taken, snapshot, read_ms, "settled index");
-            files.into_stamps()
+            let gathered = Gathered::new(records, settled.is_some());
+            (gathered, snapshot, files.into_stamps())
         });
         self.interner = interner;
-        let loaded = loaded.and_then(|stamps| error.map_or(Ok(stamps), Err));
-        if loaded.is_err() {
-            self.unload();
+        let (gathered, snapshot, read) = match gathered.and_then(|g| error.map_or(Ok(g), Err)) {
+            Ok(gathered) => gathered,
+            Err(e) => {
+                self.unload();
+                return Err(e);
+            }
+        };
+        stamps(read);
+        match self.index.load_gathered(gathered, settled, abandon) {
+            Ok(taken) => {
+                tracing::debug!(taken, snapshot, read_ms, "settled index");
+                Ok(true)
+            }
+            Err(Abandoned) => {
+                self.abandon();
+                Ok(false)
+            }
         }
-        loaded
     }
 
-    /// Saves the index's settlement in `store` for the next start, unless
-    /// the one there is current (or the index has none to give, see
-    /// [`Index::settled`]). A failure costs the next start time only.
+    /// Lets go of the index (one whose load was abandoned half way, or a
+    /// whole one) for a run that ends without it: not freed (see
+    /// [`Engine::finish`]), and nothing of it is saved.
+    pub fn abandon(&mut self) {
+        std::mem::forget(std::mem::take(&mut self.index));
+        self.abandoned = true;
+    }
+
+    /// What a build says of the whole index (see [`crate::store::Recap`]).
+    pub fn recap(&self) -> Recap {
+        let duplicates = (self.index.duplicates())
+            .map(|(key, paths)| {
+                let paths = paths.into_iter().map(|p| p.into_os_string().into_vec());
+                (key.to_string(), paths.collect())
+            })
+            .collect();
+        Recap {
+            events: self.index.event_count() as u64,
+            duplicates,
+        }
+    }
+
+    /// Saves the index's recap and settlement in `store` for the next start,
+    /// unless the ones there are current (or the index has no settlement to
+    /// give, see [`Index::settled`]); nothing of an abandoned index. A
+    /// failure costs the next start time only.
     pub fn save_settled(&self, store: &Store) {
+        if self.abandoned {
+            return;
+        }
+        let recapped = store.recap_is_current().and_then(|current| match current {
+            true => Ok(()),
+            false => store.save_recap(&self.recap()),
+        });
+        if let Err(e) = recapped {
+            tracing::warn!("cannot save the recap of the index (the next build loads it): {e:#}");
+        }
         let saved = store.settled_is_current().and_then(|current| {
             // A build from scratch has none to save: no snapshot either.
             if current || !self.index.knows_mentions() {
@@ -217,8 +275,7 @@ impl Engine {
         // Kept items hold the events of the index that goes.
         self.fragments = Fragments::new(FRAGMENTS);
         self.unload();
-        self.load_store(store)?;
-        Ok(true)
+        self.load_store(store, &AtomicBool::new(false), drop)
     }
 
     /// Empties the index: before a load, or after one from a store that

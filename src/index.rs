@@ -32,6 +32,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// The contexts one day page gives one key.
@@ -86,6 +87,54 @@ impl Filed {
         }
     }
 }
+
+/// The files of a load, decoded and sorted by kind: what the index is then
+/// built of (see [`Index::load_gathered`]).
+pub struct Gathered {
+    files: Vec<(FileKey, Arc<Event>)>,
+    pages: Vec<(FileKey, Arc<DayPage>)>,
+    /// The event files' events in path order, which a settlement names
+    /// them by (kept only to take one).
+    events: Vec<Arc<Event>>,
+    decoded: std::time::Duration,
+}
+
+impl Gathered {
+    /// Gathers `filed`, keeping the events in order when a settlement is to
+    /// be taken (`settled`).
+    pub fn new(filed: impl IntoIterator<Item = Filed>, settled: bool) -> Self {
+        let t = std::time::Instant::now();
+        let filed = filed.into_iter();
+        // Room for every file at once (the store's records say how many
+        // are left; a load stops early only on an error). Day pages are few.
+        let room = filed.size_hint().1.unwrap_or(0);
+        let (mut files, mut pages) = (Vec::with_capacity(room), Vec::new());
+        // Taken while each event is fresh in the cache.
+        let mut events = Vec::with_capacity(if settled { room } else { 0 });
+        for file in filed {
+            match file {
+                Filed::Event(key, event) => {
+                    if settled {
+                        events.push(event.clone());
+                    }
+                    files.push((key, event));
+                }
+                Filed::Page(key, page) => pages.push((key, page)),
+            }
+        }
+        debug_assert!(!settled || files.is_sorted_by(|a, b| a.0 <= b.0));
+        Self {
+            files,
+            pages,
+            events,
+            decoded: t.elapsed(),
+        }
+    }
+}
+
+/// A load given up half way (see [`Index::load_gathered`]).
+#[derive(Debug, PartialEq)]
+pub struct Abandoned;
 
 /// What a change set touched: the feeds whose content may differ now.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -529,64 +578,75 @@ impl Index {
             self.apply(filed.into_iter().map(Filed::into_change));
             return false;
         }
+        let gathered = Gathered::new(filed, settled.is_some());
+        let never = AtomicBool::new(false);
+        self.load_gathered(gathered, settled, &never) == Ok(true)
+    }
+
+    /// [`Index::load_filed`] into an empty index, of files gathered already,
+    /// unless `abandon` is set meanwhile (checked between its steps): then
+    /// the index is left half built, to be thrown away.
+    pub fn load_gathered(
+        &mut self,
+        gathered: Gathered,
+        settled: Option<Settled>,
+        abandon: &AtomicBool,
+    ) -> Result<bool, Abandoned> {
+        debug_assert_eq!(self.path_count(), 0, "loading into a full index");
+        let go_on = || match abandon.load(Ordering::Relaxed) {
+            true => Err(Abandoned),
+            false => Ok(()),
+        };
+        go_on()?;
         let t = std::time::Instant::now();
-        let filed = filed.into_iter();
-        // Room for every file at once (the store's records say how many
-        // are left; a load stops early only on an error). Day pages are few.
-        let room = filed.size_hint().1.unwrap_or(0);
-        let (mut files, mut pages) = (Vec::with_capacity(room), Vec::new());
-        // The event files' events in path order, which a settlement names
-        // them by (taken while each is fresh in the cache).
-        let mut events = Vec::with_capacity(if settled.is_some() { room } else { 0 });
-        for file in filed {
-            match file {
-                Filed::Event(key, event) => {
-                    if settled.is_some() {
-                        events.push(event.clone());
-                    }
-                    files.push((key, event));
-                }
-                Filed::Page(key, page) => pages.push((key, page)),
-            }
-        }
-        debug_assert!(settled.is_none() || files.is_sorted_by(|a, b| a.0 <= b.0));
-        let decoded = t.elapsed();
+        let Gathered {
+            files,
+            pages,
+            events,
+            decoded,
+        } = gathered;
         let settled = settled.filter(|s| s.fits(&events, pages.len()));
         let taken = settled.is_some();
         let (items, mentions) = settled.map(Settled::into_parts).unzip();
         // Who links where needs only the events by position: made on the
         // thread the scan lets go of, while this one files the files and
         // items and sorts them into their sets (which need no mentions).
-        let mut times = [decoded; 3]; // claimed, settled, placed and named
-        let mentions = rayon::join(
+        let mut times = [std::time::Duration::ZERO; 3]; // claimed, settled, placed and named
+        let (filed, mentions) = rayon::join(
             || {
                 self.file_loaded(files, pages);
                 times[0] = t.elapsed();
                 if let Some(items) = items {
+                    go_on()?;
                     self.take_settled(items, &events);
                     times[1] = t.elapsed();
+                    go_on()?;
                     self.place_all();
                     self.name_all();
                     times[2] = t.elapsed();
                 }
+                Ok(())
             },
             || mentions.map(|m| settled::mentions(&m, &events)),
-        )
-        .1;
+        );
+        filed?;
         let joined = t.elapsed();
         if let Some(mentions) = mentions {
             self.mentions = mentions;
         }
         if !taken {
+            go_on()?;
             let mut touched = Touched::default();
             self.loading = true;
-            self.settle_loaded();
+            self.settle_loaded(abandon)?;
             let days: Vec<NaiveDate> = self.days.keys().copied().collect();
             for day in days {
+                go_on()?;
                 self.assign_times(day, &mut touched);
             }
             self.loading = false;
             times[1] = t.elapsed();
+            go_on()?;
             self.place_all();
             self.name_all();
             times[2] = t.elapsed();
@@ -596,14 +656,14 @@ impl Index {
         let [claimed, settled_at, placed] = times;
         tracing::debug!(
             decoded_ms = ms(decoded),
-            claimed_ms = ms(claimed - decoded),
+            claimed_ms = ms(claimed),
             settled_ms = ms(settled_at.saturating_sub(claimed)),
             placed_and_named_ms = ms(placed.saturating_sub(settled_at)),
             // The wait for who links where, when its settlement was taken.
             mentions_wait_ms = ms(joined.saturating_sub(placed.max(claimed))),
             "index load"
         );
-        taken
+        Ok(taken)
     }
 
     /// Files the decoded `files` and `pages` of a load, in path order, and

@@ -34,6 +34,7 @@ mod console;
 mod failure;
 pub mod lock;
 mod logging;
+mod meeting;
 pub mod memory;
 pub mod publish;
 pub mod reader;

@@ -37,12 +37,22 @@ use std::sync::Arc;
 
 mod snapshot;
 
+/// What a build says of the whole index, kept for the records it was made
+/// of: a build that finds nothing changed says it without loading the index.
+#[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Recap {
+    pub events: u64,
+    /// The keys that more than one file claims, and those files' paths (as
+    /// [`crate::index::Index::duplicates`] gives them), as bytes.
+    pub duplicates: Vec<(String, Vec<Vec<u8>>)>,
+}
+
 /// Output files and their stamps, sorted by path.
 pub type Manifest = Vec<(String, Stamp)>;
 
 /// `fingerprint` -> [`fingerprint`]; `generation` -> how many writes changed
-/// the records (see [`Store::settled`]); `settled` -> the generation the
-/// settlement is for.
+/// the records (see [`Store::settled`]); `settled` and `recapped` -> the
+/// generation the settlement and the recap are for.
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// Input path (relative, raw bytes) -> postcard [`Record`].
 const FILES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("files");
@@ -53,6 +63,9 @@ const OUTPUTS: TableDefinition<&str, &[u8]> = TableDefinition::new("outputs");
 /// `index` -> postcard [`Settled`]: the settled index of the records of one
 /// generation, whose records [`snapshot`] keeps too.
 const SETTLED: TableDefinition<&str, &[u8]> = TableDefinition::new("settled");
+
+/// `index` -> postcard [`Recap`] of the records of one generation.
+const RECAP: TableDefinition<&str, &[u8]> = TableDefinition::new("recap");
 
 /// The layout of the records. postcard is not self-describing, so bump this
 /// whenever `Event`, `DayPage`, `Body`, `Settled` or a record changes shape.
@@ -468,9 +481,11 @@ impl Store {
         txn.open_table(OUTPUTS)?;
         txn.delete_table(SETTLED)?;
         txn.delete_table(snapshot::TABLE)?;
+        txn.delete_table(RECAP)?;
         let mut meta = txn.open_table(META)?;
         meta.insert("fingerprint", fingerprint)?;
         meta.remove("settled")?;
+        meta.remove("recapped")?;
         next_generation(&mut meta)?;
         drop(meta);
         txn.commit()?;
@@ -486,7 +501,7 @@ impl Store {
         let table = txn.open_table(FILES)?;
         let count = table.len()? as usize;
         let meta = txn.open_table(META)?;
-        let snapshot = match settled_is_current(&meta)? {
+        let snapshot = match is_current(&meta, "settled")? {
             true => match txn.open_table(snapshot::TABLE) {
                 Ok(table) => snapshot::Reader::new(&table, generation(&meta)?, interner)?,
                 Err(redb::TableError::TableDoesNotExist(_)) => None,
@@ -631,7 +646,7 @@ impl Store {
     /// before a write changed them is not.
     pub fn settled(&self) -> Result<Option<Settled>> {
         let txn = self.db.begin_read()?;
-        if !settled_is_current(&txn.open_table(META)?)? {
+        if !is_current(&txn.open_table(META)?, "settled")? {
             return Ok(None);
         }
         let Some(bytes) = txn.open_table(SETTLED)?.get("index")? else {
@@ -642,7 +657,7 @@ impl Store {
 
     /// Whether the settlement saved is for the records as they are.
     pub fn settled_is_current(&self) -> Result<bool> {
-        settled_is_current(&self.db.begin_read()?.open_table(META)?)
+        is_current(&self.db.begin_read()?.open_table(META)?, "settled")
     }
 
     /// A snapshot of the records as they are (see the `snapshot` module), to save
@@ -695,6 +710,42 @@ impl Store {
                 // An older one is of no use (and never used: see `files`).
                 None => table.retain(|_, _| false)?,
             }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// The recap saved for the records as they are, if any.
+    pub fn recap(&self) -> Result<Option<Recap>> {
+        let txn = self.db.begin_read()?;
+        if !is_current(&txn.open_table(META)?, "recapped")? {
+            return Ok(None);
+        }
+        let Some(bytes) = txn.open_table(RECAP)?.get("index")? else {
+            return Ok(None);
+        };
+        Ok(Some(postcard::from_bytes(bytes.value())?))
+    }
+
+    /// Whether the recap saved is for the records as they are.
+    pub fn recap_is_current(&self) -> Result<bool> {
+        is_current(&self.db.begin_read()?.open_table(META)?, "recapped")
+    }
+
+    /// Saves `recap`, of the index of the records as they are (durably: it is
+    /// saved once a run is done), unless the records stopped being the
+    /// index's files during this run.
+    pub fn save_recap(&self, recap: &Recap) -> Result<()> {
+        if self.diverged.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let bytes = postcard::to_stdvec(recap)?;
+        let txn = self.durable_write()?;
+        {
+            let mut meta = txn.open_table(META)?;
+            let generation = generation(&meta)?;
+            meta.insert("recapped", generation)?;
+            txn.open_table(RECAP)?.insert("index", &bytes[..])?;
         }
         txn.commit()?;
         Ok(())
@@ -824,10 +875,11 @@ impl Bodies for Snapshot<'_> {
     }
 }
 
-/// Whether `meta` keeps a settlement for the records' generation.
-fn settled_is_current(meta: &impl redb::ReadableTable<&'static str, u64>) -> Result<bool> {
-    let settled = meta.get("settled")?.map(|v| v.value());
-    Ok(settled.is_some() && settled == meta.get("generation")?.map(|v| v.value()))
+/// Whether what `meta` says is for the generation `of` (`settled` or
+/// `recapped`) is for the records' generation.
+fn is_current(meta: &impl redb::ReadableTable<&'static str, u64>, of: &str) -> Result<bool> {
+    let made_for = meta.get(of)?.map(|v| v.value());
+    Ok(made_for.is_some() && made_for == meta.get("generation")?.map(|v| v.value()))
 }
 
 /// How many writes changed the records (see [`Store::settled`]).
@@ -1073,6 +1125,35 @@ mod tests {
             .save_settled(&index.settled().unwrap(), store.records_snapshot(&[]).ok())
             .unwrap();
         assert!(store.settled().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_recap_is_kept_for_the_records_it_was_made_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = Store::open(dir.path(), 1, true).unwrap();
+        assert_eq!(store.recap().unwrap(), None);
+        let paths = vec![b"a.md".to_vec(), b"not utf-8 \xff.md".to_vec()];
+        let recap = Recap {
+            events: 2,
+            duplicates: vec![("key".into(), paths)],
+        };
+        store.save_recap(&recap).unwrap();
+        assert_eq!(store.recap().unwrap().as_ref(), Some(&recap));
+        drop(store);
+        let (store, kept) = Store::open(dir.path(), 1, false).unwrap();
+        assert!(kept && store.recap_is_current().unwrap());
+        assert_eq!(store.recap().unwrap().as_ref(), Some(&recap));
+        // A write to the records leaves it behind, a cleared store too.
+        store.record(&mut [Change::Remove("1.md".into())], &[]);
+        assert!(store.recap().unwrap().is_none() && !store.recap_is_current().unwrap());
+        store.save_recap(&recap).unwrap();
+        drop(store);
+        let (store, kept) = Store::open(dir.path(), 2, false).unwrap();
+        assert!(!kept && store.recap().unwrap().is_none());
+        // A run whose records stopped being its index's files saves none.
+        store.diverged.store(true, Ordering::Relaxed);
+        store.save_recap(&recap).unwrap();
+        assert!(store.recap().unwrap().is_none());
     }
 
     #[test]

@@ -207,7 +207,9 @@ impl Index {
     /// by key in the order of their first files, the order the events were
     /// loaded (and lie in memory) in: nothing here depends on the order, and
     /// the lists that must be sorted are sorted at the end.
-    pub(super) fn settle_loaded(&mut self) {
+    /// Gives up as soon as it sees `abandon` set.
+    pub(super) fn settle_loaded(&mut self, abandon: &AtomicBool) -> Result<(), Abandoned> {
+        let abandoned = || abandon.load(Ordering::Relaxed);
         // The first file of each key, once.
         let bases: Vec<&Arc<Event>> = (self.files.values())
             .filter(|e| Arc::ptr_eq(&self.claims[&e.key][0].1, e))
@@ -215,7 +217,15 @@ impl Index {
         register_versions(&bases, &mut self.versioned, &mut self.claimed_by);
         // Each item is made from the index as it stands, independently of the
         // others: on every core that is free (a build from scratch has both).
-        let items: Vec<Option<Entry>> = bases.par_iter().map(|e| self.item(&e.key)).collect();
+        let items: Vec<Option<Entry>> = (bases.par_iter())
+            .map(|e| match abandoned() {
+                true => None,
+                false => self.item(&e.key),
+            })
+            .collect();
+        if abandoned() {
+            return Err(Abandoned);
+        }
         // Room for half the events as targets (a guess: many events are linked
         // to), to spare most of the rehashing of a large map.
         let mut linked: HashMap<EventKey, Vec<EventKey>> = HashMap::default();
@@ -244,6 +254,7 @@ impl Index {
             .collect();
         self.mentions.reserve(mentions.len());
         self.mentions.extend(mentions);
+        Ok(())
     }
 
     /// The item `key` stands for, if it is current.

@@ -400,3 +400,29 @@ fn a_load_that_takes_the_settlement_equals_one_that_settles() {
     running.forget_mentions();
     assert!(running.settled().is_none());
 }
+
+#[test]
+fn an_abandoned_load_gives_up_and_an_unabandoned_one_is_whole() {
+    let filed = || settled_world().into_iter().filter_map(Filed::of);
+    let mut plain = Index::default();
+    plain.load_filed(filed(), None);
+    let go_on = AtomicBool::new(false);
+    let mut gathered = Index::default();
+    let loaded = gathered.load_gathered(Gathered::new(filed(), false), None, &go_on);
+    assert_eq!(loaded, Ok(false));
+    assert_eq!(gathered, plain);
+    let stop = AtomicBool::new(true);
+    let gathered = || Gathered::new(filed(), false);
+    assert_eq!(
+        Index::default().load_gathered(gathered(), None, &stop),
+        Err(Abandoned)
+    );
+    // Half way: once the items are made, before who links where.
+    let mut half = Index {
+        files: gathered().files.into_iter().collect(),
+        claims: plain.claims.clone(),
+        ..Default::default()
+    };
+    assert_eq!(half.settle_loaded(&stop), Err(Abandoned));
+    assert!(half.events.is_empty() && half.mentions.is_empty());
+}

@@ -5,6 +5,7 @@ use crate::harness::*;
 use std::collections::BTreeSet;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
+use std::process::Output;
 
 const SEED: &[u8] = include_bytes!("../fixtures/seed.txt");
 
@@ -396,6 +397,49 @@ fn refuses_an_output_inside_the_input() {
         .unwrap();
     assert_eq!(out.status.code(), Some(78), "{}", stderr(&out));
     assert!(stderr(&out).contains("inside the input"));
+}
+
+/// A build that finds nothing changed since the last one (no file, no
+/// output, no tombstone due) ends without loading the index, and says what
+/// a build that loads it says: the same events, the same duplicates.
+#[test]
+fn a_build_with_nothing_to_do_skips_the_index_and_says_the_same() {
+    let t = fixture();
+    let lonely = event_text("2017-11-4", "An event with no related list", &[]);
+    t.write("copy of lonely.md", &lonely);
+    // The summary without its figures of this run, and the warnings.
+    let said = |out: &Output| {
+        let err = stderr(out);
+        let summary = err.lines().find(|l| l.starts_with("eventfeed: "));
+        let summary = summary.unwrap_or_else(|| panic!("{err}"));
+        let warnings = err.lines().filter(|l| l.contains(": warning: "));
+        let mut said: Vec<&str> = warnings.collect();
+        said.push(&summary[..summary.find(" (").unwrap()]);
+        said.join("\n")
+    };
+    let build = || {
+        let out = t
+            .cmd("build")
+            .env("EVENTFEED_LOG", "debug")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let skipped = stderr(&out).contains("nothing changed: the index is not loaded");
+        (said(&out), skipped)
+    };
+    let (first, skipped) = build();
+    assert!(!skipped && first.contains("same event as"), "{first}");
+    let before = t.files();
+    assert_eq!(build(), (first.clone(), true), "nothing changed");
+    assert_same(&t.files(), &before, "a build that skipped the index");
+    // A file written again as it was: read, and the index loaded.
+    t.write("copy of lonely.md", &lonely);
+    assert_eq!(build(), (first.clone(), false), "a file written again");
+    assert_eq!(build(), (first.clone(), true), "nothing changed since");
+    // An output changed: every feed rendered again, from the index.
+    fs::write(t.output.join("all/atom.xml"), "tampered").unwrap();
+    assert_eq!(build(), (first, false), "an output changed");
+    assert_same(&t.files(), &before, "the output repaired");
 }
 
 #[test]

@@ -1,8 +1,8 @@
 //! The store (bodies, stamps and output stamps in the state directory): a
 //! restart reads no file and renders from the stored bodies; a `kill -9` at any
 //! moment leaves a store the next start can use; a damaged one is started afresh;
-//! a restart takes the index settled at the last stop; files removed between
-//! runs are forgotten.
+//! a restart takes the index settled at the last stop (and a build after it,
+//! what it says of the index); files removed between runs are forgotten.
 
 use crate::harness::*;
 use crate::watch::settles;
@@ -133,6 +133,24 @@ fn a_restart_after_a_stop_takes_the_settled_index() {
         d.log().contains("taken=true") && d.log().contains("read=0"),
         "{}",
         d.log()
+    );
+    // A stop also keeps what a build says of the index: a build after it,
+    // with nothing changed, need not load it.
+    stop(d);
+    let out = t
+        .cmd("build")
+        .env("EVENTFEED_LOG", "debug")
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&out).contains("nothing changed: the index is not loaded"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("eventfeed: 19 events"),
+        "{}",
+        stderr(&out)
     );
 }
 

@@ -235,6 +235,32 @@ fn build_records_a_removal_between_runs_and_build_fresh_drops_them() {
     assert_eq!(t.tombstones(), None, "--fresh dropped them for good");
 }
 
+/// Between builds, tombstones that expire are work to do even when no file
+/// changed: a build that finds nothing else loads the index for them.
+#[test]
+fn a_build_after_the_tombstones_expire_drops_them() {
+    let t = tree();
+    // About 2.6 seconds.
+    let config = t.config("tombstone_days = 0.00003\n");
+    let build = || {
+        let out = t.cmd_config("build", &config).output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    build();
+    t.remove("news/2017/11/2/second.md");
+    build();
+    assert!(FEEDS.iter().all(|f| has_stone(&t, f)));
+    let expired = now() + 3;
+    build();
+    assert!(FEEDS.iter().all(|f| has_stone(&t, f)), "not due yet");
+    std::thread::sleep(Duration::from_secs((expired - now()).max(0) as u64 + 1));
+    build();
+    assert!(!t.output.join("days/2017/11/02").exists());
+    assert!(!has_stone(&t, "all/atom.xml"));
+    assert_eq!(t.tombstones(), None);
+    assert_same(&t.files(), &t.fresh_build_with(None), "after expiry");
+}
+
 #[test]
 fn tombstone_days_0_turns_them_off_and_drops_the_records() {
     let t = tree();
