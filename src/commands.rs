@@ -16,7 +16,7 @@ use crate::report::{self, Shown};
 use crate::sink::Sink;
 
 use crate::source::{Scanned, Source};
-use crate::stamps::{Stamp, Stamps};
+use crate::stamps::{Digest, Stamp};
 use crate::store::{self, Outputs, Recap, Store};
 use crate::tombstones::{self, Tombstones};
 use crate::watcher::FirstWatch;
@@ -164,19 +164,53 @@ pub fn start(
         Some((store, kept)) => (Some(Arc::new(store)), kept),
         None => (None, false),
     };
+    // Tombstones are memory of what was published: `build --fresh` starts
+    // without (and so drops them).
+    let tombstones = match mode.cache {
+        true => tombstones::file::load(&settings.state_dir),
+        false => Tombstones::default(),
+    };
+    let engine = match &store {
+        Some(store) => Engine::with_bodies(settings.site.clone(), store.clone()),
+        None => Engine::new(settings.site.clone()),
+    };
+    let mut engine = engine.with_tombstones(tombstones, settings.tombstone_secs);
+    let store_kept = store.as_ref().filter(|_| kept);
+    // A build ends without the index when it finds the files the store has
+    // records of, the output as it left it, and no tombstone due: it says
+    // what the store's recap of that index says.
+    let due = engine
+        .next_expiry()
+        .is_some_and(|at| at <= tombstones::file::now());
+    let recap = store_kept
+        .filter(|_| !mode.follow && !due)
+        .and_then(|store| Some((store.recap().ok()??, store.inputs().ok()?)));
     // Scanning the input and rebuilding the index from the store are
-    // independent: do both at once. They meet when the scan is done and the
-    // store's stamps are read, to tell what changed (see `decide`).
+    // independent: do both at once. The output is checked against its stamps
+    // in the store on one lane or the other; the lanes meet once the scan
+    // and the check are done, to tell whether anything changed (`decide`).
+    let check = |store: &Arc<Store>| {
+        let intact = store.outputs().map(|outputs| sink.adopt(outputs));
+        tracing::debug!(ms = t.elapsed().as_millis() as u64, "output checked");
+        intact.unwrap_or_else(|e| {
+            tracing::warn!("cannot read the output's stamps (rendering every feed): {e:#}");
+            false
+        })
+    };
+    // A build that may find nothing to do checks beside the scan, before
+    // the load (which it then abandons); else the check waits for the scan.
+    let check_first = recap.is_some();
+    let inputs = recap.as_ref().map(|(_, inputs)| *inputs);
     let meeting = Meeting::default();
     let verdict = Mutex::new(None);
     let abandon = AtomicBool::new(false);
-    let meet = |both: Option<(Found, Option<Remembered>)>| {
-        if let Some((found, remembered)) = both {
-            *verdict.lock().expect("not poisoned") = Some(decide(found, remembered, &abandon));
+    let meet = |both: Option<(Found, Option<bool>)>| {
+        if let Some((found, checked)) = both {
+            let decided = decide(found, checked, inputs, &abandon);
+            *verdict.lock().expect("not poisoned") = Some(decided);
         }
     };
-    let store_kept = store.as_ref().filter(|_| kept);
-    let ((), mut engine) = rayon::join(
+    let ((), (mut engine, stamps)) = rayon::join(
         || {
             let scan = match watch {
                 Some(watch) if !watch.begin() => Err(anyhow::anyhow!("cannot watch the input")),
@@ -184,63 +218,28 @@ pub fn start(
                 None => source.scan(),
             };
             tracing::debug!(ms = t.elapsed().as_millis() as u64, "scanned");
-            // The output checked against its stamps in the store, on the
-            // thread the scan lets go of.
-            let intact = store_kept.filter(|_| scan.is_ok()).map(|store| {
-                let intact = store.outputs().map(|outputs| sink.adopt(outputs));
-                tracing::debug!(ms = t.elapsed().as_millis() as u64, "output checked");
-                intact.unwrap_or_else(|e| {
-                    tracing::warn!("cannot read the output's stamps (rendering every feed): {e:#}");
-                    false
-                })
-            });
+            let intact = (store_kept.filter(|_| !check_first && scan.is_ok())).map(check);
             meet(meeting.left(Found { scan, intact }));
         },
         || {
-            // Tombstones are memory of what was published: `build --fresh`
-            // starts without (and so drops them).
-            let tombstones = match mode.cache {
-                true => tombstones::file::load(&settings.state_dir),
-                false => Tombstones::default(),
-            };
-            let engine = match &store {
-                Some(store) => Engine::with_bodies(settings.site.clone(), store.clone()),
-                None => Engine::new(settings.site.clone()),
-            };
-            let mut engine = engine.with_tombstones(tombstones, settings.tombstone_secs);
-            let mut handed = false;
-            let loaded = store_kept.is_some_and(|store| {
-                // A build may end without the index, when nothing changed:
-                // with what it says of it kept, and no tombstone due.
-                let due = engine
-                    .next_expiry()
-                    .is_some_and(|at| at <= tombstones::file::now());
-                let recap = (!mode.follow && !due)
-                    .then(|| store.recap().unwrap_or_default())
-                    .flatten();
-                let loaded = engine.load_store(store, &abandon, |stamps| {
-                    handed = true;
-                    meet(meeting.right(Some(Remembered { stamps, recap })));
-                });
+            meet(meeting.right(store_kept.filter(|_| check_first).map(check)));
+            let stamps = store_kept.and_then(|store| {
+                let loaded = engine.load_store(store, &abandon);
                 tracing::debug!(ms = t.elapsed().as_millis() as u64, "index loaded");
                 loaded.unwrap_or_else(|e| {
                     tracing::warn!("ignoring an unreadable store: {e:#}");
-                    false
+                    None
                 })
             });
-            // Without a store's stamps, every file is read.
-            if !handed {
-                meet(meeting.right(None));
-            }
             // A build from scratch applies once and renders everything: it need
             // not know who links to whom (a sizeable share of its memory).
-            if !mode.follow && !loaded {
+            if !mode.follow && stamps.is_none() {
                 engine.apply_once();
             }
-            engine
+            (engine, stamps)
         },
     );
-    let Verdict { scan, cached, done } = (verdict.into_inner())
+    let Verdict { scan, intact, done } = (verdict.into_inner())
         .expect("not poisoned")
         .expect("both lanes met");
     let (scanned, problems) = scan?;
@@ -250,34 +249,27 @@ pub fn start(
     tracing::debug!(
         ms = t.elapsed().as_millis() as u64,
         files = scanned.len(),
-        store = cached.is_some(),
+        store = stamps.is_some(),
         rss_mib = rss_mib(),
         "scanned and store loaded"
     );
-    if let Some(recap) = done {
-        return Ok(nothing_to_do(
-            settings,
-            engine,
-            store,
-            scanned.len(),
-            recap,
-            mode,
-        ));
+    if let (true, Some((recap, _))) = (done, recap) {
+        let files = scanned.len();
+        return Ok(nothing_to_do(settings, engine, store, files, recap, mode));
     }
     let mut changes = Vec::new();
     let mut full = true;
-    let to_read: Vec<PathBuf> = match cached {
-        Some(Cached {
-            intact,
-            gone,
-            to_read,
-        }) => {
-            full = !intact;
+    let to_read: Vec<PathBuf> = match stamps {
+        Some(stamps) => {
+            full = intact != Some(true);
             if full {
                 tracing::info!(
                     "the output differs from what was last written; rendering every feed"
                 );
             }
+            // A cached file that fails to parse now keeps its cached stamp (the
+            // store's record is not replaced), so that it is read again next time.
+            let (gone, to_read) = stamps.diff(scanned.iter());
             changes.extend(gone.into_iter().map(Change::Remove));
             // The store forgets them too: else every later start would find
             // them gone again, and render their feeds again.
@@ -421,62 +413,39 @@ pub fn start(
 }
 
 /// What the scan's lane brings to the meeting of a start's lanes: the input
-/// files, and with a store, whether the output is as it says it was left.
+/// files, and whether the output is as the store says it left it (when it
+/// checked that, see `start`).
 struct Found {
     scan: Result<(Scanned, Vec<String>)>,
     intact: Option<bool>,
 }
 
-/// What the load's lane brings (when the store was readable): the input
-/// files' stamps as last read, and the recap of their index if the run may
-/// end without one (see [`Recap`]).
-struct Remembered {
-    stamps: Stamps,
-    recap: Option<Recap>,
-}
-
-/// What the meeting makes of them.
+/// What the meeting makes of it and of the other lane's check.
 struct Verdict {
     scan: Result<(Scanned, Vec<String>)>,
-    /// What changed since the store's stamps, if there are some.
-    cached: Option<Cached>,
-    /// Nothing changed, nothing is due: the run ends, and says this.
-    done: Option<Recap>,
+    intact: Option<bool>,
+    /// Whether nothing changed: the run ends without the index.
+    done: bool,
 }
 
-struct Cached {
-    intact: bool,
-    gone: Vec<PathBuf>,
-    to_read: Vec<PathBuf>,
-}
-
-/// Tells what changed since the store last saw the input and, when nothing
-/// did, abandons the index's load.
-fn decide(found: Found, remembered: Option<Remembered>, abandon: &AtomicBool) -> Verdict {
-    let (Ok((scanned, _)), Some(remembered)) = (&found.scan, remembered) else {
-        return Verdict {
-            scan: found.scan,
-            cached: None,
-            done: None,
-        };
-    };
-    let intact = found.intact.unwrap_or(false);
-    // A cached file that fails to parse now keeps its cached stamp (the
-    // store's record is not replaced), so that it is read again next time.
-    let (gone, to_read) = remembered.stamps.diff(scanned.iter());
-    let done = remembered
-        .recap
-        .filter(|_| intact && gone.is_empty() && to_read.is_empty());
-    if done.is_some() {
+/// Tells whether the scan found the files the store has records of (their
+/// digest is `inputs`) and the output intact; if so, the index's load is
+/// abandoned.
+fn decide(
+    found: Found,
+    checked: Option<bool>,
+    inputs: Option<Digest>,
+    abandon: &AtomicBool,
+) -> Verdict {
+    let intact = found.intact.or(checked);
+    let same_files = |inputs| (found.scan.as_ref()).is_ok_and(|(s, _)| s.digest() == inputs);
+    let done = intact == Some(true) && inputs.is_some_and(same_files);
+    if done {
         abandon.store(true, Ordering::Relaxed);
     }
     Verdict {
         scan: found.scan,
-        cached: Some(Cached {
-            intact,
-            gone,
-            to_read,
-        }),
+        intact,
         done,
     }
 }

@@ -14,7 +14,7 @@ use crate::store::{Recap, Store};
 use crate::tombstones::{Changed, Tombstones};
 use rayon::prelude::*;
 use std::os::unix::ffi::OsStringExt;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// Bytes of rendered items kept for the next renders (see `render::fragments`):
@@ -145,17 +145,14 @@ impl Engine {
     }
 
     /// [`Engine::load`] of every file `store` has a record of, decoded one at
-    /// a time. The files' stamps, read on the way, go to `stamps` once every
-    /// record is decoded, before the index is built of them: a run that finds
-    /// nothing to do may set `abandon` then, and the load gives up (see
-    /// [`Engine::abandon`]). Says whether it loaded the index whole. On an
-    /// error the index is left empty, and `stamps` is not called.
+    /// a time; gives the files' stamps, read on the way. A run that finds
+    /// nothing to do sets `abandon`: the load gives up then, and gives none
+    /// (see [`Engine::abandon`]). On an error the index is left empty.
     pub fn load_store(
         &mut self,
         store: &Store,
         abandon: &AtomicBool,
-        stamps: impl FnOnce(Stamps),
-    ) -> anyhow::Result<bool> {
+    ) -> anyhow::Result<Option<Stamps>> {
         // Without it, the items are settled again: slower, never wrong.
         let t = std::time::Instant::now();
         let settled = store.settled().unwrap_or_else(|e| {
@@ -169,6 +166,7 @@ impl Engine {
             let snapshot = files.from_snapshot();
             let records = files.by_ref();
             let records = records.map_while(|file| file.map_err(|e| error = Some(e)).ok());
+            let records = records.take_while(|_| !abandon.load(Ordering::Relaxed));
             let gathered = Gathered::new(records, settled.is_some());
             (gathered, snapshot, files.into_stamps())
         });
@@ -180,15 +178,19 @@ impl Engine {
                 return Err(e);
             }
         };
-        stamps(read);
+        if abandon.load(Ordering::Relaxed) {
+            std::mem::forget(gathered);
+            self.abandon();
+            return Ok(None);
+        }
         match self.index.load_gathered(gathered, settled, abandon) {
             Ok(taken) => {
                 tracing::debug!(taken, snapshot, read_ms, "settled index");
-                Ok(true)
+                Ok(Some(read))
             }
             Err(Abandoned) => {
                 self.abandon();
-                Ok(false)
+                Ok(None)
             }
         }
     }
@@ -275,7 +277,7 @@ impl Engine {
         // Kept items hold the events of the index that goes.
         self.fragments = Fragments::new(FRAGMENTS);
         self.unload();
-        self.load_store(store, &AtomicBool::new(false), drop)
+        Ok(self.load_store(store, &AtomicBool::new(false))?.is_some())
     }
 
     /// Empties the index: before a load, or after one from a store that

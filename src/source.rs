@@ -1,7 +1,7 @@
 //! Reading the input tree: which files are events or day pages, and their bytes.
 //! Editor and sync-tool temp files, hidden files and symlinks are neither.
 
-use crate::stamps::{Stamp, Stamps};
+use crate::stamps::{Digest, Stamp, Stamps};
 use anyhow::{Context as _, Result};
 use rustix::fs::{Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
@@ -36,6 +36,11 @@ impl Scanned {
 
     pub fn paths(&self) -> impl Iterator<Item = &Path> {
         self.iter().map(|(path, _)| path)
+    }
+
+    /// The [`Digest`] of the files and their stamps.
+    pub fn digest(&self) -> Digest {
+        Digest::of(self.runs.iter().flat_map(Stamps::raw))
     }
 }
 

@@ -36,6 +36,40 @@ impl Stamp {
     }
 }
 
+/// A digest of a set of files with their stamps, whatever their order: the
+/// wrapping sum of a hash of each file, so that the store keeps it up to
+/// date a file at a time. A file that comes, goes or is stamped otherwise
+/// changes it, but for a chance of one in 2^64.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Digest(pub u64);
+
+impl Digest {
+    pub fn of<'a>(files: impl IntoIterator<Item = (&'a [u8], Stamp)>) -> Self {
+        let mut digest = Self::default();
+        for (path, stamp) in files {
+            digest.add(path, stamp);
+        }
+        digest
+    }
+
+    pub fn add(&mut self, path: &[u8], stamp: Stamp) {
+        self.0 = self.0.wrapping_add(Self::file(path, stamp));
+    }
+
+    pub fn remove(&mut self, path: &[u8], stamp: Stamp) {
+        self.0 = self.0.wrapping_sub(Self::file(path, stamp));
+    }
+
+    fn file(path: &[u8], stamp: Stamp) -> u64 {
+        let mut fields = [0; 24];
+        fields[..8].copy_from_slice(&stamp.len.to_le_bytes());
+        fields[8..16].copy_from_slice(&stamp.mtime_ns.to_le_bytes());
+        fields[16..].copy_from_slice(&stamp.ino.to_le_bytes());
+        let seed = xxhash_rust::xxh3::xxh3_64(&fields);
+        xxhash_rust::xxh3::xxh3_64_with_seed(path, seed)
+    }
+}
+
 /// Files (relative paths) and their stamps, the paths' bytes end to end in
 /// one buffer: not an allocation each, as a start lists a million twice (the
 /// scan's and the store's).

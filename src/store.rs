@@ -1,7 +1,9 @@
 //! What eventfeed remembers between runs, in an embedded database (redb, one file
 //! in the state directory): every input file's stamp and what the index needs of
 //! it, every event's [`Body`] (what only the feeds show), and the stamp of every
-//! output file as it was written.
+//! output file as it was written; and for the records as they are, what
+//! settling their index worked out ([`Settled`]) and what a build says of it
+//! ([`Recap`]).
 //!
 //! The index holds no body: the renderer reads the bodies of the items a feed
 //! shows from here ([`Bodies`]). A restart rebuilds the index from the small
@@ -21,7 +23,7 @@
 use crate::index::{Change, FileKey, Filed, Settled};
 use crate::model::{ArcStr, Body, Content, DayPage, Event, Interner};
 use crate::render::Bodies;
-use crate::stamps::{Stamp, Stamps};
+use crate::stamps::{Digest, Stamp, Stamps};
 use anyhow::{Context as _, Result};
 use redb::{
     Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
@@ -52,7 +54,8 @@ pub type Manifest = Vec<(String, Stamp)>;
 
 /// `fingerprint` -> [`fingerprint`]; `generation` -> how many writes changed
 /// the records (see [`Store::settled`]); `settled` and `recapped` -> the
-/// generation the settlement and the recap are for.
+/// generation the settlement and the recap are for; `inputs` -> the
+/// [`Digest`] of the records' paths and stamps, kept up to date with them.
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// Input path (relative, raw bytes) -> postcard [`Record`].
 const FILES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("files");
@@ -68,8 +71,9 @@ const SETTLED: TableDefinition<&str, &[u8]> = TableDefinition::new("settled");
 const RECAP: TableDefinition<&str, &[u8]> = TableDefinition::new("recap");
 
 /// The layout of the records. postcard is not self-describing, so bump this
-/// whenever `Event`, `DayPage`, `Body`, `Settled` or a record changes shape.
-const FORMAT: u32 = 10;
+/// whenever `Event`, `DayPage`, `Body`, `Settled` or a record changes shape,
+/// or `META` keeps something new of the records (11: `inputs`).
+const FORMAT: u32 = 11;
 
 /// What the store's page cache may hold: lookups of bodies are served from the
 /// operating system's page cache anyway, and the daemon's memory is the point.
@@ -486,6 +490,7 @@ impl Store {
         meta.insert("fingerprint", fingerprint)?;
         meta.remove("settled")?;
         meta.remove("recapped")?;
+        meta.remove("inputs")?;
         next_generation(&mut meta)?;
         drop(meta);
         txn.commit()?;
@@ -606,6 +611,8 @@ impl Store {
         {
             let mut files = txn.open_table(FILES)?;
             let mut bodies = txn.open_table(BODIES)?;
+            let mut meta = txn.open_table(META)?;
+            let mut digest = inputs(&meta)?;
             let mut buf = Vec::new();
             for change in changes {
                 let (path, doc) = match change {
@@ -620,7 +627,7 @@ impl Store {
                         (path, Doc::Page(page.clone()))
                     }
                     Change::Remove(path) => {
-                        files.remove(raw(path))?;
+                        forget(&mut digest, raw(path), files.remove(raw(path))?)?;
                         bodies.remove(raw(path))?;
                         continue;
                     }
@@ -629,14 +636,16 @@ impl Store {
                 // read again next time).
                 let Some(&stamp) = stamp_of.get(path.as_path()) else {
                     self.diverged.store(true, Ordering::Relaxed);
-                    files.remove(raw(path))?;
+                    forget(&mut digest, raw(path), files.remove(raw(path))?)?;
                     continue;
                 };
                 buf = postcard::to_extend(&Record { stamp, doc }, std::mem::take(&mut buf))?;
-                files.insert(raw(path), &buf[..])?;
+                forget(&mut digest, raw(path), files.insert(raw(path), &buf[..])?)?;
+                digest.add(raw(path), stamp);
                 buf.clear();
             }
-            next_generation(&mut txn.open_table(META)?)?;
+            meta.insert("inputs", digest.0)?;
+            next_generation(&mut meta)?;
         }
         txn.commit()?;
         Ok(())
@@ -713,6 +722,12 @@ impl Store {
         }
         txn.commit()?;
         Ok(())
+    }
+
+    /// The [`Digest`] of every file the store has a record of, with its
+    /// stamp: what a scan that found the same files finds.
+    pub fn inputs(&self) -> Result<Digest> {
+        inputs(&self.db.begin_read()?.open_table(META)?)
     }
 
     /// The recap saved for the records as they are, if any.
@@ -880,6 +895,21 @@ impl Bodies for Snapshot<'_> {
 fn is_current(meta: &impl redb::ReadableTable<&'static str, u64>, of: &str) -> Result<bool> {
     let made_for = meta.get(of)?.map(|v| v.value());
     Ok(made_for.is_some() && made_for == meta.get("generation")?.map(|v| v.value()))
+}
+
+/// The [`Digest`] of the records' paths and stamps.
+fn inputs(meta: &impl redb::ReadableTable<&'static str, u64>) -> Result<Digest> {
+    Ok(Digest(meta.get("inputs")?.map_or(0, |v| v.value())))
+}
+
+/// Takes the record `old` that a write replaced or removed (if any) out of
+/// `digest`.
+fn forget(digest: &mut Digest, path: &[u8], old: Option<redb::AccessGuard<&[u8]>>) -> Result<()> {
+    if let Some(old) = old {
+        let (stamp, _) = postcard::take_from_bytes::<Stamp>(old.value())?;
+        digest.remove(path, stamp);
+    }
+    Ok(())
 }
 
 /// How many writes changed the records (see [`Store::settled`]).
@@ -1125,6 +1155,46 @@ mod tests {
             .save_settled(&index.settled().unwrap(), store.records_snapshot(&[]).ok())
             .unwrap();
         assert!(store.settled().unwrap().is_none());
+    }
+
+    #[test]
+    fn the_inputs_digest_follows_the_records() {
+        use crate::index::tests::event;
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = Store::open(dir.path(), 1, false).unwrap();
+        let stamp = |len| Stamp {
+            len,
+            mtime_ns: 1,
+            ino: 2,
+        };
+        let up = |d: u32| Change::Upsert(format!("{d}.md").into(), event((2017, 1, d), "e", &[]));
+        let stamped = |d: u32, len| (PathBuf::from(format!("{d}.md")), stamp(len));
+        // What the store's stamps say, as a scan of the same files says it.
+        let listed = |store: &Store| Digest::of(store.stamps().unwrap().raw());
+        assert_eq!(store.inputs().unwrap(), Digest::default());
+        store.record(
+            &mut [up(1), up(2), up(3)],
+            &[stamped(1, 1), stamped(2, 2), stamped(3, 3)],
+        );
+        assert_eq!(store.inputs().unwrap(), listed(&store));
+        let before = store.inputs().unwrap();
+        // Replaced with another stamp, removed, and read without a stamp.
+        store.record(
+            &mut [up(2), Change::Remove("3.md".into()), up(1)],
+            &[stamped(2, 9)],
+        );
+        assert_eq!(store.stamps().unwrap().len(), 1);
+        assert_eq!(store.inputs().unwrap(), listed(&store));
+        assert_ne!(store.inputs().unwrap(), before);
+        // Back as they were: the same digest, whatever the order of writes.
+        store.record(
+            &mut [up(3), up(2), up(1)],
+            &[stamped(3, 3), stamped(1, 1), stamped(2, 2)],
+        );
+        assert_eq!(store.inputs().unwrap(), before);
+        drop(store);
+        let (store, _) = Store::open(dir.path(), 2, false).unwrap();
+        assert_eq!(store.inputs().unwrap(), Digest::default());
     }
 
     #[test]

@@ -206,8 +206,8 @@ impl Index {
     /// goes and resolved once per target (the claims are final by then). Key
     /// by key in the order of their first files, the order the events were
     /// loaded (and lie in memory) in: nothing here depends on the order, and
-    /// the lists that must be sorted are sorted at the end.
-    /// Gives up as soon as it sees `abandon` set.
+    /// the lists that must be sorted are sorted at the end. Gives up once it
+    /// sees `abandon` set (see [`Index::load_gathered`]).
     pub(super) fn settle_loaded(&mut self, abandon: &AtomicBool) -> Result<(), Abandoned> {
         let abandoned = || abandon.load(Ordering::Relaxed);
         // The first file of each key, once.

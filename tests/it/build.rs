@@ -438,8 +438,27 @@ fn a_build_with_nothing_to_do_skips_the_index_and_says_the_same() {
     assert_eq!(build(), (first.clone(), true), "nothing changed since");
     // An output changed: every feed rendered again, from the index.
     fs::write(t.output.join("all/atom.xml"), "tampered").unwrap();
-    assert_eq!(build(), (first, false), "an output changed");
+    assert_eq!(build(), (first.clone(), false), "an output changed");
     assert_same(&t.files(), &before, "the output repaired");
+    // A file that fails is read, and named, by every build until it is fixed.
+    t.write(
+        "bad.md",
+        "\n### [2017-13-1](/news/2017/13/1/index.md)\n\n# Month 13\n",
+    );
+    for _ in 0..2 {
+        let out = t
+            .cmd("build")
+            .env("EVENTFEED_LOG", "debug")
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert!(err.contains("bad.md:2:6: error: invalid date"), "{err}");
+        assert!(!err.contains("nothing changed"), "{err}");
+    }
+    // Gone, it leaves the files as they were before it came.
+    t.remove("bad.md");
+    assert_eq!(build(), (first, true), "the bad file gone");
+    assert_same(&t.files(), &before, "the bad file gone");
 }
 
 #[test]
