@@ -614,7 +614,7 @@ impl Index {
         let mut times = [std::time::Duration::ZERO; 3]; // claimed, settled, placed and named
         let (filed, mentions) = rayon::join(
             || {
-                self.file_loaded(files, pages);
+                self.file_loaded(files, pages, abandon)?;
                 times[0] = t.elapsed();
                 if let Some(items) = items {
                     go_on()?;
@@ -667,12 +667,14 @@ impl Index {
     }
 
     /// Files the decoded `files` and `pages` of a load, in path order, and
-    /// who claims each key and what pages give each.
+    /// who claims each key and what pages give each; gives up once it sees
+    /// `abandon` set.
     fn file_loaded(
         &mut self,
         files: Vec<(FileKey, Arc<Event>)>,
         pages: Vec<(FileKey, Arc<DayPage>)>,
-    ) {
+        abandon: &AtomicBool,
+    ) -> Result<(), Abandoned> {
         // The store's order is the maps' order: collecting checks, then builds.
         self.files = files.into_iter().collect();
         self.pages = pages.into_iter().collect();
@@ -680,7 +682,10 @@ impl Index {
         self.claims.reserve(self.files.len());
         self.page_contexts
             .reserve(self.pages.values().map(|p| p.entries.len()).sum());
-        for (path, event) in &self.files {
+        for (i, (path, event)) in self.files.iter().enumerate() {
+            if i % 4096 == 0 && abandon.load(Ordering::Relaxed) {
+                return Err(Abandoned);
+            }
             // In path order, so each key's claims come sorted.
             let claims = self.claims.entry(event.key.clone()).or_default();
             claims.reserve_exact(1);
@@ -699,6 +704,7 @@ impl Index {
                 *self.page_days.entry(day).or_default() += 1;
             }
         }
+        Ok(())
     }
 
     /// Files `contexts` again in `ranking` under their counts now.

@@ -654,11 +654,21 @@ impl Store {
     /// The settlement saved for the records as they are, if any: one made
     /// before a write changed them is not.
     pub fn settled(&self) -> Result<Option<Settled>> {
+        self.current(SETTLED, "settled")
+    }
+
+    /// What `table` keeps under `index` if it is for the records as they
+    /// are (`made_for` in `META` names the generation it was made for).
+    fn current<T: serde::de::DeserializeOwned>(
+        &self,
+        table: TableDefinition<&str, &[u8]>,
+        made_for: &str,
+    ) -> Result<Option<T>> {
         let txn = self.db.begin_read()?;
-        if !is_current(&txn.open_table(META)?, "settled")? {
+        if !is_current(&txn.open_table(META)?, made_for)? {
             return Ok(None);
         }
-        let Some(bytes) = txn.open_table(SETTLED)?.get("index")? else {
+        let Some(bytes) = txn.open_table(table)?.get("index")? else {
             return Ok(None);
         };
         Ok(Some(postcard::from_bytes(bytes.value())?))
@@ -732,14 +742,7 @@ impl Store {
 
     /// The recap saved for the records as they are, if any.
     pub fn recap(&self) -> Result<Option<Recap>> {
-        let txn = self.db.begin_read()?;
-        if !is_current(&txn.open_table(META)?, "recapped")? {
-            return Ok(None);
-        }
-        let Some(bytes) = txn.open_table(RECAP)?.get("index")? else {
-            return Ok(None);
-        };
-        Ok(Some(postcard::from_bytes(bytes.value())?))
+        self.current(RECAP, "recapped")
     }
 
     /// Whether the recap saved is for the records as they are.
