@@ -713,22 +713,39 @@ impl Store {
     /// and `snapshot` if it is of them too (durably: it is saved at a stop),
     /// unless the records stopped being the index's files during this run.
     pub fn save_settled(&self, settled: &Settled, snapshot: Option<RecordsSnapshot>) -> Result<()> {
-        if self.diverged.load(Ordering::Relaxed) {
-            return Ok(());
-        }
-        let bytes = postcard::to_stdvec(settled)?;
-        let txn = self.durable_write()?;
-        {
-            let mut meta = txn.open_table(META)?;
-            let generation = generation(&meta)?;
-            meta.insert("settled", generation)?;
-            txn.open_table(SETTLED)?.insert("index", &bytes[..])?;
+        self.save_current(SETTLED, "settled", settled, |txn, generation| {
             let mut table = txn.open_table(snapshot::TABLE)?;
             match snapshot.filter(|s| s.0.generation() == generation) {
                 Some(snapshot) => snapshot.0.save(&mut table)?,
                 // An older one is of no use (and never used: see `files`).
                 None => table.retain(|_, _| false)?,
             }
+            Ok(())
+        })
+    }
+
+    /// Saves `value` under `index` in `table`, for the records as they are
+    /// (`made_for` in `META` says their generation), durably and with what
+    /// `more` writes, unless the records stopped being the index's files
+    /// during this run (see [`Store::current`]).
+    fn save_current(
+        &self,
+        table: TableDefinition<&str, &[u8]>,
+        made_for: &str,
+        value: &impl Serialize,
+        more: impl FnOnce(&redb::WriteTransaction, u64) -> Result<()>,
+    ) -> Result<()> {
+        if self.diverged.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let bytes = postcard::to_stdvec(value)?;
+        let txn = self.durable_write()?;
+        {
+            let mut meta = txn.open_table(META)?;
+            let generation = generation(&meta)?;
+            meta.insert(made_for, generation)?;
+            txn.open_table(table)?.insert("index", &bytes[..])?;
+            more(&txn, generation)?;
         }
         txn.commit()?;
         Ok(())
@@ -754,19 +771,7 @@ impl Store {
     /// saved once a run is done), unless the records stopped being the
     /// index's files during this run.
     pub fn save_recap(&self, recap: &Recap) -> Result<()> {
-        if self.diverged.load(Ordering::Relaxed) {
-            return Ok(());
-        }
-        let bytes = postcard::to_stdvec(recap)?;
-        let txn = self.durable_write()?;
-        {
-            let mut meta = txn.open_table(META)?;
-            let generation = generation(&meta)?;
-            meta.insert("recapped", generation)?;
-            txn.open_table(RECAP)?.insert("index", &bytes[..])?;
-        }
-        txn.commit()?;
-        Ok(())
+        self.save_current(RECAP, "recapped", recap, |_, _| Ok(()))
     }
 
     /// Makes what was recorded so far durable, before a full render reads
