@@ -7,7 +7,6 @@ use crate::console::say;
 use crate::engine::Engine;
 use crate::index::Change;
 use crate::meeting::Meeting;
-use crate::model::EventKey;
 use crate::parse::ParseOptions;
 use crate::plan::Plan;
 use crate::publish::{self, Unwritten};
@@ -239,7 +238,7 @@ pub fn start(
             (engine, stamps)
         },
     );
-    let Verdict { scan, intact, done } = (verdict.into_inner())
+    let (Found { scan, intact }, done) = (verdict.into_inner())
         .expect("not poisoned")
         .expect("both lanes met");
     let (scanned, problems) = scan?;
@@ -420,34 +419,23 @@ struct Found {
     intact: Option<bool>,
 }
 
-/// What the meeting makes of it and of the other lane's check.
-struct Verdict {
-    scan: Result<(Scanned, Vec<String>)>,
-    intact: Option<bool>,
-    /// Whether nothing changed: the run ends without the index.
-    done: bool,
-}
-
-/// Tells whether the scan found the files the store has records of (their
-/// digest is `inputs`) and the output intact; if so, the index's load is
-/// abandoned.
+/// Takes in the other lane's check, and tells whether nothing changed: the
+/// scan found the files the store has records of (their digest is
+/// `inputs`) and the output intact. If so, the index's load is abandoned.
 fn decide(
     found: Found,
     checked: Option<bool>,
     inputs: Option<Digest>,
     abandon: &AtomicBool,
-) -> Verdict {
+) -> (Found, bool) {
     let intact = found.intact.or(checked);
     let same_files = |inputs| (found.scan.as_ref()).is_ok_and(|(s, _)| s.digest() == inputs);
     let done = intact == Some(true) && inputs.is_some_and(same_files);
     if done {
         abandon.store(true, Ordering::Relaxed);
     }
-    Verdict {
-        scan: found.scan,
-        intact,
-        done,
-    }
+    let scan = found.scan;
+    (Found { scan, intact }, done)
 }
 
 /// The end of a run that found nothing to do: the index is let go, and what
@@ -462,15 +450,12 @@ fn nothing_to_do(
 ) -> Started {
     engine.abandon();
     tracing::debug!("nothing changed: the index is not loaded");
-    let duplicates: Vec<(EventKey, Vec<PathBuf>)> = (recap.duplicates.into_iter())
+    let duplicates = (recap.duplicates.into_iter())
         .map(|(key, paths)| {
-            let paths = paths
-                .into_iter()
-                .map(|p| PathBuf::from(OsString::from_vec(p)));
-            (EventKey::from(key), paths.collect())
+            let paths = paths.into_iter().map(|p| OsString::from_vec(p).into());
+            (key, paths.collect())
         })
         .collect();
-    let duplicates = duplicates.iter().map(|(k, p)| (k, p.clone())).collect();
     report::duplicates(settings, duplicates, mode.shown);
     Started {
         engine,

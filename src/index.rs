@@ -136,6 +136,16 @@ impl Gathered {
 #[derive(Debug, PartialEq)]
 pub struct Abandoned;
 
+impl Abandoned {
+    /// An error once `abandon` is set.
+    fn check(abandon: &AtomicBool) -> Result<(), Abandoned> {
+        match abandon.load(Ordering::Relaxed) {
+            true => Err(Abandoned),
+            false => Ok(()),
+        }
+    }
+}
+
 /// What a change set touched: the feeds whose content may differ now.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Touched {
@@ -593,10 +603,7 @@ impl Index {
         abandon: &AtomicBool,
     ) -> Result<bool, Abandoned> {
         debug_assert_eq!(self.path_count(), 0, "loading into a full index");
-        let go_on = || match abandon.load(Ordering::Relaxed) {
-            true => Err(Abandoned),
-            false => Ok(()),
-        };
+        let go_on = || Abandoned::check(abandon);
         go_on()?;
         let t = std::time::Instant::now();
         let Gathered {
@@ -683,8 +690,8 @@ impl Index {
         self.page_contexts
             .reserve(self.pages.values().map(|p| p.entries.len()).sum());
         for (i, (path, event)) in self.files.iter().enumerate() {
-            if i % 4096 == 0 && abandon.load(Ordering::Relaxed) {
-                return Err(Abandoned);
+            if i % 4096 == 0 {
+                Abandoned::check(abandon)?;
             }
             // In path order, so each key's claims come sorted.
             let claims = self.claims.entry(event.key.clone()).or_default();

@@ -6,7 +6,6 @@
 use crate::config::Settings;
 use crate::console::say;
 use crate::diag::{Diagnostic, Severity};
-use crate::model::EventKey;
 use crate::reader::Read;
 use std::path::PathBuf;
 
@@ -47,9 +46,9 @@ fn log(severity: Severity, line: &str) {
 /// Shows the files that hold the same event as another (the first by path
 /// wins), group by group (as `Index::duplicates` gives them); returns how many
 /// groups there are.
-pub fn duplicates(
+pub fn duplicates<K: Ord + std::fmt::Display>(
     settings: &Settings,
-    mut dups: Vec<(&EventKey, Vec<PathBuf>)>,
+    mut dups: Vec<(K, Vec<PathBuf>)>,
     shown: Shown,
 ) -> usize {
     dups.sort();

@@ -209,7 +209,6 @@ impl Index {
     /// the lists that must be sorted are sorted at the end. Gives up once it
     /// sees `abandon` set (see [`Index::load_gathered`]).
     pub(super) fn settle_loaded(&mut self, abandon: &AtomicBool) -> Result<(), Abandoned> {
-        let abandoned = || abandon.load(Ordering::Relaxed);
         // The first file of each key, once.
         let bases: Vec<&Arc<Event>> = (self.files.values())
             .filter(|e| Arc::ptr_eq(&self.claims[&e.key][0].1, e))
@@ -218,14 +217,12 @@ impl Index {
         // Each item is made from the index as it stands, independently of the
         // others: on every core that is free (a build from scratch has both).
         let items: Vec<Option<Entry>> = (bases.par_iter())
-            .map(|e| match abandoned() {
-                true => None,
-                false => self.item(&e.key),
+            .map(|e| match Abandoned::check(abandon) {
+                Err(Abandoned) => None,
+                Ok(()) => self.item(&e.key),
             })
             .collect();
-        if abandoned() {
-            return Err(Abandoned);
-        }
+        Abandoned::check(abandon)?;
         // Room for half the events as targets (a guess: many events are linked
         // to), to spare most of the rehashing of a large map.
         let mut linked: HashMap<EventKey, Vec<EventKey>> = HashMap::default();
